@@ -1,0 +1,22 @@
+"""capacity: unit-safe capacity planning for data-centre estates.
+
+What an estate has (sites, cabinets, power, floor, vCPU, storage, compute per precision),
+what it will have (build-out plans), what it will need (demand growth with uncertainty),
+where demand should go (optimised allocation) and what policy costs (subsidies).
+"""
+
+from capacity.errors import CapacityError, FieldError, ValidationError
+from capacity.resources import Resource, ResourceVector
+from capacity.units import Q_, Precision, ureg
+
+__all__ = [
+    "Q_",
+    "CapacityError",
+    "FieldError",
+    "Precision",
+    "Resource",
+    "ResourceVector",
+    "ValidationError",
+    "ureg",
+]
+__version__ = "0.1.0"

@@ -1,0 +1,271 @@
+"""The unit registry of capacity: one registry, defined by a versioned data file.
+
+Every public quantity in capacity belongs to :data:`ureg`, which is also set as pint's
+application registry so quantities pickle into worker processes.
+
+The registry differs from pint's defaults where those are wrong for IT planning:
+information, cabinets, vCPU, currency and compute at each precision are dimensions of
+their own; ``万元`` and ``亿元`` are units (1e4 and 1e8 yuan); ``¥`` is read as yuan
+instead of being dropped; a trailing ``s`` is never guessed to be a plural.
+
+Examples
+--------
+>>> from capacity import Q_
+>>> Q_("130 PFLOPS_fp16").to("EFLOPS_fp16")
+<Quantity(0.13, 'exaFLOPS_fp16')>
+>>> Q_("315000 万元").to("亿元")
+<Quantity(31.5, '亿元')>
+>>> Q_("8 kW").to("standard_rack")
+<Quantity(3.2, 'standard_rack')>
+"""
+
+from __future__ import annotations
+
+import copyreg
+import enum
+import math
+import re
+from importlib import resources
+from typing import Any, TypeAlias
+
+import attrs
+import numpy as np
+import pint
+from numpy.typing import ArrayLike, NDArray
+
+from capacity.errors import DimensionError, FieldError
+
+__all__ = [
+    "DEFINITIONS_VERSION",
+    "H100_SXM",
+    "Q_",
+    "Precision",
+    "PrecisionRatio",
+    "Quantity",
+    "convert_precision",
+    "parse_quantity",
+    "ureg",
+]
+
+#: Version of the shipped definitions file ``units.txt``.
+DEFINITIONS_VERSION = 1
+
+Quantity: TypeAlias = "pint.Quantity[Any]"
+
+_YEN = re.compile(r"[¥￥]")
+
+
+def _read_yen(text: str) -> str:
+    # pint's tokenizer silently drops "¥" ("2 ¥" would become the number 2).
+    return _YEN.sub(" yuan ", text)
+
+
+def _build_registry() -> pint.UnitRegistry[Any]:
+    path = resources.files("capacity").joinpath("units.txt")
+    reg: pint.UnitRegistry[Any] = pint.UnitRegistry(
+        None,
+        preprocessors=[_read_yen],
+        on_redefinition="raise",
+        cache_folder=None,
+    )
+    # pint guesses plurals by stripping a trailing "s"; for IT names that misreads
+    # ("FLOPS" is a rate, not many "FLOP"). units.txt lists real plurals as aliases.
+    reg._suffixes = {"": ""}
+    with resources.as_file(path) as file:
+        reg.load_definitions(str(file))
+    reg.formatter.default_format = "~P"
+    return reg
+
+
+#: The one registry of capacity.
+ureg: pint.UnitRegistry[Any] = _build_registry()
+pint.set_application_registry(ureg)  # type: ignore[no-untyped-call]
+
+#: Quantity constructor of :data:`ureg`: ``Q_(8, "kW")`` or ``Q_("8 kW")``.
+Q_ = ureg.Quantity
+
+
+def _unpickle_quantity(magnitude: Any, units: str) -> Quantity:
+    return Q_(magnitude, units)
+
+
+def _reduce_quantity(q: Quantity) -> tuple[Any, tuple[Any, str]]:
+    # pint's own reduce rebuilds on whatever registry the unpickling process has set;
+    # a fresh worker that has not imported capacity would not know "cabinet".
+    # Naming this module makes unpickling import it, and so build ureg, first.
+    return _unpickle_quantity, (q.magnitude, str(q.units))
+
+
+copyreg.pickle(ureg.Quantity, _reduce_quantity)
+
+
+class Precision(enum.Enum):
+    """Numerical precision of a compute figure; each is a dimension of its own."""
+
+    FP64 = "FLOPS_fp64"
+    FP32 = "FLOPS_fp32"
+    FP16 = "FLOPS_fp16"
+    INT8 = "OPS_int8"
+
+    @property
+    def unit(self) -> pint.Unit:
+        """The base unit of compute at this precision (per second)."""
+        return ureg.Unit(self.value)
+
+    @classmethod
+    def of(cls, quantity: Quantity) -> Precision:
+        """Return the precision of a compute quantity.
+
+        Raises
+        ------
+        DimensionError
+            If `quantity` is not compute at one precision.
+        """
+        for p in cls:
+            if quantity.dimensionality == p.unit.dimensionality:
+                return p
+        raise DimensionError("compute", "is not compute at a known precision", quantity)
+
+
+@attrs.frozen
+class PrecisionRatio:
+    """A named hardware ratio between two precisions, e.g. FP16 per FP64 on one chip.
+
+    Compute at different precisions never converts implicitly; a ratio says how many
+    units of `target` one unit of `source` is worth on a given piece of hardware.
+
+    Parameters
+    ----------
+    name
+        The hardware the ratio belongs to, e.g. ``"H100 SXM"``.
+    source, target
+        The precisions converted from and to.
+    factor
+        Target per source, dimensionless and positive.
+    reference
+        Where the figures come from.
+    """
+
+    name: str
+    source: Precision
+    target: Precision
+    factor: float = attrs.field(converter=float)
+    reference: str = ""
+
+    @factor.validator
+    def _check_factor(self, _: attrs.Attribute[float], value: float) -> None:
+        if not (math.isfinite(value) and value > 0):
+            raise FieldError("factor", "must be finite and positive", value)
+
+    def inverse(self) -> PrecisionRatio:
+        """The same ratio read the other way round."""
+        return PrecisionRatio(self.name, self.target, self.source, 1 / self.factor, self.reference)
+
+
+def _h100(source: Precision, target: Precision) -> PrecisionRatio:
+    # NVIDIA H100 SXM dense peaks (DOMAIN-FACTS S12): FP64 33.5 (vector), FP32 66.9,
+    # FP16/BF16 989.4, INT8 1978.9 TFLOPS/TOPS.
+    peak = {Precision.FP64: 33.5, Precision.FP32: 66.9, Precision.FP16: 989.4,
+            Precision.INT8: 1978.9}
+    return PrecisionRatio("H100 SXM", source, target, peak[target] / peak[source],
+                          "NVIDIA H100 SXM datasheet dense peaks")
+
+
+#: Ratios of the NVIDIA H100 SXM between every pair of precisions, keyed (source, target).
+H100_SXM: dict[tuple[Precision, Precision], PrecisionRatio] = {
+    (s, t): _h100(s, t) for s in Precision for t in Precision if s is not t
+}
+
+
+def convert_precision(quantity: Quantity, ratio: PrecisionRatio) -> Quantity:
+    """Convert compute at one precision to another through an explicit hardware ratio.
+
+    Parameters
+    ----------
+    quantity
+        Compute at ``ratio.source`` precision, ``[compute_<precision>]``.
+    ratio
+        The hardware ratio to apply.
+
+    Returns
+    -------
+    Quantity
+        Compute at ``ratio.target`` precision.
+
+    Examples
+    --------
+    >>> from capacity.units import H100_SXM, Precision
+    >>> r = H100_SXM[Precision.FP64, Precision.FP16]
+    >>> round(convert_precision(Q_("33.5 TFLOPS_fp64"), r).m_as("TFLOPS_fp16"), 1)
+    989.4
+    """
+    if Precision.of(quantity) is not ratio.source:
+        raise DimensionError(
+            "compute", f"is not {ratio.source.name} compute as the ratio expects", quantity
+        )
+    return Q_(quantity.m_as(ratio.source.unit) * ratio.factor, ratio.target.unit)
+
+
+def parse_quantity(value: object, unit: str | pint.Unit, path: str) -> Quantity:
+    """Read `value` as a quantity with the dimension of `unit`.
+
+    Accepts a :class:`pint.Quantity` of :data:`ureg` or a string such as ``"8 kW"``.
+    A bare number is rejected: capacity never guesses a unit.
+
+    Parameters
+    ----------
+    value
+        The input.
+    unit
+        A unit with the expected dimension.
+    path
+        The field path to name in errors.
+
+    Raises
+    ------
+    FieldError
+        If the value is a bare number, unparseable or not finite.
+    DimensionError
+        If the value has another dimension.
+    """
+    expected = ureg.Unit(unit) if isinstance(unit, str) else unit
+    if isinstance(value, str):
+        try:
+            q: Quantity = Q_(value)
+        except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
+            raise FieldError(path, f"cannot read {value!r} as a quantity: {exc}", value) from None
+        if not isinstance(q, pint.Quantity):
+            q = Q_(q)
+    elif isinstance(value, pint.Quantity):
+        if value._REGISTRY is not ureg:
+            raise FieldError(path, "quantity belongs to another unit registry; use capacity.ureg",
+                             value)
+        q = value
+    elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        raise FieldError(path, f"has no unit; give it in {expected:~P} (e.g. '{value} "
+                         f"{expected:~P}')", value)
+    else:
+        raise FieldError(path, f"expected a quantity in {expected:~P}, not "
+                         f"{type(value).__name__}", value)
+    if q.dimensionality != expected.dimensionality:
+        raise DimensionError(
+            path, f"has dimension {q.dimensionality}, expected {expected.dimensionality} "
+            f"(e.g. {expected:~P})", f"{q:~P}")
+    mags = np.asarray(q.magnitude, dtype=float)
+    if not np.all(np.isfinite(mags)):
+        raise FieldError(path, "must be finite", f"{q:~P}")
+    return q
+
+
+def magnitudes(
+    values: ArrayLike | Quantity, unit: str | pint.Unit, path: str
+) -> NDArray[np.float64]:
+    """Convert a quantity (scalar or array) to float64 magnitudes in `unit`, once.
+
+    Raises
+    ------
+    DimensionError
+        If the dimension is not that of `unit`.
+    """
+    q = parse_quantity(values, unit, path)
+    return np.asarray(q.m_as(unit), dtype=np.float64)
