@@ -1,0 +1,87 @@
+"""The monthly time axis used throughout capacity.
+
+Months are ``numpy.datetime64`` values with unit ``"M"``; a month axis is a 1-D array
+of them. Inputs may be ``"2025-03"`` strings, ``datetime.date`` values or
+``numpy.datetime64`` values; all are read to a month.
+
+Examples
+--------
+>>> from capacity.months import month, month_range, months_between
+>>> month("2025-03-17")
+np.datetime64('2025-03')
+>>> month_range("2025-01", "2025-04").size
+4
+>>> months_between("2024-06", "2025-04")
+10
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TypeAlias
+
+import numpy as np
+from numpy.typing import NDArray
+
+from capacity.errors import FieldError
+
+__all__ = ["MonthLike", "month", "month_index", "month_range", "months_between"]
+
+MonthLike: TypeAlias = "str | dt.date | np.datetime64"
+
+
+def month(value: MonthLike, path: str = "month") -> np.datetime64:
+    """Read a month from a string (``"2025-03"``, ``"2025-03-17"``), date or datetime64.
+
+    Raises
+    ------
+    FieldError
+        If the value cannot be read as a month.
+    """
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise FieldError(path, "is not a date (NaT)", value)
+        return value.astype("datetime64[M]")
+    if isinstance(value, dt.date):
+        return np.datetime64(f"{value.year:04d}-{value.month:02d}", "M")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return np.datetime64(text[:7] if len(text) >= 7 else text, "M")
+        except ValueError:
+            pass
+    raise FieldError(path, "is not a month (write it as 'YYYY-MM')", value)
+
+
+def month_range(start: MonthLike, end: MonthLike) -> NDArray[np.datetime64]:
+    """Every month from `start` to `end`, both included.
+
+    Raises
+    ------
+    FieldError
+        If `end` is before `start`.
+    """
+    a, b = month(start, "start"), month(end, "end")
+    if b < a:
+        raise FieldError("end", f"is before start ({a})", str(b))
+    return np.arange(a, b + np.timedelta64(1, "M"), dtype="datetime64[M]")
+
+
+def months_between(start: MonthLike, end: MonthLike) -> int:
+    """Whole months from `start` to `end` (negative if `end` is earlier)."""
+    return int((month(end, "end") - month(start, "start")).astype(int))
+
+
+def month_index(axis: NDArray[np.datetime64], when: MonthLike) -> int:
+    """Position of a month on an axis.
+
+    Raises
+    ------
+    FieldError
+        If the month is not on the axis.
+    """
+    m = month(when, "date")
+    i = int((m - axis[0]).astype(int))
+    if not 0 <= i < axis.size:
+        raise FieldError("date", f"is outside the axis {axis[0]} to {axis[-1]}", str(m))
+    return i
