@@ -41,7 +41,7 @@ def month(value: MonthLike, path: str = "month") -> np.datetime64:
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise FieldError(path, "is not a date (NaT)", value)
-        return value.astype("datetime64[M]")
+        return np.datetime64(value, "M")
     if isinstance(value, dt.date):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}", "M")
     if isinstance(value, str):
