@@ -18,7 +18,7 @@ np.datetime64('2025-03')
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypeAlias
+from typing import TypeAlias, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,7 +41,7 @@ def month(value: MonthLike, path: str = "month") -> np.datetime64:
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise FieldError(path, "is not a date (NaT)", value)
-        return np.datetime64(value, "M")
+        return cast(np.datetime64, value.astype("datetime64[M]"))
     if isinstance(value, dt.date):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}", "M")
     if isinstance(value, str):
