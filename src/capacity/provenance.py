@@ -1,0 +1,70 @@
+"""Where a figure comes from: a cited source, a derivation, or an assumption with its rationale.
+
+Every figure in a dataset or scenario carries a :class:`Provenance`, so a report can
+separate what a document states from what a planner assumed.
+"""
+
+from __future__ import annotations
+
+import enum
+
+import attrs
+
+__all__ = ["Kind", "Provenance"]
+
+
+class Kind(enum.Enum):
+    """How a figure is known."""
+
+    SOURCE = "source"
+    DERIVED = "derived"
+    ASSUMPTION = "assumption"
+
+
+def _nonempty(_: object, attribute: attrs.Attribute[str], value: str) -> None:
+    if not value.strip():
+        raise ValueError(f"{attribute.name} must not be empty")
+
+
+@attrs.frozen
+class Provenance:
+    """The origin of one figure.
+
+    Parameters
+    ----------
+    kind
+        Stated by a source, derived from stated figures, or assumed.
+    note
+        For a source, the document and section; for a derivation, the arithmetic; for an
+        assumption, its rationale.
+    reference
+        Optional supporting reference (a source id or address) behind an assumption.
+    """
+
+    kind: Kind = attrs.field(converter=Kind)
+    note: str = attrs.field(validator=_nonempty)
+    reference: str = ""
+
+    @classmethod
+    def source(cls, note: str) -> Provenance:
+        """A figure stated in a source (`note`: document and section)."""
+        return cls(Kind.SOURCE, note)
+
+    @classmethod
+    def derived(cls, note: str) -> Provenance:
+        """A figure computed from stated figures (`note`: how)."""
+        return cls(Kind.DERIVED, note)
+
+    @classmethod
+    def assumption(cls, note: str, reference: str = "") -> Provenance:
+        """A figure the source does not give (`note`: the rationale)."""
+        return cls(Kind.ASSUMPTION, note, reference)
+
+    @property
+    def is_assumption(self) -> bool:
+        """True for an assumption."""
+        return self.kind is Kind.ASSUMPTION
+
+    def __str__(self) -> str:
+        ref = f" [{self.reference}]" if self.reference else ""
+        return f"{self.kind.value}: {self.note}{ref}"

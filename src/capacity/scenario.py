@@ -1,0 +1,62 @@
+"""A scenario: an estate with the plan, demand and policy assumptions to study it under.
+
+Examples
+--------
+>>> from capacity import Resource
+>>> from capacity.datasets import ganzhou
+>>> ganzhou().estate.total(Resource.CABINETS)
+<Quantity(451.0, 'cabinet')>
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import attrs
+
+from capacity.inventory import Estate
+from capacity.provenance import Provenance
+
+__all__ = ["Assumption", "Scenario"]
+
+
+@attrs.frozen
+class Assumption:
+    """A figure or rule a scenario assumes, with the field it governs and its rationale."""
+
+    field: str
+    provenance: Provenance
+
+    def __str__(self) -> str:
+        ref = f" [{self.provenance.reference}]" if self.provenance.reference else ""
+        return f"{self.field}: {self.provenance.note}{ref}"
+
+
+def _notes(value: Iterable[Assumption]) -> tuple[Assumption, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Scenario:
+    """An estate and the assumptions a study makes about it.
+
+    Parameters
+    ----------
+    name
+        Short name, e.g. ``"ganzhou-baseline"``.
+    estate
+        What exists.
+    description
+        A sentence or two on what the scenario studies.
+    notes
+        Scenario-wide assumptions not tied to one figure (e.g. how totals were split).
+    """
+
+    name: str
+    estate: Estate
+    description: str = ""
+    notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)
+
+    def assumptions(self) -> list[Assumption]:
+        """Every assumption of the scenario: its notes, then each assumed figure."""
+        return [*self.notes, *(Assumption(f, p) for f, p in self.estate.assumptions())]
