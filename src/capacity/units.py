@@ -43,6 +43,7 @@ __all__ = [
     "PrecisionRatio",
     "Quantity",
     "convert_precision",
+    "dimension_name",
     "parse_quantity",
     "ureg",
 ]
@@ -206,6 +207,30 @@ def convert_precision(quantity: Quantity, ratio: PrecisionRatio) -> Quantity:
     return Q_(quantity.m_as(ratio.source.unit) * ratio.factor, ratio.target.unit)
 
 
+_DIMENSION_NAMES = {
+    "power": "kW", "energy": "kWh", "area": "m**2", "length": "m", "time": "s",
+    "information": "TB", "currency": "yuan", "price of energy": "yuan/kWh",
+    "cabinets": "cabinet", "vCPU": "vCPU", "FP64 compute": "FLOPS_fp64",
+    "FP32 compute": "FLOPS_fp32", "FP16 compute": "FLOPS_fp16", "INT8 compute": "OPS_int8",
+    "a plain number": "",
+}
+
+
+def dimension_name(value: Quantity | pint.Unit) -> str:
+    """Name the physical dimension of a quantity or unit in planners' words.
+
+    Examples
+    --------
+    >>> dimension_name(Q_("3 MWh"))
+    'energy [kWh]'
+    """
+    dim = value.dimensionality
+    for name, unit in _DIMENSION_NAMES.items():
+        if ureg.Unit(unit).dimensionality == dim if unit else not dim:
+            return f"{name} [{unit}]" if unit else name
+    return f"of dimension {dim}"
+
+
 def parse_quantity(value: object, unit: str | pint.Unit, path: str) -> Quantity:
     """Read `value` as a quantity with the dimension of `unit`.
 
@@ -249,8 +274,7 @@ def parse_quantity(value: object, unit: str | pint.Unit, path: str) -> Quantity:
                          f"{type(value).__name__}", value)
     if q.dimensionality != expected.dimensionality:
         raise DimensionError(
-            path, f"has dimension {q.dimensionality}, expected {expected.dimensionality} "
-            f"(e.g. {expected:~P})", f"{q:~P}")
+            path, f"is {dimension_name(q)}, expected {dimension_name(expected)}", f"{q:~P}")
     mags = np.asarray(q.magnitude, dtype=float)
     if not np.all(np.isfinite(mags)):
         raise FieldError(path, "must be finite", f"{q:~P}")
