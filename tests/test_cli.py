@@ -35,5 +35,6 @@ def test_bad_usage_exits_2_with_one_line(argv):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1
-    assert lines[0].startswith("capacity") and ": error: " in lines[0]
+    assert lines[0].startswith("capacity")
+    assert ": error: " in lines[0]
     assert "Traceback" not in proc.stderr

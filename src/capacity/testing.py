@@ -129,8 +129,11 @@ _BAD_SITE_FIELDS: list[tuple[str, Any]] = [
 
 @st.composite
 def invalid_site_kwargs(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
-    """Keyword arguments for :class:`~capacity.inventory.Site` with one or more bad
-    fields, and the set of field paths the validation error must name."""
+    """Site keyword arguments with one or more bad fields.
+
+    Returns the keyword arguments for :class:`~capacity.inventory.Site` and the set of
+    field paths its validation error must name.
+    """
     kwargs = _valid_site_kwargs()
     bad = draw(st.lists(st.sampled_from(_BAD_SITE_FIELDS), min_size=1, max_size=4,
                         unique_by=lambda fv: fv[0]))
