@@ -45,13 +45,12 @@ EQUIVALENT_UNITS: dict[str, tuple[str, ...]] = {
     "yuan/kWh": ("yuan/kWh", "yuan/MWh", "万元/GWh"),
 }
 
-_FINITE = {"allow_nan": False, "allow_infinity": False}
-
 
 def quantities(unit: str, *, min_value: float = 0.0, max_value: float = 1e6) -> st.SearchStrategy[
         Quantity]:
     """Quantities of `unit`'s dimension between `min_value` and `max_value` (in `unit`)."""
-    return st.floats(min_value=min_value, max_value=max_value, **_FINITE).map(
+    return st.floats(min_value=min_value, max_value=max_value, allow_nan=False,
+                     allow_infinity=False).map(
         lambda m: Q_(m, unit))
 
 
@@ -95,7 +94,7 @@ def sites(draw: st.DrawFn, profile_names: tuple[str, ...] = ("general",),
         id=site_id if site_id is not None else draw(site_ids),
         name=draw(st.text(min_size=1, max_size=10)),
         cabinets=counts,
-        pue=draw(st.floats(1.0, 2.5, **_FINITE)),
+        pue=draw(st.floats(1.0, 2.5, allow_nan=False)),
         grid=draw(st.none() | quantities("kW", max_value=1e5)),
         electricity_price=draw(st.none() | quantities("yuan/kWh", max_value=2.0)),
         status=draw(st.sampled_from(list(Status))),
