@@ -221,11 +221,17 @@ class GrowthModel(abc.ABC):
     """
 
     __slots__ = ()
+    _unit: pint.Unit
 
     @property
-    @abc.abstractmethod
     def unit(self) -> pint.Unit:
         """The unit of the values: the unit the leading amount was given in."""
+        return self._unit
+
+    def _settle(self, **fields: Any) -> None:
+        """Store validated and derived fields on the frozen instance (post-init only)."""
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
 
     @abc.abstractmethod
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
@@ -317,15 +323,51 @@ class GrowthModel(abc.ABC):
         return self._draw(_axis(months), int(n_paths), rng) * factor
 
 
+@attrs.frozen
+class _Anchored(GrowthModel):
+    """A `start` amount at month `at` and one shape parameter that varies per path.
+
+    ``_params`` holds ``(start, centre, spread)``: each path draws its shape parameter
+    from ``centre + spread·N(0, 1)``, so zero spread reproduces the central path exactly.
+    """
+
+    start: Quantity
+    at: MonthLike
+    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
+    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
+    _params: tuple[float, float, float] = attrs.field(init=False, repr=False, eq=False)
+
+    def _read_start(self, p: Problems) -> tuple[Quantity | None, pint.Unit | None, float]:
+        """Validate `start` (non-negative) and `at`, storing `at` as a month."""
+        start = _read(p, self.start, None, "start")
+        unit = None if start is None else _units(start)
+        amount = _magnitude(start, unit)
+        _require(p, start is None or amount >= 0, "start", "must not be negative",
+                 _shown(start))
+        at = _read_month(p, self.at, "at")
+        self._settle(at=at, _anchor=at)
+        return start, unit, amount
+
+    @staticmethod
+    @abc.abstractmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        """The path at `t` years after the anchor."""
+
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        start, centre, _ = self._params
+        return self._path(_years_since(axis, self._anchor), start, centre)
+
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        start, centre, spread = self._params
+        shapes = centre + spread * rng.standard_normal(n_paths)
+        return self._path(_years_since(axis, self._anchor), start, shapes[:, None])
+
+
 # ---------------------------------------------------------------- linear
 
-def _linear(t: _Floats, start: float | _Floats, slope: float | _Floats) -> _Floats:
-    """``start + slope·t``, never below zero (t in years; slope in unit per year)."""
-    return np.maximum(start + slope * t, 0.0)
-
-
 @attrs.frozen
-class Linear(GrowthModel):
+class Linear(_Anchored):
     """Straight-line growth: `start` at month `at`, plus `slope` per year, never below zero.
 
     Before `at` the line runs backwards; values are clipped at zero on both sides because
@@ -350,49 +392,26 @@ class Linear(GrowthModel):
     array([160.])
     """
 
-    start: Quantity
-    at: MonthLike
     slope: Quantity
     slope_sd: Quantity | None = attrs.field(default=None, kw_only=True)
-    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
-    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
-    _params: tuple[float, float, float] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         p = Problems("linear growth model")
-        start = _read(p, self.start, None, "start")
-        unit = None if start is None else _units(start)
-        at = _read_month(p, self.at, "at")
+        start, unit, amount = self._read_start(p)
         per_year = None if unit is None else unit / _YEAR
         slope = _read(p, self.slope, per_year, "slope")
         slope_sd = _read_optional(p, self.slope_sd, per_year, "slope_sd")
-        params = (_magnitude(start, unit), _magnitude(slope, per_year),
-                  _magnitude(slope_sd, per_year))
-        _require(p, start is None or params[0] >= 0, "start", "must not be negative",
-                 _shown(start))
-        _require(p, slope_sd is None or params[2] >= 0, "slope_sd", "must not be negative",
+        sd = _magnitude(slope_sd, per_year)
+        _require(p, slope_sd is None or sd >= 0, "slope_sd", "must not be negative",
                  _shown(slope_sd))
         p.raise_if_any()
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "at", at)
-        object.__setattr__(self, "slope", slope)
-        object.__setattr__(self, "_unit", unit)
-        object.__setattr__(self, "_anchor", at)
-        object.__setattr__(self, "_params", params)
+        self._settle(start=start, slope=slope, _unit=unit,
+                     _params=(amount, _magnitude(slope, per_year), sd))
 
-    @property
-    def unit(self) -> pint.Unit:  # noqa: D102
-        return self._unit
-
-    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
-        start, slope, _ = self._params
-        return _linear(_years_since(axis, self._anchor), start, slope)
-
-    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
-              rng: np.random.Generator) -> _Floats:
-        start, slope, sd = self._params
-        slopes = slope + sd * rng.standard_normal(n_paths)
-        return _linear(_years_since(axis, self._anchor), start, slopes[:, None])
+    @staticmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        # shape is the slope per year; a need cannot be negative.
+        return np.maximum(start + shape * t, 0.0)
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         f = _check_factor(factor)
@@ -402,13 +421,13 @@ class Linear(GrowthModel):
 
 # ---------------------------------------------------------------- compound
 
-def _compound(t: _Floats, start: float | _Floats, log_growth: float | _Floats) -> _Floats:
+def _compound(t: _Floats, start: Any, log_growth: Any) -> _Floats:
     """``start·exp(log_growth·t)``: compound growth with ``log_growth = ln(1 + rate)``."""
-    return start * np.exp(log_growth * t)
+    return np.asarray(start * np.exp(log_growth * t), dtype=np.float64)
 
 
 @attrs.frozen
-class Compound(GrowthModel):
+class Compound(_Anchored):
     """Compound annual growth: ``start·(1 + rate)^years`` from month `at`.
 
     Parameters
@@ -432,51 +451,27 @@ class Compound(GrowthModel):
     array([2250.])
     """
 
-    start: Quantity
-    at: MonthLike
     rate: Quantity | float
     rate_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
-    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
-    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
-    _params: tuple[float, float, float] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
         p = Problems("compound growth model")
-        start = _read(p, self.start, None, "start")
-        unit = None if start is None else _units(start)
-        at = _read_month(p, self.at, "at")
+        start, unit, amount = self._read_start(p)
         rate = _read_ratio(p, self.rate, "rate")
         rate_sd = _read_ratio(p, self.rate_sd, "rate_sd")
-        amount = _magnitude(start, unit)
         r = _magnitude(rate, ureg.dimensionless)
         sd = _magnitude(rate_sd, ureg.dimensionless)
-        _require(p, start is None or amount >= 0, "start", "must not be negative",
-                 _shown(start))
         _require(p, rate is None or r > -1, "rate", "must be above -100 %", _shown(rate))
         _require(p, rate_sd is None or sd >= 0, "rate_sd", "must not be negative",
                  _shown(rate_sd))
         p.raise_if_any()
-        object.__setattr__(self, "start", start)
-        object.__setattr__(self, "at", at)
-        object.__setattr__(self, "rate", rate)
-        object.__setattr__(self, "rate_sd", rate_sd)
-        object.__setattr__(self, "_unit", unit)
-        object.__setattr__(self, "_anchor", at)
-        object.__setattr__(self, "_params", (amount, math.log1p(r), sd / (1 + r)))
+        self._settle(start=start, rate=rate, rate_sd=rate_sd, _unit=unit,
+                     _params=(amount, math.log1p(r), sd / (1 + r)))
 
-    @property
-    def unit(self) -> pint.Unit:  # noqa: D102
-        return self._unit
-
-    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
-        start, log_growth, _ = self._params
-        return _compound(_years_since(axis, self._anchor), start, log_growth)
-
-    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
-              rng: np.random.Generator) -> _Floats:
-        start, log_growth, log_sd = self._params
-        growth = log_growth + log_sd * rng.standard_normal(n_paths)
-        return _compound(_years_since(axis, self._anchor), start, growth[:, None])
+    @staticmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        # shape is ln(1 + rate): drawing it normal makes 1 + rate log-normal.
+        return _compound(t, start, shape)
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         return attrs.evolve(self, start=self.start * _check_factor(factor))
@@ -556,19 +551,9 @@ class Logistic(GrowthModel):
                  _shown(ceiling_sd))
         p.raise_if_any()
         assert midpoint_sd is not None
-        object.__setattr__(self, "ceiling", ceiling)
-        object.__setattr__(self, "midpoint", midpoint)
-        object.__setattr__(self, "rate", rate)
-        object.__setattr__(self, "floor", floor)
-        object.__setattr__(self, "ceiling_sd", ceiling_sd)
-        object.__setattr__(self, "_unit", unit)
-        object.__setattr__(self, "_anchor", midpoint)
-        object.__setattr__(self, "_params",
-                           (bottom, top, r, sd, midpoint_sd / _MONTHS_PER_YEAR))
-
-    @property
-    def unit(self) -> pint.Unit:  # noqa: D102
-        return self._unit
+        self._settle(ceiling=ceiling, midpoint=midpoint, rate=rate, floor=floor,
+                     ceiling_sd=ceiling_sd, _unit=unit, _anchor=midpoint,
+                     _params=(bottom, top, r, sd, midpoint_sd / _MONTHS_PER_YEAR))
 
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
         floor, ceiling, rate, _, _ = self._params
@@ -772,12 +757,8 @@ class Milestones(GrowthModel):
         assert delay_sd is not None
         values.flags.writeable = False
         knots.flags.writeable = False
-        object.__setattr__(self, "points", pairs)
-        object.__setattr__(self, "rel_sd", rel_sd)
-        object.__setattr__(self, "_unit", unit)
-        object.__setattr__(self, "_knots", knots)
-        object.__setattr__(self, "_values", values)
-        object.__setattr__(self, "_spread", (float(rel_sd.m_as("")), delay_sd))
+        self._settle(points=pairs, rel_sd=rel_sd, _unit=unit, _knots=knots, _values=values,
+                     _spread=(float(rel_sd.m_as("")), delay_sd))
 
     @classmethod
     def parse(cls, targets: Sequence[str], **options: Any) -> Milestones:
@@ -809,10 +790,6 @@ class Milestones(GrowthModel):
                 p.absorb(error)
         p.raise_if_any()
         return cls(points, **options)
-
-    @property
-    def unit(self) -> pint.Unit:  # noqa: D102
-        return self._unit
 
     def _offsets(self, axis: NDArray[np.datetime64]) -> tuple[_Floats, _Floats]:
         origin = self._knots[0]
