@@ -1,0 +1,1046 @@
+"""Growth models: a value per month for demand and plan targets, central and sampled.
+
+Every model gives a deterministic central path over a monthly axis and draws random
+paths for Monte Carlo from a caller-seeded :class:`numpy.random.Generator`. Parameters
+are :class:`pint.Quantity` values at the surface; inside, a model holds float64
+magnitudes in one unit, :attr:`GrowthModel.unit`, which is the unit its leading amount
+(``start``, ``ceiling`` or the first milestone) was given in, so stated figures come back
+exactly.
+
+Time is measured in years of 12 months: a slope ``Q_("6000 vCPU/year")`` adds 500 vCPU
+a month, and a compound rate of 25 % multiplies the value by 1.25 every 12 months.
+
+Examples
+--------
+>>> import numpy as np
+>>> from capacity import Q_
+>>> from capacity.months import month_range
+>>> axis = month_range("2025-01", "2027-01")
+>>> plan = Milestones([("2025-03", Q_("0 PFLOPS_fp16")), ("2027-01", Q_("130 PFLOPS_fp16"))])
+>>> plan.values(axis)[-1]
+<Quantity(130.0, 'petaFLOPS_fp16')>
+>>> demand = Compound(Q_("20000 vCPU"), "2025-01", Q_("25 %"), rate_sd=0.05)
+>>> demand.magnitudes(axis, "vCPU")[[0, 12, 24]]
+array([20000., 25000., 31250.])
+>>> paths = demand.sample(axis, 1000, np.random.default_rng(7), "vCPU")
+>>> paths.shape
+(1000, 25)
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+import re
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, NoReturn, Self, TypeAlias
+
+import attrs
+import numpy as np
+import pint
+from numpy.typing import NDArray
+from scipy.optimize import OptimizeWarning, curve_fit
+from scipy.special import expit
+
+from capacity.errors import FieldError, Problems, ValidationError
+from capacity.months import MonthLike, month
+from capacity.units import Q_, Quantity, parse_quantity, ureg
+
+__all__ = [
+    "Compound",
+    "Fitted",
+    "GrowthModel",
+    "Linear",
+    "Logistic",
+    "Milestones",
+    "Months",
+    "fit",
+    "target",
+]
+
+#: A month axis: a 1-D ``datetime64[M]`` array or a sequence of months.
+Months: TypeAlias = "NDArray[np.datetime64] | Sequence[MonthLike]"
+
+_Floats: TypeAlias = NDArray[np.float64]
+_YEAR = ureg.Unit("year")
+_MONTHS_PER_YEAR = 12.0
+
+
+# ---------------------------------------------------------------- reading inputs
+
+def _read(
+    problems: Problems, value: object, unit: pint.Unit | None, path: str
+) -> Quantity | None:
+    """Parse a quantity of `unit`'s dimension, recording a problem instead of raising.
+
+    With `unit` None (its reference amount was itself invalid) only the presence of a
+    unit is checked, so a bare number is still reported.
+    """
+    if unit is None:
+        if isinstance(value, pint.Quantity):
+            unit = _units(value)
+        elif isinstance(value, str):
+            try:
+                unit = _units(Q_(value))
+            except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError):
+                unit = ureg.dimensionless  # parse_quantity below reports the reason
+        else:
+            unit = ureg.dimensionless
+            if not isinstance(value, bool) and isinstance(value, (int, float, np.number)):
+                problems.add(path, "has no unit", value)
+                return None
+    try:
+        return parse_quantity(value, unit, path)
+    except FieldError as exc:
+        problems.extend([exc])
+        return None
+
+
+def _units(q: Quantity) -> pint.Unit:
+    """The unit of a quantity, typed as the registry's unit class."""
+    return ureg.Unit(q.units)
+
+
+def _read_optional(
+    problems: Problems, value: object, unit: pint.Unit | None, path: str
+) -> Quantity | None:
+    """Like :func:`_read`, but ``None`` and a bare 0 mean zero (zero needs no unit)."""
+    if value is None or (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
+    ):
+        return Q_(0.0, unit if unit is not None else ureg.dimensionless)
+    return _read(problems, value, unit, path)
+
+
+def _read_ratio(problems: Problems, value: object, path: str) -> Quantity | None:
+    """A dimensionless quantity; a bare number is fine here (``0.25`` or ``"25 %"``)."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        if not math.isfinite(float(value)):
+            problems.add(path, "must be finite", value)
+            return None
+        return Q_(float(value), ureg.dimensionless)
+    return _read(problems, value, ureg.dimensionless, path)
+
+
+def _read_months(problems: Problems, value: object, path: str) -> float | None:
+    """A duration in months: a bare number of months or a ``[time]`` quantity."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        q = Q_(float(value), "month")
+    else:
+        read = _read(problems, value, ureg.Unit("month"), path)
+        if read is None:
+            return None
+        q = read
+    months = float(q.m_as("month"))
+    if not math.isfinite(months):
+        problems.add(path, "must be finite", value)
+        return None
+    if months < 0:
+        problems.add(path, "must not be negative", value)
+        return None
+    return months
+
+
+def _read_month(problems: Problems, value: object, path: str) -> np.datetime64 | None:
+    try:
+        return month(value, path)  # type: ignore[arg-type]  # month() rejects other types
+    except FieldError as exc:
+        problems.extend([exc])
+        return None
+
+
+def _magnitude(q: Quantity | None, unit: pint.Unit | None) -> float:
+    """The float value of a parsed quantity; NaN where the input was invalid."""
+    if q is None or unit is None:
+        return math.nan
+    return float(q.m_as(unit))
+
+
+def _require(problems: Problems, ok: bool, path: str, reason: str, value: object) -> None:
+    """Record a problem unless `ok`; NaN (an already reported input) compares False."""
+    if not ok:
+        problems.add(path, reason, value)
+
+
+def _shown(q: Quantity | None) -> str | None:
+    return None if q is None else f"{q:~P}"
+
+
+def _axis(months: Months) -> NDArray[np.datetime64]:
+    """Read a month axis once, at the boundary."""
+    if isinstance(months, np.ndarray) and np.issubdtype(months.dtype, np.datetime64):
+        axis = months.astype("datetime64[M]")
+        if axis.ndim != 1 or np.any(np.isnat(axis)):
+            _fail("month axis", "months", "must be a 1-D array of months without NaT")
+        return axis
+    if isinstance(months, str) or not isinstance(months, Sequence | np.ndarray):
+        _fail("month axis", "months", "must be a sequence of months, not one month")
+    problems = Problems("month axis")
+    read = [_read_month(problems, m, f"months[{i}]") for i, m in enumerate(months)]
+    problems.raise_if_any()
+    return np.array(read, dtype="datetime64[M]")
+
+
+def _fail(what: str, path: str, reason: str, value: object = None) -> NoReturn:
+    raise ValidationError(f"invalid {what}", [FieldError(path, reason, value)])
+
+
+def _years_since(axis: NDArray[np.datetime64], anchor: np.datetime64) -> _Floats:
+    return (axis - anchor).astype(np.float64) / _MONTHS_PER_YEAR
+
+
+def _factor(unit: pint.Unit, to: str | pint.Unit | None) -> float:
+    """Multiplier from magnitudes in `unit` to magnitudes in `to` (same dimension)."""
+    if to is None:
+        return 1.0
+    try:
+        target = ureg.Unit(to) if isinstance(to, str) else to
+    except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
+        _fail("unit", "unit", f"cannot read {to!r} as a unit: {exc}", to)
+    if target.dimensionality != unit.dimensionality:
+        _fail("unit", "unit", f"has dimension {target.dimensionality}, the model's values "
+              f"have {unit.dimensionality} (e.g. {unit:~P})", f"{target:~P}")
+    return float(Q_(1.0, unit).m_as(target))
+
+
+def _check_factor(factor: float) -> float:
+    value = float(factor)
+    if not (math.isfinite(value) and value > 0):
+        _fail("scale factor", "factor", "must be finite and positive", factor)
+    return value
+
+
+# ---------------------------------------------------------------- the interface
+
+class GrowthModel(abc.ABC):
+    """A value per month: a central path and random paths for Monte Carlo.
+
+    Subclasses give the path in :attr:`unit` as float64 arrays; this base class converts
+    the month axis and the unit once per call.
+    """
+
+    __slots__ = ()
+    _unit: pint.Unit
+
+    @property
+    def unit(self) -> pint.Unit:
+        """The unit of the values: the unit the leading amount was given in."""
+        return self._unit
+
+    def _settle(self, **fields: Any) -> None:
+        """Store validated and derived fields on the frozen instance (post-init only)."""
+        for name, value in fields.items():
+            object.__setattr__(self, name, value)
+
+    @abc.abstractmethod
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        """Central path over `axis`, in :attr:`unit`."""
+
+    @abc.abstractmethod
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        """Random paths, shape ``(n_paths, axis.size)``, in :attr:`unit`."""
+
+    @abc.abstractmethod
+    def scaled(self, factor: float) -> Self:
+        """The same model with every amount multiplied by `factor`.
+
+        Parameters
+        ----------
+        factor
+            Positive, dimensionless, e.g. 1.2 for "20 % more demand".
+
+        Returns
+        -------
+        Self
+            A new model; rates, dates and relative uncertainties are unchanged.
+        """
+
+    def values(self, months: Months) -> Quantity:
+        """The central path over a month axis.
+
+        Parameters
+        ----------
+        months
+            Month axis, e.g. from :func:`capacity.months.month_range`.
+
+        Returns
+        -------
+        Quantity
+            Array of the same length as `months`, in :attr:`unit`.
+        """
+        return ureg.Quantity(self._central(_axis(months)), self.unit)
+
+    def magnitudes(self, months: Months, unit: str | pint.Unit | None = None) -> _Floats:
+        """The central path as float64 magnitudes.
+
+        Parameters
+        ----------
+        months
+            Month axis.
+        unit
+            Unit of the result, of the model's dimension; :attr:`unit` if omitted.
+
+        Returns
+        -------
+        NDArray[float64]
+            One value per month.
+        """
+        factor = _factor(self.unit, unit)
+        return self._central(_axis(months)) * factor
+
+    def sample(self, months: Months, n_paths: int, rng: np.random.Generator,
+               unit: str | pint.Unit | None = None) -> _Floats:
+        """Draw random paths; all randomness comes from `rng`.
+
+        Parameters
+        ----------
+        months
+            Month axis.
+        n_paths
+            Number of paths, positive.
+        rng
+            The generator to draw from; the same seed gives identical arrays.
+        unit
+            Unit of the result, of the model's dimension; :attr:`unit` if omitted.
+
+        Returns
+        -------
+        NDArray[float64]
+            Shape ``(n_paths, len(months))``. With zero uncertainty every path equals
+            the central path exactly.
+        """
+        problems = Problems("sample arguments")
+        if isinstance(n_paths, bool) or not isinstance(n_paths, (int, np.integer)) \
+                or n_paths < 1:
+            problems.add("n_paths", "must be a positive integer", n_paths)
+        if not isinstance(rng, np.random.Generator):
+            problems.add("rng", "must be a numpy.random.Generator "
+                         "(numpy.random.default_rng(seed))", type(rng).__name__)
+        problems.raise_if_any()
+        factor = _factor(self.unit, unit)
+        return self._draw(_axis(months), int(n_paths), rng) * factor
+
+
+@attrs.frozen
+class _Anchored(GrowthModel):
+    """A `start` amount at month `at` and one shape parameter that varies per path.
+
+    ``_params`` holds ``(start, centre, spread)``: each path draws its shape parameter
+    from ``centre + spread·N(0, 1)``, so zero spread reproduces the central path exactly.
+    """
+
+    start: Quantity
+    at: MonthLike
+    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
+    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
+    _params: tuple[float, float, float] = attrs.field(init=False, repr=False, eq=False)
+
+    def _read_start(self, p: Problems) -> tuple[Quantity | None, pint.Unit | None, float]:
+        """Validate `start` (non-negative) and `at`, storing `at` as a month."""
+        start = _read(p, self.start, None, "start")
+        unit = None if start is None else _units(start)
+        amount = _magnitude(start, unit)
+        _require(p, start is None or amount >= 0, "start", "must not be negative",
+                 _shown(start))
+        at = _read_month(p, self.at, "at")
+        self._settle(at=at, _anchor=at)
+        return start, unit, amount
+
+    @staticmethod
+    @abc.abstractmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        """The path at `t` years after the anchor."""
+
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        start, centre, _ = self._params
+        return self._path(_years_since(axis, self._anchor), start, centre)
+
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        start, centre, spread = self._params
+        shapes = centre + spread * rng.standard_normal(n_paths)
+        return self._path(_years_since(axis, self._anchor), start, shapes[:, None])
+
+
+# ---------------------------------------------------------------- linear
+
+@attrs.frozen
+class Linear(_Anchored):
+    """Straight-line growth: `start` at month `at`, plus `slope` per year, never below zero.
+
+    Before `at` the line runs backwards; values are clipped at zero on both sides because
+    a resource need cannot be negative.
+
+    Parameters
+    ----------
+    start
+        Value at `at`, non-negative, ``[amount]`` (e.g. vCPU).
+    at
+        The month of `start`.
+    slope
+        Change per unit time, ``[amount]/[time]`` (e.g. ``Q_("5000 vCPU/year")``); any sign.
+    slope_sd
+        Standard deviation of the slope, ``[amount]/[time]``, non-negative; ``None`` or 0
+        for none. Each path draws its own slope from a normal distribution.
+
+    Examples
+    --------
+    >>> from capacity import Q_
+    >>> Linear(Q_("100 vCPU"), "2025-01", Q_("120 vCPU/year")).magnitudes(["2025-07"])
+    array([160.])
+    """
+
+    slope: Quantity
+    slope_sd: Quantity | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("linear growth model")
+        start, unit, amount = self._read_start(p)
+        per_year = None if unit is None else unit / _YEAR
+        slope = _read(p, self.slope, per_year, "slope")
+        slope_sd = _read_optional(p, self.slope_sd, per_year, "slope_sd")
+        sd = _magnitude(slope_sd, per_year)
+        _require(p, slope_sd is None or sd >= 0, "slope_sd", "must not be negative",
+                 _shown(slope_sd))
+        p.raise_if_any()
+        self._settle(start=start, slope=slope, _unit=unit,
+                     _params=(amount, _magnitude(slope, per_year), sd))
+
+    @staticmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        # shape is the slope per year; a need cannot be negative.
+        return np.maximum(start + shape * t, 0.0)
+
+    def scaled(self, factor: float) -> Self:  # noqa: D102
+        f = _check_factor(factor)
+        sd = None if self.slope_sd is None else self.slope_sd * f
+        return attrs.evolve(self, start=self.start * f, slope=self.slope * f, slope_sd=sd)
+
+
+# ---------------------------------------------------------------- compound
+
+def _compound(t: _Floats, start: Any, log_growth: Any) -> _Floats:
+    """``start·exp(log_growth·t)``: compound growth with ``log_growth = ln(1 + rate)``."""
+    return np.asarray(start * np.exp(log_growth * t), dtype=np.float64)
+
+
+@attrs.frozen
+class Compound(_Anchored):
+    """Compound annual growth: ``start·(1 + rate)^years`` from month `at`.
+
+    Parameters
+    ----------
+    start
+        Value at `at`, non-negative, ``[amount]``.
+    at
+        The month of `start`.
+    rate
+        Compound annual growth rate, dimensionless, above -1: ``0.25`` or ``Q_("25 %")``.
+    rate_sd
+        Uncertainty of the rate, dimensionless, non-negative. Each path draws its growth
+        factor ``1 + rate`` log-normally with median ``1 + rate`` and log-sd
+        ``rate_sd / (1 + rate)``, so the rate's standard deviation is `rate_sd` to first
+        order and a path never shrinks faster than -100 % a year.
+
+    Examples
+    --------
+    >>> from capacity import Q_
+    >>> Compound(Q_("1000 vCPU"), "2025-01", 0.5).magnitudes(["2027-01"])
+    array([2250.])
+    """
+
+    rate: Quantity | float
+    rate_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("compound growth model")
+        start, unit, amount = self._read_start(p)
+        rate = _read_ratio(p, self.rate, "rate")
+        rate_sd = _read_ratio(p, self.rate_sd, "rate_sd")
+        r = _magnitude(rate, ureg.dimensionless)
+        sd = _magnitude(rate_sd, ureg.dimensionless)
+        _require(p, rate is None or r > -1, "rate", "must be above -100 %", _shown(rate))
+        _require(p, rate_sd is None or sd >= 0, "rate_sd", "must not be negative",
+                 _shown(rate_sd))
+        p.raise_if_any()
+        self._settle(start=start, rate=rate, rate_sd=rate_sd, _unit=unit,
+                     _params=(amount, math.log1p(r), sd / (1 + r)))
+
+    @staticmethod
+    def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
+        # shape is ln(1 + rate): drawing it normal makes 1 + rate log-normal.
+        return _compound(t, start, shape)
+
+    def scaled(self, factor: float) -> Self:  # noqa: D102
+        return attrs.evolve(self, start=self.start * _check_factor(factor))
+
+
+# ---------------------------------------------------------------- logistic
+
+def _logistic(t: _Floats, floor: float, ceiling: float | _Floats, rate: float,
+              midpoint: float | _Floats) -> _Floats:
+    """S-curve from `floor` to `ceiling`, half-way at `midpoint` (t, midpoint in years)."""
+    curve = floor + (ceiling - floor) * expit(rate * (t - midpoint))
+    # floor + span·1.0 can round one ulp past the ceiling; the bounds are a promise.
+    return np.clip(curve, floor, ceiling)
+
+
+@attrs.frozen
+class Logistic(GrowthModel):
+    """Saturating S-curve: from `floor` towards `ceiling`, half-way at `midpoint`.
+
+    ``floor + (ceiling - floor) / (1 + exp(-rate·(t - midpoint)))`` with t in years.
+
+    Parameters
+    ----------
+    ceiling
+        The saturation level, ``[amount]``, above `floor`.
+    midpoint
+        The month the curve is half-way between floor and ceiling.
+    rate
+        Steepness, ``1/[time]`` (e.g. ``Q_("0.8 / year")``), positive.
+    floor
+        The level long before the midpoint, ``[amount]``, non-negative; 0 needs no unit.
+    ceiling_sd
+        Standard deviation of the ceiling, ``[amount]``; each path draws its ceiling from
+        a normal distribution, cut at `floor`.
+    midpoint_sd_months
+        Standard deviation of the midpoint in months (a number, or a ``[time]``
+        quantity); each path shifts its midpoint by a normal draw.
+
+    Examples
+    --------
+    >>> from capacity import Q_
+    >>> s = Logistic(Q_("800 vCPU"), "2026-01", Q_("1 / year"), floor=Q_("200 vCPU"))
+    >>> s.magnitudes(["2026-01"])
+    array([500.])
+    """
+
+    ceiling: Quantity
+    midpoint: MonthLike
+    rate: Quantity
+    floor: Quantity | float = attrs.field(default=0.0, kw_only=True)
+    ceiling_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
+    midpoint_sd_months: float | Quantity = attrs.field(default=0.0, kw_only=True)
+    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
+    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
+    _params: tuple[float, float, float, float, float] = attrs.field(
+        init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("logistic growth model")
+        ceiling = _read(p, self.ceiling, None, "ceiling")
+        unit = None if ceiling is None else _units(ceiling)
+        midpoint = _read_month(p, self.midpoint, "midpoint")
+        rate = _read(p, self.rate, ureg.Unit("1 / year"), "rate")
+        floor = _read_optional(p, self.floor, unit, "floor")
+        ceiling_sd = _read_optional(p, self.ceiling_sd, unit, "ceiling_sd")
+        midpoint_sd = _read_months(p, self.midpoint_sd_months, "midpoint_sd_months")
+        top, bottom = _magnitude(ceiling, unit), _magnitude(floor, unit)
+        r = _magnitude(rate, ureg.Unit("1 / year"))
+        sd = _magnitude(ceiling_sd, unit)
+        _require(p, floor is None or not bottom < 0, "floor", "must not be negative",
+                 _shown(floor))
+        _require(p, ceiling is None or top > 0, "ceiling", "must be positive", _shown(ceiling))
+        _require(p, ceiling is None or floor is None or not 0 < top <= bottom, "ceiling",
+                 f"must be above the floor ({_shown(floor)})", _shown(ceiling))
+        _require(p, rate is None or r > 0, "rate", "must be positive", _shown(rate))
+        _require(p, ceiling_sd is None or sd >= 0, "ceiling_sd", "must not be negative",
+                 _shown(ceiling_sd))
+        p.raise_if_any()
+        assert midpoint_sd is not None
+        self._settle(ceiling=ceiling, midpoint=midpoint, rate=rate, floor=floor,
+                     ceiling_sd=ceiling_sd, _unit=unit, _anchor=midpoint,
+                     _params=(bottom, top, r, sd, midpoint_sd / _MONTHS_PER_YEAR))
+
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        floor, ceiling, rate, _, _ = self._params
+        return _logistic(_years_since(axis, self._anchor), floor, ceiling, rate, 0.0)
+
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        floor, ceiling, rate, ceiling_sd, shift_sd = self._params
+        z = rng.standard_normal((2, n_paths))
+        ceilings = np.maximum(ceiling + ceiling_sd * z[0], floor)
+        shifts = shift_sd * z[1]
+        return _logistic(_years_since(axis, self._anchor), floor, ceilings[:, None], rate,
+                         shifts[:, None])
+
+    def scaled(self, factor: float) -> Self:  # noqa: D102
+        f = _check_factor(factor)
+        return attrs.evolve(self, ceiling=self.ceiling * f, floor=Q_(self.floor) * f,
+                            ceiling_sd=Q_(self.ceiling_sd) * f)
+
+
+# ---------------------------------------------------------------- milestones
+
+_TARGET = re.compile(r"^\s*(?P<amount>.+?)\s+by\s+(?P<month>\d{4}-\d{2}(?:-\d{2})?)\s*$",
+                     re.IGNORECASE)
+
+
+def target(text: str, path: str = "target") -> tuple[np.datetime64, Quantity]:
+    """Read a stated target such as ``"130 PFLOPS_fp16 by 2027-12"``.
+
+    Parameters
+    ----------
+    text
+        ``"<amount> <unit> by YYYY-MM"``.
+    path
+        The field path to name in errors.
+
+    Returns
+    -------
+    tuple[numpy.datetime64, Quantity]
+        The month and the amount, ready for :class:`Milestones`.
+
+    Raises
+    ------
+    ValidationError
+        If the text does not have that shape or the amount has no unit.
+
+    Examples
+    --------
+    >>> target("130 PFLOPS_fp16 by 2027-12")
+    (np.datetime64('2027-12'), <Quantity(130, 'petaFLOPS_fp16')>)
+    """
+    p = Problems("target")
+    found = _TARGET.match(text) if isinstance(text, str) else None
+    if found is None:
+        p.add(path, "expected '<amount> <unit> by YYYY-MM'", text)
+        p.raise_if_any()
+    assert found is not None
+    when = _read_month(p, found["month"], f"{path}.month")
+    amount = _read(p, found["amount"], None, f"{path}.value")
+    p.raise_if_any()
+    assert when is not None
+    assert amount is not None
+    return when, amount
+
+
+def _read_points(
+    p: Problems, points: object, path: str
+) -> tuple[NDArray[np.datetime64], _Floats, pint.Unit | None, tuple[Any, ...]]:
+    """Read ``(month, amount)`` pairs in strictly increasing months, one dimension.
+
+    Returns the months, the magnitudes in the first amount's unit, that unit (None when
+    no amount could be read) and the pairs with parsed values.
+    """
+    if isinstance(points, str) or not isinstance(points, Sequence) or len(points) == 0:
+        p.add(path, "expected a non-empty list of (month, value) pairs", points)
+        return np.array([], dtype="datetime64[M]"), np.array([]), None, ()
+    unit: pint.Unit | None = None
+    months: list[np.datetime64 | None] = []
+    amounts: list[Quantity | None] = []
+    for i, point in enumerate(points):
+        here = f"{path}[{i}]"
+        if isinstance(point, str) or not isinstance(point, Sequence) or len(point) != 2:
+            p.add(here, "expected a (month, value) pair", point)
+            months.append(None)
+            amounts.append(None)
+            continue
+        months.append(_read_month(p, point[0], f"{here}.month"))
+        amount = _read(p, point[1], unit, f"{here}.value")
+        if amount is not None and unit is None:
+            unit = _units(amount)  # the first readable amount sets the dimension and unit
+        amounts.append(amount)
+    values = np.array([_magnitude(a, unit) for a in amounts])
+    for i, (a, v) in enumerate(zip(amounts, values, strict=True)):
+        _require(p, a is None or v >= 0, f"{path}[{i}].value", "must not be negative",
+                 _shown(a))
+    previous: tuple[int, np.datetime64] | None = None
+    for i, m in enumerate(months):
+        if m is None:
+            continue
+        if previous is not None and m <= previous[1]:
+            reason = "repeats" if m == previous[1] else "comes before"
+            p.add(f"{path}[{i}].month",
+                  f"{reason} the month of {path}[{previous[0]}]; months must increase",
+                  str(m))
+        previous = (i, m)
+    axis = np.array([m if m is not None else "NaT" for m in months], dtype="datetime64[M]")
+    pairs = tuple(zip(list(axis), amounts, strict=True))
+    return axis, values, unit, pairs
+
+
+def _piecewise(x: _Floats, knots: _Floats, values: _Floats, *, geometric: bool,
+               before: str) -> _Floats:
+    """Interpolate through ``(knots, values)``; hold after the last knot.
+
+    Each segment is written from its left knot (weight 0 there), so every knot's value
+    comes back exactly; the last knot is taken from the hold branch, also exact.
+    """
+    if knots.size == 1:
+        inner = np.full(x.shape, values[0])
+    else:
+        j = np.clip(np.searchsorted(knots, x, side="right") - 1, 0, knots.size - 2)
+        x0, v0, v1 = knots[j], values[j], values[j + 1]
+        w = (x - x0) / (knots[j + 1] - x0)
+        inner = v0 * (v1 / v0) ** w if geometric else v0 + (v1 - v0) * w
+    out = np.where(x >= knots[-1], values[-1], inner)
+    if before == "zero":
+        out = np.where(x < knots[0], 0.0, out)
+    elif before == "hold":
+        out = np.where(x < knots[0], values[0], out)
+    # "extrapolate" keeps the first segment's line, which may cross zero going back.
+    return np.maximum(out, 0.0)
+
+
+_INTERPOLATIONS = ("linear", "geometric")
+_BEFORE = ("zero", "hold", "extrapolate")
+
+
+@attrs.frozen
+class Milestones(GrowthModel):
+    """A path through stated targets, e.g. a plan's "130 PFLOPS_fp16 by 2027-12".
+
+    The central path passes exactly through every target and holds the last one.
+
+    Parameters
+    ----------
+    points
+        ``(month, amount)`` pairs with strictly increasing months; amounts non-negative,
+        all of one dimension ``[amount]``; the first sets :attr:`unit`.
+    interpolation
+        ``"linear"`` between targets, or ``"geometric"`` (constant growth rate between
+        targets; needs positive amounts).
+    before
+        Before the first target: ``"zero"``, ``"hold"`` the first amount, or
+        ``"extrapolate"`` the first segment (needs two targets; clipped at zero).
+    rel_sd
+        Relative uncertainty of the amounts, dimensionless, non-negative: each path
+        scales the whole schedule by a log-normal factor with median 1 and log-sd
+        `rel_sd`.
+    delay_sd_months
+        Scale of the schedule's delay in months (a number, or a ``[time]`` quantity):
+        each path shifts every target later by ``round(|N(0, delay_sd_months)|)``
+        whole months (half-normal, mean ≈ 0.8·`delay_sd_months`); never earlier.
+
+    Examples
+    --------
+    >>> from capacity import Q_
+    >>> m = Milestones.parse(["0 PFLOPS_fp16 by 2025-03", "130 PFLOPS_fp16 by 2027-12"])
+    >>> m.magnitudes(["2025-01", "2027-12", "2030-01"], "PFLOPS_fp16")
+    array([  0., 130., 130.])
+    """
+
+    points: Sequence[tuple[MonthLike, Quantity]]
+    interpolation: Literal["linear", "geometric"] = attrs.field(default="linear", kw_only=True)
+    before: Literal["zero", "hold", "extrapolate"] = attrs.field(default="zero", kw_only=True)
+    rel_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
+    delay_sd_months: float | Quantity = attrs.field(default=0.0, kw_only=True)
+    _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
+    _knots: NDArray[np.datetime64] = attrs.field(init=False, repr=False, eq=False)
+    _values: _Floats = attrs.field(init=False, repr=False, eq=False)
+    _spread: tuple[float, float] = attrs.field(init=False, repr=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("milestones")
+        knots, values, unit, pairs = _read_points(p, self.points, "points")
+        _require(p, self.interpolation in _INTERPOLATIONS, "interpolation",
+                 f"must be one of {', '.join(_INTERPOLATIONS)}", self.interpolation)
+        _require(p, self.before in _BEFORE, "before", f"must be one of {', '.join(_BEFORE)}",
+                 self.before)
+        if self.interpolation == "geometric":
+            for i, v in enumerate(values):
+                _require(p, v != 0, f"points[{i}].value",
+                         "must be positive for geometric interpolation", v)
+        _require(p, self.before != "extrapolate" or len(pairs) >= 2, "before",
+                 "'extrapolate' needs at least two points", self.before)
+        rel_sd = _read_ratio(p, self.rel_sd, "rel_sd")
+        _require(p, rel_sd is None or rel_sd.m_as("") >= 0, "rel_sd", "must not be negative",
+                 _shown(rel_sd))
+        delay_sd = _read_months(p, self.delay_sd_months, "delay_sd_months")
+        p.raise_if_any()
+        assert rel_sd is not None
+        assert delay_sd is not None
+        values.flags.writeable = False
+        knots.flags.writeable = False
+        self._settle(points=pairs, rel_sd=rel_sd, _unit=unit, _knots=knots, _values=values,
+                     _spread=(float(rel_sd.m_as("")), delay_sd))
+
+    @classmethod
+    def parse(cls, targets: Sequence[str], **options: Any) -> Milestones:
+        """Build milestones from strings such as ``"130 PFLOPS_fp16 by 2027-12"``.
+
+        Parameters
+        ----------
+        targets
+            One ``"<amount> <unit> by YYYY-MM"`` string per point, in month order.
+        **options
+            The keyword arguments of :class:`Milestones`.
+
+        Returns
+        -------
+        Milestones
+            The model through the parsed points.
+
+        Raises
+        ------
+        ValidationError
+            Listing every unreadable target, then any problem of the points.
+        """
+        p = Problems("milestones")
+        points = []
+        for i, text in enumerate(targets):
+            try:
+                points.append(target(text, f"points[{i}]"))
+            except ValidationError as error:
+                p.absorb(error)
+        p.raise_if_any()
+        return cls(points, **options)
+
+    def _offsets(self, axis: NDArray[np.datetime64]) -> tuple[_Floats, _Floats]:
+        origin = self._knots[0]
+        return ((axis - origin).astype(np.float64),
+                (self._knots - origin).astype(np.float64))
+
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        x, knots = self._offsets(axis)
+        return _piecewise(x, knots, self._values, before=self.before,
+                          geometric=self.interpolation == "geometric")
+
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        rel_sd, delay_sd = self._spread
+        z = rng.standard_normal((2, n_paths))
+        delays = np.rint(np.abs(delay_sd * z[0]))
+        scales = np.exp(rel_sd * z[1])
+        x, knots = self._offsets(axis)
+        paths = _piecewise(x[None, :] - delays[:, None], knots, self._values,
+                           before=self.before, geometric=self.interpolation == "geometric")
+        scaled: _Floats = paths * scales[:, None]
+        return scaled
+
+    def scaled(self, factor: float) -> Self:  # noqa: D102
+        f = _check_factor(factor)
+        return attrs.evolve(self, points=[(m, q * f) for m, q in self.points])
+
+
+# ---------------------------------------------------------------- fitted
+
+Kind: TypeAlias = Literal["linear", "compound", "logistic"]
+
+
+def _logistic0(t: _Floats, ceiling: Any, rate: Any, midpoint: Any) -> _Floats:
+    # Unclipped: the fit may try a negative ceiling on its way, and needs the gradient.
+    return np.asarray(ceiling * expit(rate * (t - midpoint)), dtype=np.float64)
+
+
+def _compound_fit(t: _Floats, log_start: Any, log_growth: Any) -> _Floats:
+    return _compound(t, np.exp(log_start), log_growth)
+
+
+def _linear_raw(t: _Floats, start: Any, slope: Any) -> _Floats:
+    # The fit needs the unclipped line: clipping would flatten the least-squares surface.
+    return np.asarray(start + slope * t, dtype=np.float64)
+
+
+def _guess_linear(t: _Floats, y: _Floats) -> _Floats:
+    slope, start = np.polyfit(t, y, 1)
+    return np.array([start, slope], dtype=np.float64)
+
+
+def _guess_compound(t: _Floats, y: _Floats) -> _Floats:
+    positive = y > 0
+    if positive.sum() < 2:
+        return np.array([0.0, 0.0])
+    log_growth, log_start = np.polyfit(t[positive], np.log(y[positive]), 1)
+    return np.array([log_start, log_growth], dtype=np.float64)
+
+
+def _guess_logistic(t: _Floats, y: _Floats) -> _Floats:
+    # For a trial ceiling K the logit ln(y/(K-y)) is a line in t; try a few ceilings
+    # above the largest value (y is scaled to max 1) and keep the best fitting line.
+    best, guess = math.inf, np.array([2.0, 1.0, float(np.median(t))])
+    positive = y > 0
+    if positive.sum() < 2:
+        return guess
+    for ceiling in (1.05, 1.2, 1.5, 2.0, 3.0, 5.0):
+        slope, intercept = np.polyfit(t[positive], np.log(y[positive] / (ceiling - y[positive])),
+                                      1)
+        if slope <= 0:
+            continue
+        trial = np.array([ceiling, slope, -intercept / slope])
+        error = float(np.sum((_logistic0(t, *trial) - y) ** 2))
+        if error < best:
+            best, guess = error, trial
+    return guess
+
+
+@attrs.frozen
+class _Shape:
+    """How one kind of fitted curve is computed, guessed and scaled."""
+
+    curve: Callable[..., _Floats]
+    guess: Callable[[_Floats, _Floats], _Floats]
+    names: tuple[str, ...]
+    # Per parameter, how scaling every amount by f changes it: "mul" (×f), "log" (+ln f)
+    # or "none" (rates and times).
+    scaling: tuple[str, ...]
+
+
+_SHAPES: dict[str, _Shape] = {
+    "linear": _Shape(_linear_raw, _guess_linear, ("start", "slope"), ("mul", "mul")),
+    "compound": _Shape(_compound_fit, _guess_compound, ("log_start", "log_growth"),
+                       ("log", "none")),
+    "logistic": _Shape(_logistic0, _guess_logistic, ("ceiling", "rate", "midpoint"),
+                       ("mul", "none", "none")),
+}
+
+
+def _array_field(value: Any) -> _Floats:
+    arr = np.array(value, dtype=np.float64)
+    arr.flags.writeable = False
+    return arr
+
+
+@attrs.frozen
+class Fitted(GrowthModel):
+    """A curve fitted to history, with the uncertainty of its parameters.
+
+    Built by :func:`fit`. :meth:`sample` draws each path's parameters from the
+    multivariate normal of the estimate and its covariance, so a fit to few or noisy
+    points spreads the Monte Carlo paths; values are clipped at zero.
+
+    Parameters
+    ----------
+    kind
+        ``"linear"``, ``"compound"`` or ``"logistic"`` (floor 0).
+    anchor
+        The month where t = 0 (the first month of the history).
+    unit
+        The unit of the amounts.
+    estimate
+        Parameters, t in years since `anchor`, amounts in `unit`: linear
+        ``(start, slope per year)``; compound ``(ln start, ln(1 + rate))``; logistic
+        ``(ceiling, rate per year, midpoint in years)``.
+    covariance
+        Their covariance matrix.
+    """
+
+    kind: Kind
+    anchor: np.datetime64
+    unit: pint.Unit
+    estimate: _Floats = attrs.field(converter=_array_field,
+                                    eq=attrs.cmp_using(eq=np.array_equal), hash=False)
+    covariance: _Floats = attrs.field(converter=_array_field,
+                                      eq=attrs.cmp_using(eq=np.array_equal), hash=False)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("fitted model")
+        shape = _SHAPES.get(self.kind)
+        if shape is None:
+            p.add("kind", f"must be one of {', '.join(_SHAPES)}", self.kind)
+        else:
+            k = len(shape.names)
+            _require(p, self.estimate.shape == (k,), "estimate",
+                     f"must hold {k} parameters {shape.names}", self.estimate.shape)
+            _require(p, self.covariance.shape == (k, k), "covariance",
+                     f"must be a {k}×{k} matrix", self.covariance.shape)
+        _require(p, bool(np.all(np.isfinite(self.estimate))), "estimate", "must be finite",
+                 None)
+        _require(p, bool(np.all(np.isfinite(self.covariance))), "covariance",
+                 "must be finite", None)
+        p.raise_if_any()
+
+    @property
+    def parameters(self) -> dict[str, Quantity]:
+        """The estimate as quantities a planner reads.
+
+        linear: ``start`` ``[amount]``, ``slope`` ``[amount]/[time]``; compound: ``start``,
+        ``rate`` (dimensionless, per year); logistic: ``ceiling`` ``[amount]``, ``rate``
+        ``1/[time]``, ``midpoint`` ``[time]`` after :attr:`anchor`.
+        """
+        e = self.estimate
+        if self.kind == "linear":
+            return {"start": Q_(e[0], self.unit), "slope": Q_(e[1], self.unit / _YEAR)}
+        if self.kind == "compound":
+            return {"start": Q_(math.exp(e[0]), self.unit),
+                    "rate": Q_(math.expm1(e[1]), ureg.dimensionless)}
+        return {"ceiling": Q_(e[0], self.unit), "rate": Q_(e[1], 1 / _YEAR),
+                "midpoint": Q_(e[2], _YEAR)}
+
+    def _curve(self, t: _Floats, params: _Floats) -> _Floats:
+        """The curve at parameters `params` (first axis: parameter), clipped at zero."""
+        return np.maximum(_SHAPES[self.kind].curve(t, *params), 0.0)
+
+    def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
+        return self._curve(_years_since(axis, self.anchor), self.estimate)
+
+    def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
+              rng: np.random.Generator) -> _Floats:
+        # cov = V·diag(w)·Vᵀ; eigh with negative round-off clipped tolerates the singular
+        # and exactly-zero covariances of perfect fits, where Cholesky would fail.
+        w, v = np.linalg.eigh(self.covariance)
+        root = v * np.sqrt(np.clip(w, 0.0, None))
+        params = self.estimate + rng.standard_normal((n_paths, self.estimate.size)) @ root.T
+        return self._curve(_years_since(axis, self.anchor), params.T[:, :, None])
+
+    def scaled(self, factor: float) -> Self:  # noqa: D102
+        f = _check_factor(factor)
+        scaling = np.array(_SHAPES[self.kind].scaling)
+        multiplier = np.where(scaling == "mul", f, 1.0)
+        shift = np.where(scaling == "log", math.log(f), 0.0)
+        return attrs.evolve(self, estimate=self.estimate * multiplier + shift,
+                            covariance=self.covariance * np.outer(multiplier, multiplier))
+
+
+def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
+        kind: Kind = "compound") -> Fitted:
+    """Fit a growth curve to historical points by least squares.
+
+    Parameters
+    ----------
+    history
+        ``(month, amount)`` pairs in increasing months, amounts ``[amount]`` of one
+        dimension; the first sets the unit and the anchor month.
+    kind
+        ``"linear"``, ``"compound"`` or ``"logistic"`` (floor 0). Each needs one point
+        more than it has parameters (3, 3 and 4 points), so that the residuals say how
+        uncertain the parameters are.
+
+    Returns
+    -------
+    Fitted
+        The estimate and its covariance (scaled by the residual variance).
+
+    Raises
+    ------
+    ValidationError
+        If the history is invalid, too short for `kind`, or the fit does not converge.
+
+    Examples
+    --------
+    >>> from capacity import Q_
+    >>> history = [(f"{y}-01", Q_(1000 * 1.2 ** (y - 2020), "vCPU")) for y in range(2020, 2025)]
+    >>> f"{fit(history, kind='compound').parameters['rate']:.3f~P}"
+    '0.200'
+    """
+    p = Problems("history")
+    months, values, unit, _ = _read_points(p, history, "history")
+    shape = _SHAPES.get(kind)
+    if shape is None:
+        p.add("kind", f"must be one of {', '.join(_SHAPES)}", kind)
+    elif 0 < months.size <= len(shape.names):
+        p.add("history", f"kind={kind!r} has {len(shape.names)} parameters and needs at "
+              f"least {len(shape.names) + 1} points to estimate them and their "
+              f"uncertainty", f"{months.size} point(s)")
+    p.raise_if_any()
+    assert shape is not None
+    assert unit is not None
+    t = _years_since(months, months[0])
+    # Fit amounts scaled to a largest value of 1 so the optimiser sees one scale,
+    # then scale the fitted model back.
+    peak = float(values.max())
+    y = values / peak if peak > 0 else values
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", OptimizeWarning)
+            estimate, covariance = curve_fit(shape.curve, t, y, p0=shape.guess(t, y),
+                                             maxfev=10_000)
+    except (RuntimeError, OptimizeWarning, ValueError) as exc:
+        _fail("history", "history", f"a {kind} curve could not be fitted: {exc}")
+    fitted = Fitted(kind, months[0], unit, estimate, covariance)
+    return fitted.scaled(peak) if peak > 0 else fitted
