@@ -214,6 +214,28 @@ class CabinetProfile:
         """What one cabinet provides of `resource`."""
         return self._vector[resource]
 
+    def cabinets_for(self, target: Quantity) -> int:
+        """Whole cabinets of this profile that provide `target` (any resource's amount).
+
+        Raises
+        ------
+        FieldError
+            If this profile provides none of the target's resource.
+
+        Examples
+        --------
+        >>> ai = CabinetProfile("ai", it_power="40 kW", floor_area="10 m**2", kind="ai",
+        ...                     compute={"fp16": "0.65 PFLOPS_fp16"})
+        >>> ai.cabinets_for(Q_("130 PFLOPS_fp16"))
+        200
+        """
+        r = Resource.for_quantity(target)
+        per = float(self.vector.values[r.index])
+        if per <= 0:
+            raise FieldError("target", f"profile {self.name!r} provides no {r.label}",
+                             f"{target:~P}")
+        return math.ceil(float(target.m_as(r.unit)) / per - 1e-9)
+
     @property
     def standard_racks(self) -> float:
         """Standard racks (2.5 kW each) one cabinet of this profile counts as."""

@@ -14,7 +14,9 @@ from collections.abc import Iterable
 
 import attrs
 
+from capacity.demand import DemandBlock
 from capacity.inventory import Estate
+from capacity.plan import Plan
 from capacity.provenance import Provenance
 
 __all__ = ["Assumption", "Scenario"]
@@ -36,6 +38,10 @@ def _notes(value: Iterable[Assumption]) -> tuple[Assumption, ...]:
     return tuple(value)
 
 
+def _demands(value: Iterable[DemandBlock]) -> tuple[DemandBlock, ...]:
+    return tuple(value)
+
+
 @attrs.frozen
 class Scenario:
     """An estate and the assumptions a study makes about it.
@@ -46,6 +52,10 @@ class Scenario:
         Short name, e.g. ``"ganzhou-baseline"``.
     estate
         What exists.
+    plan
+        What will be built, and when.
+    demands
+        What will be needed.
     description
         A sentence or two on what the scenario studies.
     notes
@@ -54,9 +64,24 @@ class Scenario:
 
     name: str
     estate: Estate
+    plan: Plan = Plan()
+    demands: tuple[DemandBlock, ...] = attrs.field(default=(), converter=_demands)
     description: str = ""
     notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)
 
+    def __attrs_post_init__(self) -> None:
+        self.plan.validate_against(self.estate)
+
     def assumptions(self) -> list[Assumption]:
         """Every assumption of the scenario: its notes, then each assumed figure."""
-        return [*self.notes, *(Assumption(f, p) for f, p in self.estate.assumptions())]
+        out = [*self.notes, *(Assumption(f, p) for f, p in self.estate.assumptions())]
+        for site in self.plan.sites:
+            out += [Assumption(f"plan.sites.{site.id}.{f}", p)
+                    for f, p in site.provenance.items() if p.is_assumption]
+        for proj in self.plan.projects:
+            out += [Assumption(f"plan.projects.{proj.name}.{f}", p)
+                    for f, p in proj.provenance.items() if p.is_assumption]
+        for block in self.demands:
+            out += [Assumption(f"demands.{block.name}.{f}", p)
+                    for f, p in block.provenance.items() if p.is_assumption]
+        return out

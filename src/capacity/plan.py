@@ -1,0 +1,329 @@
+"""What an estate will have, and when: build-out projects and the plan that holds them.
+
+A :class:`Project` adds cabinets of given profiles at a site, ramping from its
+construction start to its completion (a step, a straight line or an S-curve), with a
+random slippage of the completion date. A :class:`Plan` holds projects, and the new
+sites some of them build; it gives the estate's capacity at any month, and the
+vectorised ramps the Monte Carlo projection uses.
+
+Examples
+--------
+>>> from capacity import Resource
+>>> from capacity.datasets import ganzhou
+>>> s = ganzhou()
+>>> cap = s.plan.capacity_at(s.estate, "2027-12")
+>>> round(cap[Resource.COMPUTE_FP16].m_as("PFLOPS_fp16"))
+130
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from capacity.errors import FieldError, Problems
+from capacity.inventory import Estate, Site, Status, _check_quantity, _optional_quantity
+from capacity.months import MonthLike, month, months_between
+from capacity.provenance import Provenance
+from capacity.resources import N_RESOURCES, Resource, ResourceVector
+from capacity.units import Quantity
+
+__all__ = ["Plan", "Project", "Ramp", "Slippage"]
+
+
+class Ramp(enum.Enum):
+    """How a project's capacity comes online between construction start and completion."""
+
+    STEP = "step"
+    LINEAR = "linear"
+    S_CURVE = "s-curve"
+
+    def fraction(self, elapsed: NDArray[np.float64],
+                 duration: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Share of the project online after `elapsed` months of a `duration`-month build.
+
+        Arrays broadcast; a zero duration means online at once.
+        """
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(duration > 0, elapsed / np.maximum(duration, 1e-12),
+                         np.where(elapsed >= 0, 1.0, 0.0))
+        x = np.clip(x, 0.0, 1.0)
+        if self is Ramp.STEP:
+            return (x >= 1.0).astype(np.float64)
+        if self is Ramp.LINEAR:
+            return x
+        return x * x * (3.0 - 2.0 * x)  # smoothstep: 0 and 1 exactly at the ends
+
+
+def _nonneg(_: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise FieldError(attribute.name, "must be finite and not negative", value)
+
+
+@attrs.frozen
+class Slippage:
+    """Random delay of a completion date, in whole months.
+
+    The delay is gamma-distributed with the given mean and standard deviation (both in
+    months) and rounded to whole months; it is never negative. ``sd = 0`` gives a fixed
+    delay of ``mean`` months.
+
+    Parameters
+    ----------
+    mean
+        Mean delay, months.
+    sd
+        Standard deviation of the delay, months.
+    """
+
+    mean: float = attrs.field(default=0.0, converter=float, validator=_nonneg)
+    sd: float = attrs.field(default=0.0, converter=float, validator=_nonneg)
+
+    def draw(self, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
+        """`n` delays in whole months."""
+        if self.sd == 0 or self.mean == 0:
+            return np.full(n, round(self.mean), dtype=np.int64)
+        shape = (self.mean / self.sd) ** 2
+        scale = self.sd**2 / self.mean
+        return np.rint(rng.gamma(shape, scale, size=n)).astype(np.int64)
+
+    def median(self, n: int = 20_001, seed: int = 0) -> float:
+        """Median delay in months (by simulation, for reports)."""
+        return float(np.median(self.draw(n, np.random.default_rng(seed))))
+
+
+def _counts(value: object) -> Mapping[str, int]:
+    return dict(value) if isinstance(value, Mapping) else cast(Mapping[str, int], value)
+
+
+def _month_or_raw(value: object) -> np.datetime64:
+    try:
+        return month(cast(Any, value))
+    except FieldError:
+        return cast(np.datetime64, value)
+
+
+def _optional_month(value: object) -> np.datetime64 | None:
+    return None if value is None else _month_or_raw(value)
+
+
+def _ramp(value: object) -> Ramp:
+    if isinstance(value, Ramp):
+        return value
+    try:
+        return Ramp(str(value).lower().replace("_", "-"))
+    except ValueError:
+        return cast(Ramp, value)
+
+
+@attrs.frozen
+class Project:
+    """A build-out project: cabinets added at a site between two dates.
+
+    Parameters
+    ----------
+    name
+        Key of the project, e.g. ``"smart-computing-centre"``.
+    site
+        Id of the site the cabinets go to (an existing site, or one the plan builds).
+    cabinets
+        Cabinets added, by profile name. Empty for a project announced without a size: it is
+        reported but contributes nothing.
+    start
+        Month construction starts.
+    completion
+        Planned month of completion (before slippage).
+    ramp
+        How capacity comes online between start and completion.
+    slippage
+        Random delay of the completion.
+    capex
+        Total investment, ``[currency]``, if known.
+    status
+        Status of the project.
+    target
+        A stated capacity goal of the project (e.g. ``"130 PFLOPS_fp16"``), of any
+        resource's dimension; checked against the projection, not used to size it.
+    target_by
+        Month the target is due.
+    provenance
+        Origin of each figure, keyed by field name.
+    """
+
+    name: str
+    site: str
+    cabinets: Mapping[str, int] = attrs.field(factory=dict, converter=_counts)
+    start: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
+    completion: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
+    ramp: Ramp = attrs.field(default=Ramp.LINEAR, converter=_ramp)
+    slippage: Slippage = Slippage()
+    capex: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
+    status: Status = Status.PLANNED
+    target: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
+    target_by: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
+    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems(f"project {self.name!r}")
+        self.validate_into(p)
+        p.raise_if_any()
+
+    def validate_into(self, p: Problems, prefix: str = "") -> None:
+        """Record every problem of this project in `p`, paths under `prefix`."""
+        at = f"{prefix}." if prefix else ""
+        for name, n in self.cabinets.items():
+            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
+                p.add(f"{at}cabinets.{name}", "must be a whole number of cabinets", n)
+            elif n < 0:
+                p.add(f"{at}cabinets.{name}", "must not be negative", n)
+        ok = True
+        for field in ("start", "completion"):
+            if not isinstance(getattr(self, field), np.datetime64):
+                p.add(f"{at}{field}", "is not a month (write it as 'YYYY-MM')",
+                      getattr(self, field))
+                ok = False
+        if ok and self.completion < self.start:
+            p.add(f"{at}completion", f"is before the construction start ({self.start})",
+                  str(self.completion))
+        if not isinstance(self.ramp, Ramp):
+            p.add(f"{at}ramp", "must be one of " + ", ".join(r.value for r in Ramp), self.ramp)
+        if self.capex is not None:
+            _check_quantity(p, f"{at}capex", self.capex, "yuan")
+        if self.target is not None:
+            try:
+                Resource.for_quantity(self.target)
+            except (ValueError, AttributeError):
+                p.add(f"{at}target", "is not an amount of any resource", self.target)
+        if self.target_by is not None and not isinstance(self.target_by, np.datetime64):
+            p.add(f"{at}target_by", "is not a month (write it as 'YYYY-MM')", self.target_by)
+
+    @property
+    def target_resource(self) -> Resource | None:
+        """The resource the target is stated in, if there is a target."""
+        return Resource.for_quantity(self.target) if self.target is not None else None
+
+    @property
+    def sized(self) -> bool:
+        """False for a project announced without any cabinets."""
+        return sum(self.cabinets.values()) > 0
+
+    @property
+    def duration(self) -> int:
+        """Planned months from construction start to completion."""
+        return months_between(self.start, self.completion)
+
+    def online(self, months: NDArray[np.datetime64],
+               delays: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+        """Share of the project online at each month.
+
+        Parameters
+        ----------
+        months
+            The monthly axis, shape ``(n_months,)``.
+        delays
+            Completion delays in months, shape ``(n_paths,)``; none means as planned.
+
+        Returns
+        -------
+        numpy.ndarray
+            Shape ``(n_months,)``, or ``(n_paths, n_months)`` with delays.
+        """
+        elapsed = (months - self.start).astype(np.float64)
+        if delays is None:
+            return self.ramp.fraction(elapsed, np.asarray(float(self.duration)))
+        duration = (self.duration + delays).astype(np.float64)[:, None]
+        return self.ramp.fraction(elapsed[None, :], duration)
+
+
+def _projects(value: Iterable[Project]) -> tuple[Project, ...]:
+    return tuple(value)
+
+
+def _new_sites(value: Iterable[Site]) -> tuple[Site, ...]:
+    return tuple(value)
+
+
+@attrs.frozen
+class Plan:
+    """Build-out projects, and the new sites they build.
+
+    Parameters
+    ----------
+    projects
+        The projects.
+    sites
+        Sites the plan builds (not yet in the estate); they start with no cabinets of their
+        own beyond what they list, and projects add to them.
+    """
+
+    projects: tuple[Project, ...] = attrs.field(default=(), converter=_projects)
+    sites: tuple[Site, ...] = attrs.field(default=(), converter=_new_sites)
+
+    def validate_against(self, estate: Estate) -> None:
+        """Check that every project's site and profiles exist; raise every problem at once.
+
+        Raises
+        ------
+        ValidationError
+            If a project names an unknown site or profile, or a project name repeats.
+        """
+        p = Problems("plan")
+        known = set(estate.site_ids)
+        for i, site in enumerate(self.sites):
+            if site.id in known:
+                p.add(f"plan.sites[{i}].id", "duplicates a site of the estate or the plan",
+                      site.id)
+            known.add(site.id)
+        names: set[str] = set()
+        for i, proj in enumerate(self.projects):
+            if proj.name in names:
+                p.add(f"plan.projects[{i}].name", "duplicate project name", proj.name)
+            names.add(proj.name)
+            if proj.site not in known:
+                p.add(f"plan.projects[{i}].site",
+                      f"unknown site (known: {', '.join(sorted(known))})", proj.site)
+            for prof in proj.cabinets:
+                if prof not in estate.profiles:
+                    p.add(f"plan.projects[{i}].cabinets.{prof}",
+                          f"unknown cabinet profile (known: {', '.join(estate.profiles)})",
+                          prof)
+        p.raise_if_any()
+
+    def built_estate(self, estate: Estate) -> Estate:
+        """The estate with the plan's new sites added (their own cabinets only)."""
+        self.validate_against(estate)
+        return Estate(sites=(*estate.sites, *self.sites), profiles=estate.profiles,
+                      reported=estate.reported, name=estate.name)
+
+    def additions(self, estate: Estate) -> NDArray[np.float64]:
+        """What each project adds when complete, shape ``(n_projects, n_sites, R)``.
+
+        Sites are those of :meth:`built_estate`, in order.
+        """
+        built = self.built_estate(estate)
+        ids = built.site_ids
+        out = np.zeros((len(self.projects), len(ids), N_RESOURCES))
+        for k, proj in enumerate(self.projects):
+            j = ids.index(proj.site)
+            for prof, n in proj.cabinets.items():
+                out[k, j] += n * built.profiles[prof].vector.values
+        return out
+
+    def capacity_at(self, estate: Estate, when: MonthLike) -> ResourceVector:
+        """The estate's capacity at a month if every project keeps its planned dates."""
+        m = np.array([month(when)], dtype="datetime64[M]")
+        base = self.built_estate(estate).capacity_matrix().sum(axis=0)
+        add = self.additions(estate).sum(axis=1)  # (n_projects, R)
+        share = np.array([proj.online(m)[0] for proj in self.projects])
+        return ResourceVector(base + (share[:, None] * add).sum(axis=0) if len(share)
+                              else base)
+
+    def unsized(self) -> list[Project]:
+        """Projects announced without a size: reported, contributing nothing."""
+        return [p for p in self.projects if not p.sized]
