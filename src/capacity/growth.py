@@ -85,6 +85,9 @@ def _read(
                 unit = _units(Q_(value))
             except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError):
                 unit = ureg.dimensionless  # parse_quantity below reports the reason
+            if unit == ureg.dimensionless:
+                problems.add(path, "has no unit", value)
+                return None
         else:
             unit = ureg.dimensionless
             if not isinstance(value, bool) and isinstance(value, (int, float, np.number)):
@@ -400,6 +403,9 @@ class Linear(_Anchored):
         start, unit, amount = self._read_start(p)
         per_year = None if unit is None else unit / _YEAR
         slope = _read(p, self.slope, per_year, "slope")
+        # Without a valid start the slope can still be seen not to be a rate.
+        _require(p, slope is None or slope.dimensionality.get("[time]") == -1, "slope",
+                 "must be an amount per time, e.g. vCPU/year", _shown(slope))
         slope_sd = _read_optional(p, self.slope_sd, per_year, "slope_sd")
         sd = _magnitude(slope_sd, per_year)
         _require(p, slope_sd is None or sd >= 0, "slope_sd", "must not be negative",
@@ -890,6 +896,10 @@ _SHAPES: dict[str, _Shape] = {
 }
 
 
+def _unit_field(value: str | pint.Unit) -> pint.Unit:
+    return ureg.Unit(value)
+
+
 def _array_field(value: Any) -> _Floats:
     arr = np.array(value, dtype=np.float64)
     arr.flags.writeable = False
@@ -911,7 +921,7 @@ class Fitted(GrowthModel):
     anchor
         The month where t = 0 (the first month of the history).
     unit
-        The unit of the amounts.
+        The unit of the amounts (a unit or its name).
     estimate
         Parameters, t in years since `anchor`, amounts in `unit`: linear
         ``(start, slope per year)``; compound ``(ln start, ln(1 + rate))``; logistic
@@ -922,7 +932,7 @@ class Fitted(GrowthModel):
 
     kind: Kind
     anchor: np.datetime64
-    unit: pint.Unit
+    unit: pint.Unit = attrs.field(converter=_unit_field)
     estimate: _Floats = attrs.field(converter=_array_field,
                                     eq=attrs.cmp_using(eq=np.array_equal), hash=False)
     covariance: _Floats = attrs.field(converter=_array_field,
