@@ -6,7 +6,9 @@ where demand should go (optimised allocation) and what policy costs (subsidies).
 """
 
 from capacity.errors import CapacityError, FieldError, ValidationError
+from capacity.projection import Projection, project
 from capacity.resources import Resource, ResourceVector
+from capacity.scenario import Scenario
 from capacity.units import Q_, Precision, ureg
 
 __all__ = [
@@ -14,9 +16,12 @@ __all__ = [
     "CapacityError",
     "FieldError",
     "Precision",
+    "Projection",
     "Resource",
     "ResourceVector",
+    "Scenario",
     "ValidationError",
+    "project",
     "ureg",
 ]
 __version__ = "0.1.0"

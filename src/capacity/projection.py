@@ -148,10 +148,12 @@ class Projection:
 
     # -- shortfall -----------------------------------------------------------------------
     def shortfall_probability(self, resource: Resource | None = None) -> NDArray[np.float64]:
-        """P(demand > capacity) per month: ``(n_months,)`` for one resource, else
-        ``(n_months, R)``."""
+        """P(demand > capacity) per month.
+
+        Shape ``(n_months,)`` for one resource, else ``(n_months, R)``.
+        """
         short = self.demand > self.capacity * (1 + 1e-12) + 1e-9
-        p = short.mean(axis=0)
+        p: NDArray[np.float64] = short.mean(axis=0)
         return p if resource is None else p[:, resource.index]
 
     def exhaustion(self, probability: float = 0.5) -> list[Exhaustion]:

@@ -64,7 +64,7 @@ class Scenario:
 
     name: str
     estate: Estate
-    plan: Plan = Plan()
+    plan: Plan = attrs.field(factory=Plan)
     demands: tuple[DemandBlock, ...] = attrs.field(default=(), converter=_demands)
     description: str = ""
     notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)

@@ -315,13 +315,17 @@ def _demands() -> tuple[DemandBlock, ...]:
             }),
         DemandBlock(
             "enterprise-ai", "enterprise-ai", "compute_fp16",
-            Compound(Q_(5, "PFLOPS_fp16"), "2025-01", Q_(70, "%"), rate_sd=Q_(20, "%")),
+            Milestones([("2025-03", Q_(0, "PFLOPS_fp16")), ("2026-01", Q_(8, "PFLOPS_fp16")),
+                        ("2027-12", Q_(40, "PFLOPS_fp16")), ("2030-12", Q_(200, "PFLOPS_fp16"))],
+                       rel_sd=0.3, delay_sd_months=3),
             per_unit={"storage": Q_(0.02, "TB/TFLOPS_fp16")},
             eligible={"ai"},
             provenance={
                 "growth": Provenance.assumption(
-                    "5 PFLOPS FP16 in 2025-01 in a few enterprises (§I.3) growing 70 %/yr "
-                    "(sd 20 %), in line with national smart compute growth", "S2, S3"),
+                    "AI demand, today in a few enterprises (§I.3), moves in as the centre "
+                    "opens: 8 PFLOPS FP16 by 2026-01, 40 by 2027-12, 200 by 2030-12 (about "
+                    "70 %/yr, like national smart compute), ±30 %, up to ~3 months late",
+                    "S2, S3"),
                 "per_unit": Provenance.assumption("20 TB of storage per PFLOPS FP16"),
             }),
         DemandBlock(
