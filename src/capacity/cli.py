@@ -35,10 +35,31 @@ def _emit(data: dict[str, Any], fmt: str, render: Callable[[dict[str, Any]], str
 
 def _report(args: argparse.Namespace) -> int:
     from capacity.datasets import ganzhou
-    from capacity.report import render_text, scenario_report
+    from capacity.projection import project
+    from capacity.report import plan_report, projection_report, render_text, scenario_report
 
-    _emit(scenario_report(ganzhou()), args.format, render_text)
+    scenario = ganzhou()
+    projection = project(scenario, start=args.start, end=args.end, n_paths=args.paths,
+                         seed=args.seed)
+    data = scenario_report(scenario)
+    data["plan"] = plan_report(scenario, projection)
+    data["projection"] = projection_report(projection, args.alpha)
+    _emit(data, args.format, render_text)
     return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,6 +67,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     rep = sub.add_parser("report", help="report the embedded Ganzhou estate")
     rep.add_argument("--format", choices=("text", "json"), default="text")
+    rep.add_argument("--start", default="2025-01", help="first month (YYYY-MM)")
+    rep.add_argument("--end", default="2030-12", help="last month (YYYY-MM)")
+    rep.add_argument("--paths", type=_positive_int, default=2000, help="Monte Carlo paths")
+    rep.add_argument("--seed", type=int, default=0, help="random seed")
+    rep.add_argument("--alpha", type=_probability, default=0.05,
+                     help="accepted probability of shortfall for the cabinets still needed")
     rep.set_defaults(func=_report)
     return parser
 

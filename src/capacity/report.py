@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 
+from capacity.projection import Projection
 from capacity.resources import Resource, ResourceVector
 from capacity.scenario import Scenario
-from capacity.units import Quantity
+from capacity.units import Q_, Quantity
 
-__all__ = ["format_quantity", "render_text", "scenario_report"]
+__all__ = ["format_quantity", "plan_report", "projection_report", "render_text",
+           "scenario_report"]
 
 
 def format_quantity(q: Quantity, digits: int = 6) -> str:
@@ -97,6 +99,91 @@ def _width(text: str) -> int:
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
+def plan_report(scenario: Scenario, projection: Projection | None = None) -> list[dict[str, Any]]:
+    """Describe each project of a scenario's plan.
+
+    Site, cabinets, dates (planned, and median with slippage), capex, and its stated
+    target with the cabinets of its profile that target needs.
+    """
+    out = []
+    for proj in scenario.plan.projects:
+        delay = proj.slippage.median()
+        row: dict[str, Any] = {
+            "name": proj.name,
+            "site": proj.site,
+            "status": proj.status.value,
+            "cabinets": dict(proj.cabinets) if proj.sized else "size unknown (contributes "
+                                                                  "nothing)",
+            "start": str(proj.start),
+            "completion": str(proj.completion),
+            "median_completion": str(proj.completion + np.timedelta64(round(delay), "M")),
+            "ramp": proj.ramp.value,
+            "capex": format_quantity(proj.capex) if proj.capex is not None else None,
+        }
+        if proj.target is not None:
+            r = Resource.for_quantity(proj.target)
+            sizing = {}
+            for name in proj.cabinets:
+                prof = scenario.estate.profiles[name]
+                if prof.vector.values[r.index] > 0:
+                    sizing[name] = {
+                        "per_cabinet": format_quantity(prof.amount(r)),
+                        "cabinets_needed": prof.cabinets_for(proj.target),
+                        "cabinets_planned": proj.cabinets[name],
+                    }
+            row["target"] = {"amount": format_quantity(proj.target),
+                             "by": str(proj.target_by) if proj.target_by is not None else None,
+                             "sizing": sizing}
+            if projection is not None and proj.target_by is not None:
+                paths = projection.capacity_paths(r, proj.site).m_as(r.unit)
+                i = int((proj.target_by - projection.months[0]).astype(int))
+                if 0 <= i < projection.months.size:
+                    reached = float(np.median(paths[:, i]))
+                    row["target"]["median_at_due_date"] = format_quantity(Q_(reached, r.unit))
+                    row["target"]["met_on_median_path"] = bool(
+                        reached >= proj.target.m_as(r.unit) * (1 - 1e-9))
+        out.append(row)
+    return out
+
+
+def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, Any]:
+    """Summarise a projection.
+
+    Exhaustion dates, the binding resource, cabinets still needed per profile, and median
+    capacity against demand at each year end.
+    """
+    resources = [e.resource for e in projection.exhaustion(0.5)]
+    years = [m for m in projection.months if str(m).endswith("-12")]
+    return {
+        "horizon": [str(projection.months[0]), str(projection.months[-1])],
+        "paths": projection.n_paths,
+        "seed": projection.seed,
+        "exhaustion": [
+            {"resource": e.resource.name.lower(), "probability": e.probability,
+             "month": str(e.month) if e.month is not None else None}
+            for p in (0.5, alpha) for e in projection.exhaustion(p)
+        ],
+        "binding_resource": {str(p): (r.name.lower() if (r := projection.binding_resource(p))
+                                      else None) for p in (0.5, alpha)},
+        "cabinets_needed": [
+            {"profile": need.profile, "alpha": alpha,
+             "cabinets": format_quantity(need.cabinets),
+             "binding": need.binding.name.lower() if need.binding else None,
+             "uncovered": [r.name.lower() for r in need.uncovered]}
+            for name in projection.estate.profiles
+            if (need := projection.cabinets_needed(name, alpha))
+        ],
+        "year_end": [
+            {"month": str(m), "resource": r.name.lower(),
+             "capacity": format_quantity(projection.capacity_at(m, r)),
+             "demand": format_quantity(projection.demand_at(m, r)),
+             "p_shortfall": float(projection.shortfall_probability(r)[
+                 int((m - projection.months[0]).astype(int))])}
+            for r in resources for m in years
+        ],
+    }
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
            right: Sequence[bool] | None = None) -> str:
     right = right or [False] * len(headers)
@@ -150,6 +237,46 @@ def render_text(report: dict[str, Any]) -> str:
         out += [f"  {f['severity']:<7} {f['subject']}: {f['message']}"
                 + (f" [{f['reference']}]" if f["reference"] else "")
                 for f in report["findings"]]
+        out.append("")
+    if report.get("plan"):
+        out.append("Plan:")
+        for p in report["plan"]:
+            cab = (", ".join(f"{n} × {k}" for k, n in p["cabinets"].items())
+                   if isinstance(p["cabinets"], dict) else p["cabinets"])
+            out.append(f"  {p['name']} at {p['site']} ({p['status']}): {cab}; "
+                       f"{p['start']} → {p['completion']} (median with slippage "
+                       f"{p['median_completion']}), {p['ramp']} ramp"
+                       + (f", capex {p['capex']}" if p["capex"] else ""))
+            if "target" in p:
+                t = p["target"]
+                line = f"    target {t['amount']} by {t['by']}"
+                if "median_at_due_date" in t:
+                    line += (f": {t['median_at_due_date']} on the median path "
+                             f"({'met' if t['met_on_median_path'] else 'NOT met'})")
+                out.append(line)
+                out += [f"    {n}: {z['per_cabinet']}/cabinet → {z['cabinets_needed']} "
+                        f"cabinets needed, {z['cabinets_planned']} planned"
+                        for n, z in t["sizing"].items()]
+        out.append("")
+    if report.get("projection"):
+        pr = report["projection"]
+        out.append(f"Projection {pr['horizon'][0]} to {pr['horizon'][1]}, {pr['paths']:,} "
+                   f"paths, seed {pr['seed']}:")
+        out.append(_table(["resource", "P(shortfall) ≥", "from"],
+                          [[e["resource"], f"{e['probability']:g}",
+                            e["month"] or "not within the horizon"]
+                           for e in pr["exhaustion"]]))
+        out.append("Cabinets still needed to keep P(shortfall) ≤ "
+                   f"{pr['cabinets_needed'][0]['alpha']:g} every month:"
+                   if pr["cabinets_needed"] else "")
+        out += [f"  {c['profile']}: {_num(c['cabinets'])}"
+                + (f" (binding: {c['binding']})" if c["binding"] else "")
+                + (f"; cannot cover {', '.join(c['uncovered'])}" if c["uncovered"] else "")
+                for c in pr["cabinets_needed"]]
+        out.append("Median capacity and demand at year end:")
+        out.append(_table(["month", "resource", "capacity", "demand", "P(shortfall)"],
+                          [[y["month"], y["resource"], y["capacity"], y["demand"],
+                            f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]]))
         out.append("")
     out.append(f"Assumptions ({len(report['assumptions'])}):")
     out += [f"  {a['field']}: {a['note']}" + (f" [{a['reference']}]" if a["reference"] else "")
