@@ -87,7 +87,8 @@ class Slippage:
 
     def draw(self, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
         """`n` delays in whole months."""
-        if self.sd == 0 or self.mean == 0:
+        # A spread this small is no spread: the gamma's shape would overflow.
+        if self.sd <= 1e-6 * max(self.mean, 1.0) or self.mean <= 1e-6:
             return np.full(n, round(self.mean), dtype=np.int64)
         shape = (self.mean / self.sd) ** 2
         scale = self.sd**2 / self.mean

@@ -23,6 +23,7 @@ Examples
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
@@ -223,6 +224,13 @@ class Projection:
                 f"{self.months[-1]}<ul>{rows}</ul>")
 
 
+def _stream(seed: int, kind: str, name: str) -> np.random.Generator:
+    # One stream per component, keyed by its name: adding a project leaves every other
+    # component's draws unchanged, so variants of a scenario compare path by path.
+    key = zlib.crc32(f"{kind}:{name}".encode())
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+
+
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
             seed: int = 0) -> Projection:
     """Draw Monte Carlo paths of a scenario's capacity and demand, month by month.
@@ -244,17 +252,18 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     """
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise FieldError("n_paths", "must be a positive whole number", n_paths)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise FieldError("seed", "must be a non-negative whole number", seed)
     months = month_range(month(start, "start"), month(end, "end"))
     estate, plan = scenario.estate, scenario.plan
     built = plan.built_estate(estate)
-    streams = np.random.SeedSequence(seed).spawn(len(plan.projects) + len(scenario.demands))
 
     capacity = np.empty((n_paths, months.size, N_RESOURCES))
     capacity[:] = built.capacity_matrix().sum(axis=0)
     additions = plan.additions(estate).sum(axis=1)  # (n_projects, R)
     delays: dict[str, NDArray[np.int64]] = {}
     for k, proj in enumerate(plan.projects):
-        delays[proj.name] = proj.slippage.draw(n_paths, np.random.default_rng(streams[k]))
+        delays[proj.name] = proj.slippage.draw(n_paths, _stream(seed, "project", proj.name))
         cols = np.flatnonzero(additions[k])
         if cols.size:
             share = proj.online(months, delays[proj.name])
@@ -262,8 +271,8 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
                 capacity[:, :, i] += share * additions[k, i]
 
     demand = np.zeros((n_paths, months.size, N_RESOURCES))
-    for k, block in enumerate(scenario.demands):
-        block.add_paths(demand, months, np.random.default_rng(streams[len(plan.projects) + k]))
+    for block in scenario.demands:
+        block.add_paths(demand, months, _stream(seed, "demand", block.name))
     capacity.flags.writeable = False
     demand.flags.writeable = False
     return Projection(months, capacity, demand, delays, estate, plan, seed)

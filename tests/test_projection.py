@@ -1,0 +1,194 @@
+import attrs
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from capacity import Q_, Resource, ValidationError, project
+from capacity.datasets import ganzhou
+from capacity.demand import DemandBlock
+from capacity.growth import Compound, Milestones
+from capacity.inventory import CabinetProfile, Estate, Site
+from capacity.plan import Plan, Project, Ramp, Slippage
+from capacity.scenario import Scenario
+
+HORIZON = {"start": "2025-01", "end": "2030-12"}
+
+
+@pytest.fixture(scope="module")
+def ganzhou_projection():
+    return project(ganzhou(), **HORIZON, n_paths=2000, seed=0)
+
+
+# -- the letter's milestones -----------------------------------------------------------------
+def test_smart_centre_reaches_130_pflops_fp16_by_2027_12(ganzhou_projection):
+    p = ganzhou_projection
+    assert p.capacity_at("2027-12", Resource.COMPUTE_FP16) >= Q_(130, "PFLOPS_fp16")
+    for m in ("2025-01", "2025-02", "2025-03"):
+        assert p.capacity_at(m, Resource.COMPUTE_FP16).magnitude == 0
+
+
+def test_enablement_base_adds_3000_cabinets(ganzhou_projection):
+    p = ganzhou_projection
+    assert p.capacity_at("2025-01", Resource.CABINETS) >= Q_(451, "cabinet")
+    assert p.capacity_at("2030-12", Resource.CABINETS) == Q_(451 + 3000 + 200, "cabinet")
+    at_base = p.capacity_paths(Resource.CABINETS, "ic-enablement-base").m_as("cabinet")
+    assert at_base[:, -1] == pytest.approx(3000)
+
+
+def test_k1_plot_is_reported_but_adds_nothing():
+    plan = ganzhou().plan
+    assert [p.name for p in plan.unsized()] == ["k1-plot-dc"]
+
+
+def test_smart_centre_sizing_matches_the_letter():
+    scenario = ganzhou()
+    proj = next(p for p in scenario.plan.projects if p.name == "smart-computing-centre")
+    assert scenario.estate.profiles["smart-ai"].cabinets_for(proj.target) == 200
+
+
+def test_same_seed_same_numbers():
+    a = project(ganzhou(), **HORIZON, n_paths=300, seed=7)
+    b = project(ganzhou(), **HORIZON, n_paths=300, seed=7)
+    c = project(ganzhou(), **HORIZON, n_paths=300, seed=8)
+    np.testing.assert_array_equal(a.capacity, b.capacity)
+    np.testing.assert_array_equal(a.demand, b.demand)
+    assert not np.array_equal(a.demand, c.demand)
+
+
+def test_cabinets_needed_closes_the_gap(ganzhou_projection):
+    alpha = 0.05
+    need = ganzhou_projection.cabinets_needed("smart-ai", alpha)
+    assert need.binding is Resource.COMPUTE_FP16
+    n = int(need.cabinets.magnitude)
+    assert n > 0
+    s = ganzhou()
+
+    def with_extra(cabinets):
+        extra = Project("extra", site="smart-computing-centre", cabinets={"smart-ai": cabinets},
+                        start="2024-01", completion="2024-01", ramp=Ramp.STEP)
+        plan = attrs.evolve(s.plan, projects=(*s.plan.projects, extra))
+        return project(attrs.evolve(s, plan=plan), **HORIZON, n_paths=2000, seed=0)
+
+    assert with_extra(n).shortfall_probability(Resource.COMPUTE_FP16).max() <= alpha
+    assert with_extra(n - 1).shortfall_probability(Resource.COMPUTE_FP16).max() > alpha
+
+
+# -- laws ------------------------------------------------------------------------------------
+PROFILE = CabinetProfile("p", it_power="10 kW", floor_area="10 m**2", vcpu="800 vCPU",
+                         compute={"fp16": "100 TFLOPS_fp16"})
+months = st.integers(2024 * 12, 2030 * 12).map(lambda k: f"{k // 12:04d}-{k % 12 + 1:02d}")
+
+
+@st.composite
+def projects(draw, i):
+    a, b = sorted([draw(months), draw(months)])
+    return Project(f"p{i}", site=draw(st.sampled_from(["a", "b"])),
+                   cabinets={"p": draw(st.integers(0, 500))}, start=a, completion=b,
+                   ramp=draw(st.sampled_from(list(Ramp))),
+                   slippage=Slippage(draw(st.floats(0, 12)), draw(st.floats(0, 6))))
+
+
+@st.composite
+def scenarios(draw):
+    estate = Estate(sites=(Site("a", "A", cabinets={"p": draw(st.integers(0, 100))}),
+                           Site("b", "B")), profiles={"p": PROFILE})
+    plan = Plan(projects=tuple(draw(projects(i)) for i in range(draw(st.integers(0, 4)))))
+    demand = DemandBlock("d", "enterprise-ai", "compute_fp16",
+                         Compound(Q_(draw(st.floats(100, 20000)), "TFLOPS_fp16"), "2025-01",
+                                  draw(st.floats(0, 0.8)), rate_sd=draw(st.floats(0, 0.3))),
+                         per_unit={"vcpu": "2 vCPU/TFLOPS_fp16"})
+    return Scenario("s", estate, plan=plan, demands=(demand,))
+
+
+seeds = st.integers(0, 2**32 - 1)
+
+
+@given(scenarios(), seeds)
+def test_capacity_never_decreases_under_nonnegative_projects(scenario, seed):
+    p = project(scenario, **HORIZON, n_paths=50, seed=seed)
+    assert np.all(np.diff(p.capacity, axis=1) >= -1e-9)
+
+
+@given(scenarios(), seeds)
+def test_quantiles_ordered_and_probabilities_bounded(scenario, seed):
+    p = project(scenario, **HORIZON, n_paths=50, seed=seed)
+    for r in (Resource.COMPUTE_FP16, Resource.VCPU):
+        for of in ("capacity", "demand"):
+            q = p.quantiles(r, (0.05, 0.25, 0.5, 0.75, 0.95), of=of).magnitude
+            assert np.all(np.diff(q, axis=0) >= -1e-9)
+    prob = p.shortfall_probability()
+    assert np.all((prob >= 0) & (prob <= 1))
+
+
+@given(scenarios(), st.floats(1.0, 3.0), seeds)
+def test_more_demand_never_lowers_shortfall_probability(scenario, factor, seed):
+    more = attrs.evolve(scenario, demands=tuple(
+        attrs.evolve(d, growth=d.growth.scaled(factor)) for d in scenario.demands))
+    base = project(scenario, **HORIZON, n_paths=50, seed=seed)
+    high = project(more, **HORIZON, n_paths=50, seed=seed)
+    assert np.all(high.shortfall_probability() >= base.shortfall_probability())
+
+
+def _unit_scenario(compute_unit, power_unit):
+    prof = CabinetProfile("p", it_power=Q_(10, "kW").to(power_unit), floor_area="10 m**2",
+                          compute={"fp16": Q_(100, "TFLOPS_fp16").to(compute_unit)})
+    estate = Estate(sites=(Site("a", "A", cabinets={"p": 10}),), profiles={"p": prof})
+    plan = Plan(projects=(Project("x", "a", {"p": 20}, "2025-06", "2026-06",
+                                  slippage=Slippage(3, 2)),))
+    growth = Milestones([("2025-01", Q_(500, "TFLOPS_fp16").to(compute_unit)),
+                         ("2030-12", Q_(4000, "TFLOPS_fp16").to(compute_unit))], rel_sd=0.2)
+    return Scenario("s", estate, plan=plan,
+                    demands=(DemandBlock("d", "ai", "compute_fp16", growth),))
+
+
+@given(st.sampled_from(["PFLOPS_fp16", "GFLOPS_fp16", "EFLOPS_fp16"]),
+       st.sampled_from(["kW", "MW", "standard_rack"]), st.integers(0, 1000))
+def test_projection_unchanged_in_other_units(compute_unit, power_unit, seed):
+    a = project(_unit_scenario("TFLOPS_fp16", "kW"), **HORIZON, n_paths=40, seed=seed)
+    b = project(_unit_scenario(compute_unit, power_unit), **HORIZON, n_paths=40, seed=seed)
+    np.testing.assert_allclose(a.capacity, b.capacity, rtol=1e-9, atol=1e-6)
+    np.testing.assert_allclose(a.demand, b.demand, rtol=1e-9, atol=1e-6)
+
+
+@given(st.sampled_from(list(Ramp)), st.integers(0, 40))
+def test_ramps_run_from_zero_to_one(ramp, duration):
+    f = ramp.fraction(np.arange(-5.0, 70.0), np.asarray(float(duration)))
+    assert np.all(np.diff(f) >= 0)
+    assert f[0] == 0
+    assert f[-1] == 1
+
+
+# -- bad input -------------------------------------------------------------------------------
+def test_project_validation_lists_every_problem():
+    with pytest.raises(ValidationError) as info:
+        Project("x", "a", cabinets={"p": -1, "q": 2.5}, start="2026-01", completion="2025-01",
+                ramp="zigzag", capex="5 kW")
+    assert {p.path for p in info.value.problems} == {
+        "cabinets.p", "cabinets.q", "completion", "ramp", "capex"}
+
+
+def test_plan_rejects_unknown_sites_and_profiles():
+    estate = Estate(sites=(Site("a", "A", cabinets={"p": 1}),), profiles={"p": PROFILE})
+    plan = Plan(projects=(Project("x", "nowhere", {"q": 1}), Project("x", "a", {"p": 1})))
+    with pytest.raises(ValidationError) as info:
+        Scenario("s", estate, plan=plan)
+    assert {p.path for p in info.value.problems} == {
+        "plan.projects[0].site", "plan.projects[0].cabinets.q", "plan.projects[1].name"}
+
+
+def test_project_arguments_are_checked():
+    with pytest.raises(ValueError, match="n_paths"):
+        project(ganzhou(), **HORIZON, n_paths=0, seed=0)
+    with pytest.raises(ValueError, match="end"):
+        project(ganzhou(), start="2026-01", end="2025-01", n_paths=10, seed=0)
+
+
+def test_report_shows_plan_and_exhaustion(capsys):
+    from capacity.cli import main
+
+    assert main(["report", "--paths", "500"]) == 0
+    out = capsys.readouterr().out
+    for text in ("smart-computing-centre", "130 PFLOPS_fp16 by 2027-12", "(met)",
+                 "size unknown", "P(shortfall)", "Cabinets still needed"):
+        assert text in out
