@@ -20,7 +20,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, cast
 
 import attrs
@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from capacity.errors import FieldError, Problems
 from capacity.growth import GrowthModel
-from capacity.inventory import Site, _lenient_quantity, _optional_quantity
+from capacity.inventory import Site, _lenient_quantity, _optional_quantity, _tags
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.units import Quantity, parse_quantity
@@ -48,10 +48,6 @@ def _per_unit(value: object) -> Mapping[Resource, Quantity]:
     if not isinstance(value, Mapping):
         return cast(Mapping[Resource, Quantity], value)
     return {_resource(k): _lenient_quantity(v) for k, v in value.items()}
-
-
-def _tags(value: Iterable[str]) -> frozenset[str]:
-    return frozenset([value] if isinstance(value, str) else value)
 
 
 @attrs.frozen

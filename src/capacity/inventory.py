@@ -246,13 +246,15 @@ def _site_counts(value: object) -> Mapping[str, int]:
     return dict(value) if isinstance(value, Mapping) else cast(Mapping[str, int], value)
 
 
-def _optional_month(value: object) -> np.datetime64 | None:
-    if value is None:
-        return None
+def _month_or_raw(value: object) -> np.datetime64:
     try:
         return month(cast(Any, value))
     except FieldError:
         return cast(np.datetime64, value)
+
+
+def _optional_month(value: object) -> np.datetime64 | None:
+    return None if value is None else _month_or_raw(value)
 
 
 def _tags(value: Iterable[str]) -> frozenset[str]:

@@ -21,14 +21,23 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import cast
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from capacity.errors import FieldError, Problems
-from capacity.inventory import Estate, Site, Status, _check_quantity, _optional_quantity
+from capacity.inventory import (
+    Estate,
+    Site,
+    Status,
+    _check_quantity,
+    _month_or_raw,
+    _optional_month,
+    _optional_quantity,
+    _site_counts,
+)
 from capacity.months import MonthLike, month, months_between
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource, ResourceVector
@@ -99,21 +108,6 @@ class Slippage:
         return float(np.median(self.draw(n, np.random.default_rng(seed))))
 
 
-def _counts(value: object) -> Mapping[str, int]:
-    return dict(value) if isinstance(value, Mapping) else cast(Mapping[str, int], value)
-
-
-def _month_or_raw(value: object) -> np.datetime64:
-    try:
-        return month(cast(Any, value))
-    except FieldError:
-        return cast(np.datetime64, value)
-
-
-def _optional_month(value: object) -> np.datetime64 | None:
-    return None if value is None else _month_or_raw(value)
-
-
 def _ramp(value: object) -> Ramp:
     if isinstance(value, Ramp):
         return value
@@ -159,7 +153,7 @@ class Project:
 
     name: str
     site: str
-    cabinets: Mapping[str, int] = attrs.field(factory=dict, converter=_counts)
+    cabinets: Mapping[str, int] = attrs.field(factory=dict, converter=_site_counts)
     start: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
     completion: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
     ramp: Ramp = attrs.field(default=Ramp.LINEAR, converter=_ramp)
