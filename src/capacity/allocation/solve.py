@@ -7,10 +7,11 @@ Outcomes are results: an infeasible problem or a time-limited solve returns an
 from __future__ import annotations
 
 import enum
+import functools
 import importlib.util
 import math
 import time
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import attrs
 import numpy as np
@@ -26,11 +27,13 @@ from capacity.units import Quantity, ureg
 
 __all__ = ["Allocation", "Status", "allocate"]
 
-#: Share of the time limit the heuristic may use before the exact solve in ``method="auto"``.
-_HEURISTIC_SHARE = 0.05
+#: Share of the time limit the heuristic may use when branch and bound found no answer.
+_HEURISTIC_SHARE = 0.1
 #: Share of the time limit by which ``method="auto"`` ends branch and bound on the whole
 #: problem and turns to re-solving neighbourhoods of its answer (:func:`_polish`).
 _MILP_SHARE = 0.6
+#: Time limit of one neighbourhood re-solve in :func:`_polish`, ``[s]``.
+_LNS_ROUND = 0.5
 #: Relative slack below which a capacity is reported as binding.
 _BINDING = 1e-6
 
@@ -106,9 +109,10 @@ class Allocation:
         ``sense="max"``). Read from the duals of the **LP relaxation** (HiGHS through
         ``scipy.optimize.linprog``), so they price the fractional optimum; for an integer
         answer they are a marginal guide, not an exact re-solve. ``None`` when the
-        relaxation is infeasible.
+        relaxation is infeasible. Computed on first access.
     power_shadow_price
-        ``(n_sites,)`` the same for one more kW of grid power at each site.
+        ``(n_sites,)`` the same for one more kW of grid power at each site; ``None``
+        without a power envelope.
     explanation
         For an infeasible (or unsolved) problem: which resources at which pools or sites
         fall short, and by how much. Empty otherwise.
@@ -130,10 +134,29 @@ class Allocation:
     stranded: NDArray[np.float64] | None
     power_used: NDArray[np.float64] | None
     power_binding: NDArray[np.bool_] | None
-    shadow_price: NDArray[np.float64] | None
-    power_shadow_price: NDArray[np.float64] | None
     explanation: str
     node_count: int
+    _model: Model = attrs.field(repr=False)
+
+    @functools.cached_property
+    def _duals(self) -> NDArray[np.float64] | None:
+        # solved on first use: most callers never ask for prices, and the LP costs time
+        return _relaxation(self._model)[1]
+
+    @property
+    def shadow_price(self) -> NDArray[np.float64] | None:
+        """``(m, R)`` worth of one more unit of each resource at each pool (see class doc)."""
+        if self._duals is None:
+            return None
+        rows = self._duals[self._model.capacity_rows]
+        return np.maximum(-rows.reshape(self.problem.capacity.shape), 0.0)
+
+    @property
+    def power_shadow_price(self) -> NDArray[np.float64] | None:
+        """``(n_sites,)`` worth of one more kW of grid power at each site (see class doc)."""
+        if self._duals is None or self.problem.grid is None:
+            return None
+        return np.maximum(-self._duals[self._model.power_rows], 0.0)
 
     @property
     def success(self) -> bool:
@@ -214,11 +237,28 @@ class _Outcome:
     nodes: int = 0
 
 
-def _columns_cost(model: Model, x: NDArray[np.float64]) -> float:
+class _Milp(Protocol):
+    """What the solvers need: ``min c·x, row_lower ≤ matrix x ≤ row_upper``, integer x."""
+
+    @property
+    def c(self) -> NDArray[np.float64]: ...
+    @property
+    def lower(self) -> NDArray[np.float64]: ...
+    @property
+    def upper(self) -> NDArray[np.float64]: ...
+    @property
+    def matrix(self) -> sp.csr_array: ...
+    @property
+    def row_lower(self) -> NDArray[np.float64]: ...
+    @property
+    def row_upper(self) -> NDArray[np.float64]: ...
+
+
+def _columns_cost(model: _Milp, x: NDArray[np.float64]) -> float:
     return float(model.c @ x)
 
 
-def _solve_scipy(model: Model, time_limit: float, mip_rel_gap: float,
+def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
                  incumbent: float | None, integral: bool) -> _Outcome:
     """Solve with ``scipy.optimize.milp``; an incumbent's cost becomes an objective cutoff.
 
@@ -233,7 +273,8 @@ def _solve_scipy(model: Model, time_limit: float, mip_rel_gap: float,
         cutoff = incumbent - (0.5 if integral else mip_rel_gap * max(abs(incumbent), 1.0))
         matrix = sp.vstack([matrix, sp.csr_array(model.c[None, :])], format="csr")
         lo, hi = np.append(lo, -np.inf), np.append(hi, cutoff)
-    res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
+    res = milp(model.c, integrality=np.ones(model.c.shape, dtype=np.int8),
+               bounds=Bounds(model.lower, model.upper),
                constraints=LinearConstraint(matrix, lo, hi),
                options={"time_limit": max(time_limit, 0.01), "mip_rel_gap": mip_rel_gap,
                         "disp": False})
@@ -251,7 +292,7 @@ def _solve_scipy(model: Model, time_limit: float, mip_rel_gap: float,
     return _Outcome(None, min(bound, cutoff), status, nodes)
 
 
-def _solve_highspy(model: Model, time_limit: float, mip_rel_gap: float,
+def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
                    start: NDArray[np.float64] | None, seed: int) -> _Outcome:
     """Solve with highspy, passing the heuristic's answer as a starting solution."""
     import highspy  # optional dependency, imported only when asked for
@@ -316,7 +357,8 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float,
                          np.where(pack.load > 0, np.inf, 0.0)).max(axis=2)
     last_resort = np.where(np.isfinite(pack.unmet), 1e300, np.inf)
     eligible = np.isfinite(pack.cost)
-    shifted = np.where(eligible, pack.cost - pack.cost[eligible].min(initial=0.0) + 1.0, 0.0)
+    # cost shifted to ≥ 1 (1 where ineligible) so that it never multiplies an infinite share by 0
+    shifted = np.where(eligible, pack.cost - pack.cost[eligible].min(initial=0.0) + 1.0, 1.0)
     measures = [(pack.cost, pack.unmet),
                 (np.where(eligible, share, np.inf), last_resort),
                 (np.where(eligible, shifted * share, np.inf), last_resort)]
@@ -334,7 +376,7 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float,
         return None
     return improve(pack, best, deadline=deadline, seed=seed)
 
-def _exact(model: Model, backend: str, time_limit: float, mip_rel_gap: float,
+def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
            start: NDArray[np.float64] | None, seed: int) -> _Outcome:
     """One exact solve on the chosen backend, seeded with `start` when there is one."""
     if backend == "highspy":
@@ -344,15 +386,42 @@ def _exact(model: Model, backend: str, time_limit: float, mip_rel_gap: float,
     return _solve_scipy(model, time_limit, mip_rel_gap, cutoff, integral)
 
 
+@attrs.frozen(eq=False)
+class _SubMilp:
+    """A MILP cut out of a :class:`Model`: every column integer, rows as bounds."""
+
+    c: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    matrix: sp.csr_array
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+
+
+def _restrict(model: Model, columns: sp.csc_array, x: NDArray[np.float64],
+              free: NDArray[np.intp]) -> _SubMilp:
+    """The MILP over columns `free` with every other column held at its value in `x`."""
+    part = sp.csc_array(columns[:, free])
+    rows = np.unique(part.indices)  # rows that touch a free column (CSC indices are rows)
+    held = x.copy()
+    held[free] = 0.0
+    taken = model.matrix @ held
+    return _SubMilp(c=model.c[free], lower=model.lower[free], upper=model.upper[free],
+                    matrix=sp.csr_array(sp.csr_array(part)[rows]),
+                    row_lower=model.row_lower[rows] - taken[rows],
+                    row_upper=model.row_upper[rows] - taken[rows])
+
+
 def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, deadline: float,
             seed: int) -> NDArray[np.float64]:
     """Large-neighbourhood search: re-solve the demands of a few pools, the rest held fixed.
 
     Each round frees the demands placed at a random set of pools (and the unmet ones),
-    lets them move only among those pools, and solves that small MILP exactly, seeded with
-    the current answer. The number of pools grows while rounds finish quickly and shrinks
-    when they hit their time limit. Branch and bound on the whole problem improves its
-    incumbent slowly on tight instances; these sub-problems are solved in milliseconds.
+    lets them move among those pools, and solves that small MILP exactly, seeded with the
+    current answer. Rounds start with pairs of pools; after as many fruitless rounds as
+    there are pools the sets grow by one pool, and shrink again when a round hits its time
+    limit. Branch and bound on the whole problem improves its incumbent slowly on tight
+    instances, while these sub-problems solve in milliseconds.
     """
     rng = np.random.default_rng(seed)
     n, n_pairs = model.steps.shape[0], model.n_pairs
@@ -360,26 +429,35 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
     is_pair = np.arange(model.c.shape[0]) < n_pairs
     pool = np.full(model.c.shape[0], -1)
     pool[:n_pairs] = model.pair_pool
-    size = min(max(2, n_pools // 4), n_pools - 1)
+    columns = sp.csc_array(model.matrix)
+    size, fruitless = 2, 0
     cost = _columns_cost(model, x)
-    while size >= 2 and (left := deadline - time.perf_counter()) > 0.05:
-        pools = rng.choice(n_pools, size=size, replace=False)
+    rounds = 0
+    while n_pools > 2 and (left := deadline - time.perf_counter()) > 0.02:
+        rounds += 1
         free = np.zeros(n, dtype=bool)
-        free[owner[is_pair & (x > 0) & np.isin(pool, pools)]] = True
+        if rounds % 2:
+            # demands of `size` pools, free to move among those pools
+            at_pools = np.isin(pool, rng.choice(n_pools, size=size, replace=False))
+            free[owner[is_pair & (x > 0) & at_pools]] = True
+        else:
+            # as many random demands, free to move to any eligible pool
+            at_pools = np.ones(pool.shape[0], dtype=bool)
+            free[rng.choice(n, size=min(n, max(2, size * n // n_pools)), replace=False)] = True
         free |= x[n_pairs: n_pairs + n] > 0  # unmet demand may take freed room
-        movable = free[owner] & (~is_pair | np.isin(pool, pools))
-        lower = np.where(movable, model.lower, np.where(free[owner], 0.0, x))
-        upper = np.where(movable, model.upper, np.where(free[owner], 0.0, x))
-        limit = min(left, 1.0)
-        began = time.perf_counter()
-        out = _exact(attrs.evolve(model, lower=lower, upper=upper), backend, limit, 0.0, x,
-                     seed)
-        if out.x is not None and _columns_cost(model, out.x) < cost - 1e-9 * max(abs(cost), 1):
-            x, cost = out.x, _columns_cost(model, out.x)
-        if out.status == Status.OPTIMAL and time.perf_counter() - began < 0.25 * limit:
-            size = min(size + 1, n_pools - 1)
-        elif out.status != Status.OPTIMAL:
-            size -= 1
+        movable = np.flatnonzero(free[owner] & (~is_pair | at_pools))
+        sub = _restrict(model, columns, x, movable)
+        out = _exact(sub, backend, min(left, _LNS_ROUND), 0.0, x[movable], seed)
+        fruitless += 1
+        if out.x is not None:
+            trial = x.copy()
+            trial[movable] = out.x
+            if _columns_cost(model, trial) < cost - 1e-9 * max(abs(cost), 1.0):
+                x, cost, fruitless = trial, _columns_cost(model, trial), 0
+        if out.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            size, fruitless = max(2, size - 1), 0
+        elif fruitless >= n_pools:
+            size, fruitless = min(size + 1, n_pools - 1), 0
     return x
 
 
@@ -389,7 +467,7 @@ def allocate(
     time_limit: float = 60.0,
     mip_rel_gap: float = 1e-4,
     method: Literal["auto", "milp", "heuristic"] = "auto",
-    backend: Literal["auto", "scipy", "highspy"] = "auto",
+    backend: Literal["scipy", "highspy"] = "scipy",
     seed: int = 0,
 ) -> Allocation:
     """Assign demands to pools at least cost (or most value) within every capacity.
@@ -405,13 +483,16 @@ def allocate(
         Relative gap at which the exact solve stops and reports ``optimal``.
     method
         ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy plus local
-        search alone, with the LP relaxation as the bound. ``"auto"``: the heuristic for up
-        to a tenth of the time limit, then the exact solve seeded with its answer.
+        search alone, with the LP relaxation as the bound. ``"auto"``: branch and bound for
+        60 % of the limit; if that does not prove optimality, its answer (or the
+        heuristic's, when it found none) is improved by re-solving neighbourhoods of a few
+        pools or demands for the rest of the limit. The bound is branch and bound's.
     backend
-        ``"scipy"``: ``scipy.optimize.milp`` (always available; the heuristic's answer
-        enters as an objective cutoff). ``"highspy"``: the ``highspy`` package (optional),
-        which accepts the heuristic's answer as a starting solution. ``"auto"``: highspy
-        when installed, else scipy.
+        ``"scipy"``: ``scipy.optimize.milp`` (always available; a starting answer enters
+        as an objective cutoff row). ``"highspy"``: the optional ``highspy`` package, which
+        takes a starting answer with ``setSolution``; falls back to scipy when it is not
+        installed. Measured on the GAP benchmarks, neither is consistently faster, so the
+        default is the one that is always there.
     seed
         Seed of the heuristic's random moves and of HiGHS.
 
@@ -433,47 +514,70 @@ def allocate(
     started = time.perf_counter()
     deadline = started + time_limit
     model = build_model(problem)
-    if backend == "auto":
-        backend = "highspy" if importlib.util.find_spec("highspy") is not None else "scipy"
-
-    incumbent: NDArray[np.float64] | None = None
-    if method in ("auto", "heuristic"):
-        share = 1.0 if method == "heuristic" else _HEURISTIC_SHARE
-        steps = _heuristic(problem, model, started + share * time_limit, seed)
-        if steps is not None:
-            incumbent = model.columns_of(steps * model.step[:, None])
-    relaxed, duals = _relaxation(model)
+    if backend == "highspy" and importlib.util.find_spec("highspy") is None:
+        backend = "scipy"
 
     if method == "heuristic":
-        outcome = _Outcome(incumbent, relaxed, Status.FEASIBLE if incumbent is not None else (
-            Status.INFEASIBLE if relaxed == math.inf else Status.NOT_FOUND))
-        used = "heuristic"
+        incumbent = _heuristic_columns(problem, model, deadline, seed)
+        relaxed = _relaxation(model)[0]
+        if incumbent is not None:
+            status = Status.FEASIBLE
+        else:
+            status = Status.INFEASIBLE if relaxed == math.inf else Status.NOT_FOUND
+        outcome, used = _Outcome(incumbent, relaxed, status), "heuristic"
+    elif method == "milp":
+        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
+        used = "milp"
     else:
-        phase_end = deadline if method == "milp" else started + _MILP_SHARE * time_limit
-        outcome = _exact(model, backend, phase_end - time.perf_counter(), mip_rel_gap,
-                         incumbent, seed)
-        if outcome.x is None and incumbent is not None and outcome.status != Status.INFEASIBLE:
-            outcome = attrs.evolve(outcome, x=incumbent, status=outcome.status
-                                   if outcome.status == Status.OPTIMAL else Status.FEASIBLE)
-        used = "milp" if incumbent is None else "heuristic+milp"
-        if outcome.status == Status.FEASIBLE and outcome.x is not None and method == "auto":
-            outcome = attrs.evolve(outcome, x=_polish(model, outcome.x, problem.n_pools,
-                                                      backend, deadline, seed))
-            used += "+lns"
-    bound = max(outcome.bound, relaxed)
+        outcome, used = _auto(problem, model, backend, started, time_limit, mip_rel_gap, seed)
+    bound = outcome.bound
     if np.all(model.c == np.round(model.c)) and math.isfinite(bound):
         # every objective value is then a whole number: round the bound up to one
         bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
-    return _result(problem, model, outcome, bound, duals, used,
-                   time.perf_counter() - started, mip_rel_gap)
+    return _result(problem, model, outcome, bound, used, time.perf_counter() - started,
+                   mip_rel_gap)
+
+
+def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float,
+                       seed: int) -> NDArray[np.float64] | None:
+    """The heuristic's answer as model columns, or ``None`` when it found none."""
+    steps = _heuristic(problem, model, deadline, seed)
+    return None if steps is None else model.columns_of(steps * model.step[:, None])
+
+
+def _auto(problem: AllocationProblem, model: Model, backend: str, started: float,
+          time_limit: float, mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
+    """Branch and bound, then the heuristic if it found nothing, then neighbourhood polishing.
+
+    Chosen by measurement (``benchmarks/bench_allocation.py``): city-sized problems are
+    proven by branch and bound alone in a fraction of a second, where running the
+    heuristic first only adds time; on hard GAP instances (Yagiura C/D/E, 200-400
+    demands) the heuristic's answers are 1-4 % above the best known, worse than HiGHS's
+    own incumbent after a second, so seeding branch and bound with them does not help
+    either. What does help there is to stop branch and bound at ``_MILP_SHARE`` of the
+    limit and spend the rest re-solving neighbourhoods of its answer (:func:`_polish`).
+    The heuristic runs only when branch and bound found no answer at all.
+    """
+    outcome = _exact(model, backend, _MILP_SHARE * time_limit, mip_rel_gap, None, seed)
+    used = "milp"
+    if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return outcome, used
+    x = outcome.x
+    if x is None:
+        x = _heuristic_columns(problem, model,
+                               time.perf_counter() + _HEURISTIC_SHARE * time_limit, seed)
+        used = "milp+heuristic"
+    if x is None:
+        return outcome, used
+    x = _polish(model, x, problem.n_pools, backend, started + time_limit, seed)
+    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), used + "+lns"
 
 
 def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: float,
-            duals: NDArray[np.float64] | None, method: str, elapsed: float,
-            mip_rel_gap: float) -> Allocation:
+            method: str, elapsed: float, mip_rel_gap: float) -> Allocation:
     """Turn a solver outcome (minimisation columns) into an :class:`Allocation`."""
     sign = -1.0 if problem.sense == "max" else 1.0
-    n, m, r_count = problem.use.shape
+    n, m, _ = problem.use.shape
     status = outcome.status
     fields: dict[str, Any] = dict.fromkeys(
         ("assignment", "unmet", "used", "binding", "stranded", "power_used", "power_binding"))
@@ -488,11 +592,6 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         fields.update(_usage(problem, assignment))
     if status == Status.INFEASIBLE:
         bound = math.inf
-    shadow = power_shadow = None
-    if duals is not None:
-        shadow = np.maximum(-duals[model.capacity_rows].reshape(m, r_count), 0.0)
-        if problem.grid is not None:
-            power_shadow = np.maximum(-duals[model.power_rows], 0.0)
     explanation = "" if outcome.x is not None else diagnose(problem)
     message = {
         Status.OPTIMAL: "Optimal assignment found.",
@@ -509,8 +608,7 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         problem=problem, status=status, message=message, method=method,
         objective_value=sign * objective if not math.isnan(objective) else math.nan,
         bound_value=sign * bound if math.isfinite(bound) else math.nan, solve_time=elapsed,
-        shadow_price=shadow, power_shadow_price=power_shadow, explanation=explanation,
-        node_count=outcome.nodes, **fields)
+        explanation=explanation, node_count=outcome.nodes, model=model, **fields)
 
 
 def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[str, Any]:
