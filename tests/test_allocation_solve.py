@@ -171,14 +171,35 @@ def test_unmet_demand_pays_its_penalty() -> None:
     assert result.objective_value == 3 * 1.0 + 10.0
 
 
-def test_time_limited_solve_returns_its_best_answer() -> None:
-    rng = np.random.default_rng(1)
+def tight_gap(seed: int) -> AllocationProblem:
+    """A random GAP with capacities at 80 % of the average load (hard for branch and bound)."""
+    rng = np.random.default_rng(seed)
     n, m = 120, 8
     use = rng.integers(5, 25, size=(n, m, 1)).astype(float)
-    p = AllocationProblem(use=use, capacity=np.full((m, 1), 0.8 * use.sum() / m**2),
-                          cost=rng.integers(10, 50, size=(n, m)), size=np.ones(n))
-    result = allocate(p, time_limit=0.5, method="heuristic")
-    assert result.status in (Status.FEASIBLE, Status.OPTIMAL, Status.NOT_FOUND)
+    return AllocationProblem(use=use, capacity=np.full((m, 1), 0.8 * use.sum() / m**2),
+                             cost=rng.integers(10, 50, size=(n, m)), size=np.ones(n))
+
+
+@pytest.mark.parametrize("method", ["heuristic", "auto", "milp"])
+def test_time_limited_solve_returns_its_best_answer(method: str) -> None:
+    p = tight_gap(1)
+    result = allocate(p, time_limit=1.0, method=method)  # type: ignore[arg-type]
+    assert result.status in (Status.FEASIBLE, Status.OPTIMAL, Status.NOT_FOUND,
+                             Status.TIME_LIMIT)
     if result.success:
         check_answer(p, result)
         assert np.isfinite(result.gap)
+    else:
+        assert result.assignment is None
+
+
+def test_highspy_backend_agrees_with_scipy() -> None:
+    pytest.importorskip("highspy")
+    p = tight_gap(2)
+    use = p.use[:30, :4]
+    small = AllocationProblem(use=use, capacity=np.full((4, 1), 0.9 * use.sum() / 16),
+                              cost=p.cost[:30, :4], size=p.size[:30])
+    a = allocate(small, time_limit=60, backend="scipy")
+    b = allocate(small, time_limit=60, backend="highspy")
+    assert a.status == b.status == Status.OPTIMAL
+    assert b.objective_value == a.objective_value

@@ -84,7 +84,8 @@ class Allocation:
     objective_value, bound_value
         Objective of the assignment and a proven bound on the optimum (lower for
         ``sense="min"``, upper for ``"max"``), plain floats in ``cost_unit``; ``nan`` when
-        unknown.
+        unknown, and the bound is ``inf`` (``-inf`` for ``"max"``) for an infeasible
+        problem.
     gap
         Relative gap ``|objective - bound| / max(|objective|, 1)``; ``inf`` when unknown.
     solve_time
@@ -592,7 +593,8 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         fields.update(_usage(problem, assignment))
     if status == Status.INFEASIBLE:
         bound = math.inf
-    explanation = "" if outcome.x is not None else diagnose(problem)
+    # a time limit says nothing about feasibility, so only these get a diagnosis
+    explanation = diagnose(problem) if status in (Status.INFEASIBLE, Status.NOT_FOUND) else ""
     message = {
         Status.OPTIMAL: "Optimal assignment found.",
         Status.FEASIBLE: "Feasible assignment found; optimality not proven within the limits.",
@@ -607,7 +609,8 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
     return Allocation(
         problem=problem, status=status, message=message, method=method,
         objective_value=sign * objective if not math.isnan(objective) else math.nan,
-        bound_value=sign * bound if math.isfinite(bound) else math.nan, solve_time=elapsed,
+        # -inf (minimising) means no bound is known; +inf is the bound of an infeasible problem
+        bound_value=sign * bound if bound > -math.inf else math.nan, solve_time=elapsed,
         explanation=explanation, node_count=outcome.nodes, model=model, **fields)
 
 
