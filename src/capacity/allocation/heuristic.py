@@ -374,8 +374,10 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
         out[placed, w[placed]] = 1.0
         return out
 
-    best_where: NDArray[np.intp] | None = None
-    best_cost = 0.0
+    # a feasible start is the answer to beat: penalised moves may pass through worse ones
+    start_feasible = state.excess(pack, norm) <= _FIT
+    best_where = where.copy() if start_feasible else None
+    best_cost = pack.total_cost(x) if start_feasible else 0.0
     rng = np.random.default_rng(seed)
     stale = 0
     kick = max(2, min(10, demands.size // 20))

@@ -32,6 +32,10 @@ _HEURISTIC_SHARE = 0.1
 #: Share of the time limit by which ``method="auto"`` ends branch and bound on the whole
 #: problem and turns to re-solving neighbourhoods of its answer (:func:`_polish`).
 _MILP_SHARE = 0.6
+#: Share of the time limit the local search then spends on branch and bound's answer.
+_LOCAL_SHARE = 0.2
+#: Patience that lets the local search run until its deadline.
+_UNLIMITED = 2**62
 #: Time limit of one neighbourhood re-solve in :func:`_polish`, ``[s]``.
 _LNS_ROUND = 0.5
 #: Relative slack below which a capacity is reported as binding.
@@ -486,8 +490,9 @@ def allocate(
         ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy plus local
         search alone, with the LP relaxation as the bound. ``"auto"``: branch and bound for
         60 % of the limit; if that does not prove optimality, its answer (or the
-        heuristic's, when it found none) is improved by re-solving neighbourhoods of a few
-        pools or demands for the rest of the limit. The bound is branch and bound's.
+        heuristic's, when it found none) is improved by the local search for 20 % and by
+        re-solving neighbourhoods of a few pools or demands for the rest of the limit.
+        The bound is branch and bound's.
     backend
         ``"scipy"``: ``scipy.optimize.milp`` (always available; a starting answer enters
         as an objective cutoff row). ``"highspy"``: the optional ``highspy`` package, which
@@ -548,16 +553,18 @@ def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float
 
 def _auto(problem: AllocationProblem, model: Model, backend: str, started: float,
           time_limit: float, mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
-    """Branch and bound, then the heuristic if it found nothing, then neighbourhood polishing.
+    """Branch and bound, then local search and neighbourhood re-solves on its answer.
 
     Chosen by measurement (``benchmarks/bench_allocation.py``): city-sized problems are
     proven by branch and bound alone in a fraction of a second, where running the
     heuristic first only adds time; on hard GAP instances (Yagiura C/D/E, 200-400
-    demands) the heuristic's answers are 1-4 % above the best known, worse than HiGHS's
-    own incumbent after a second, so seeding branch and bound with them does not help
-    either. What does help there is to stop branch and bound at ``_MILP_SHARE`` of the
-    limit and spend the rest re-solving neighbourhoods of its answer (:func:`_polish`).
-    The heuristic runs only when branch and bound found no answer at all.
+    demands) the greedy's answers are 1-4 % above the best known, worse than HiGHS's own
+    incumbent after a second, so seeding branch and bound with them does not help either.
+    What does help is the other way round: stop branch and bound at ``_MILP_SHARE`` of the
+    limit, improve its answer by the penalised shift/swap local search
+    (:func:`~capacity.allocation.heuristic.improve`) for ``_LOCAL_SHARE``, then re-solve
+    neighbourhoods of it (:func:`_polish`) for the rest. The greedy runs only when branch
+    and bound found no answer at all.
     """
     outcome = _exact(model, backend, _MILP_SHARE * time_limit, mip_rel_gap, None, seed)
     used = "milp"
@@ -570,8 +577,14 @@ def _auto(problem: AllocationProblem, model: Model, backend: str, started: float
         used = "milp+heuristic"
     if x is None:
         return outcome, used
+    pack = Packing.of(problem, model)
+    steps = model.pair_values(x, problem.n_demands, problem.n_pools) / model.step[:, None]
+    better = improve(pack, steps, deadline=started + (_MILP_SHARE + _LOCAL_SHARE) * time_limit,
+                     seed=seed, patience=_UNLIMITED)
+    if better is not None:
+        x = model.columns_of(better * model.step[:, None])
     x = _polish(model, x, problem.n_pools, backend, started + time_limit, seed)
-    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), used + "+lns"
+    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), used + "+local+lns"
 
 
 def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: float,
