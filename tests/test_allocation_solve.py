@@ -203,3 +203,22 @@ def test_highspy_backend_agrees_with_scipy() -> None:
     b = allocate(small, time_limit=60, backend="highspy")
     assert a.status == b.status == Status.OPTIMAL
     assert b.objective_value == a.objective_value
+
+
+@given(problems(max_demands=6, splittable=False), st.integers(0, 3))
+def test_local_search_never_worsens_a_feasible_answer(p: AllocationProblem, seed: int) -> None:
+    import time
+
+    from capacity.allocation.heuristic import Packing, improve
+    from capacity.allocation.model import build_model
+
+    start = allocate(p, time_limit=LIMIT, method="milp")
+    assume(start.success)
+    assert start.assignment is not None
+    model = build_model(p)
+    pack = Packing.of(p, model)
+    steps = start.assignment / model.step[:, None]
+    better = improve(pack, steps, deadline=time.perf_counter() + 0.2, seed=seed, patience=5)
+    assert better is not None
+    assert pack.feasible(better)
+    assert pack.total_cost(better) <= pack.total_cost(steps) + 1e-9
