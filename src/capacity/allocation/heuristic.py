@@ -327,7 +327,7 @@ def _descend(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDAr
 
 
 def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int,
-            patience: int = 200) -> NDArray[np.float64] | None:
+            patience: int = 200, kick: int | None = None) -> NDArray[np.float64] | None:
     """Repair and improve an answer by penalised local search with random kicks.
 
     Whole demands move (shift to another pool or to unmet, swap two demands' pools) under
@@ -348,6 +348,11 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
         Seed of the random kicks.
     patience
         Rounds without a better feasible answer before giving up.
+    kick
+        Demands moved at random between rounds; ``None``: 5 % of the whole demands, 2 to 10.
+        Measured on the Yagiura instances: from a greedy start the larger kicks do better
+        (e10400: 3.7 % against 11 % above best known with 2), while polishing HiGHS's
+        incumbent 2 does better (d10200, d20200, d20400: 0.1-0.2 % lower than with 10).
 
     Returns
     -------
@@ -356,6 +361,8 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
         when no feasible answer was reached.
     """
     demands = np.flatnonzero(pack.whole & (pack.steps > 0))
+    if kick is None:
+        kick = max(2, min(10, demands.size // 20))
     fixed = x.copy()
     fixed[demands] = 0.0
     where = np.full(x.shape[0], -1, dtype=np.intp)
@@ -380,7 +387,6 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
     best_cost = pack.total_cost(x) if start_feasible else 0.0
     rng = np.random.default_rng(seed)
     stale = 0
-    kick = max(2, min(10, demands.size // 20))
     while demands.size and stale < patience and time.perf_counter() < deadline:
         _descend(pack, state, demands, norm, weight, deadline)
         feasible = state.excess(pack, norm) <= _FIT

@@ -580,7 +580,7 @@ def _auto(problem: AllocationProblem, model: Model, backend: str, started: float
     pack = Packing.of(problem, model)
     steps = model.pair_values(x, problem.n_demands, problem.n_pools) / model.step[:, None]
     better = improve(pack, steps, deadline=started + (_MILP_SHARE + _LOCAL_SHARE) * time_limit,
-                     seed=seed, patience=_UNLIMITED)
+                     seed=seed, patience=_UNLIMITED, kick=2)
     if better is not None:
         x = model.columns_of(better * model.step[:, None])
     x = _polish(model, x, problem.n_pools, backend, started + time_limit, seed)
