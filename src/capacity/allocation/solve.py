@@ -1,0 +1,650 @@
+"""allocate(): solve an AllocationProblem exactly (HiGHS MILP) and/or heuristically.
+
+Outcomes are results: an infeasible problem or a time-limited solve returns an
+:class:`Allocation` with a status and a message, never an exception.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import importlib.util
+import math
+import time
+from typing import Any, Literal, Protocol
+
+import attrs
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+
+from capacity.allocation.explain import diagnose
+from capacity.allocation.heuristic import Packing, greedy, improve
+from capacity.allocation.model import Model, build_model
+from capacity.allocation.problem import AllocationProblem
+from capacity.units import Quantity, ureg
+
+__all__ = ["Allocation", "Status", "allocate"]
+
+#: Share of the time limit the heuristic may use when branch and bound found no answer.
+_HEURISTIC_SHARE = 0.1
+#: Share of the time limit by which ``method="auto"`` ends branch and bound on the whole
+#: problem and turns to re-solving neighbourhoods of its answer (:func:`_polish`).
+_MILP_SHARE = 0.6
+#: Share of the time limit the local search then spends on branch and bound's answer.
+_LOCAL_SHARE = 0.2
+#: Patience that lets the local search run until its deadline.
+_UNLIMITED = 2**62
+#: Time limit of one neighbourhood re-solve in :func:`_polish`, ``[s]``.
+_LNS_ROUND = 0.5
+#: Relative slack below which a capacity is reported as binding.
+_BINDING = 1e-6
+
+
+class Status(enum.StrEnum):
+    """How a solve ended."""
+
+    #: Proven optimal (within ``mip_rel_gap``).
+    OPTIMAL = "optimal"
+    #: A feasible assignment, not proven optimal (time limit, or heuristic only).
+    FEASIBLE = "feasible"
+    #: Proven to have no feasible assignment.
+    INFEASIBLE = "infeasible"
+    #: The time limit passed before any feasible assignment was found.
+    TIME_LIMIT = "time_limit"
+    #: The heuristic found no feasible assignment; infeasibility is not proven.
+    NOT_FOUND = "not_found"
+    #: The solver failed (numerical trouble, memory).
+    ERROR = "error"
+
+
+def _money(value: float, unit: str | None) -> float | Quantity:
+    return value if unit is None else ureg.Quantity(value, unit)
+
+
+@attrs.frozen(eq=False)
+class Allocation:
+    """The answer of :func:`allocate`, shaped like scipy's ``OptimizeResult``.
+
+    Amounts are float64 arrays in the problem's units (units of demand for assignments,
+    ``resource_units`` for resources, ``cost_unit`` for money). Arrays are ``None`` when no
+    assignment was found.
+
+    Attributes
+    ----------
+    problem
+        The problem solved.
+    status
+        How the solve ended (:class:`Status`, a ``str``).
+    success
+        True when :attr:`assignment` is a feasible answer (status optimal or feasible).
+    message
+        One line saying what happened; for an infeasible problem, why.
+    method
+        What produced the answer: ``"milp"``, ``"heuristic"`` or ``"heuristic+milp"``.
+    assignment
+        ``(n, m)`` units of each demand placed at each pool.
+    objective_value, bound_value
+        Objective of the assignment and a proven bound on the optimum (lower for
+        ``sense="min"``, upper for ``"max"``), plain floats in ``cost_unit``; ``nan`` when
+        unknown, and the bound is ``inf`` (``-inf`` for ``"max"``) for an infeasible
+        problem.
+    gap
+        Relative gap ``|objective - bound| / max(|objective|, 1)``; ``inf`` when unknown.
+    solve_time
+        Wall-clock seconds spent, ``[time]``.
+    unmet
+        ``(n,)`` units of each demand left unmet.
+    used, utilisation
+        ``(m, R)`` resources used at each pool, ``[resource_units[r]]``, and as a share of
+        capacity (0 where capacity is 0 or unlimited).
+    binding
+        ``(m, R)`` capacities used up (slack below 1e-6 relative).
+    stranded
+        ``(m, R)`` capacity left free at a pool that cannot take more because another of its
+        resources, or its site's grid power, is used up (e.g. cabinets free where power is
+        exhausted), ``[resource_units[r]]``.
+    power_used, power_binding
+        ``(n_sites,)`` grid power drawn (IT power × PUE), ``[kW]``, and whether each site's
+        envelope is used up; ``None`` without a power envelope.
+    shadow_price
+        ``(m, R)`` what one more unit of resource ``r`` at pool ``j`` is worth, in
+        ``cost_unit`` per ``resource_units[r]`` (≥ 0: cost saved, or value gained for
+        ``sense="max"``). Read from the duals of the **LP relaxation** (HiGHS through
+        ``scipy.optimize.linprog``), so they price the fractional optimum; for an integer
+        answer they are a marginal guide, not an exact re-solve. ``None`` when the
+        relaxation is infeasible. Computed on first access.
+    power_shadow_price
+        ``(n_sites,)`` the same for one more kW of grid power at each site; ``None``
+        without a power envelope.
+    explanation
+        For an infeasible (or unsolved) problem: which resources at which pools or sites
+        fall short, and by how much. Empty otherwise.
+    node_count
+        Branch-and-bound nodes of the exact solve (0 for the heuristic alone).
+    """
+
+    problem: AllocationProblem
+    status: Status
+    message: str
+    method: str
+    assignment: NDArray[np.float64] | None
+    objective_value: float
+    bound_value: float
+    solve_time: float
+    unmet: NDArray[np.float64] | None
+    used: NDArray[np.float64] | None
+    binding: NDArray[np.bool_] | None
+    stranded: NDArray[np.float64] | None
+    power_used: NDArray[np.float64] | None
+    power_binding: NDArray[np.bool_] | None
+    explanation: str
+    node_count: int
+    _model: Model = attrs.field(repr=False)
+
+    @functools.cached_property
+    def _duals(self) -> NDArray[np.float64] | None:
+        # solved on first use: most callers never ask for prices, and the LP costs time
+        return _relaxation(self._model)[1]
+
+    @property
+    def shadow_price(self) -> NDArray[np.float64] | None:
+        """``(m, R)`` worth of one more unit of each resource at each pool (see class doc)."""
+        if self._duals is None:
+            return None
+        rows = self._duals[self._model.capacity_rows]
+        return np.maximum(-rows.reshape(self.problem.capacity.shape), 0.0)
+
+    @property
+    def power_shadow_price(self) -> NDArray[np.float64] | None:
+        """``(n_sites,)`` worth of one more kW of grid power at each site (see class doc)."""
+        if self._duals is None or self.problem.grid is None:
+            return None
+        return np.maximum(-self._duals[self._model.power_rows], 0.0)
+
+    @property
+    def success(self) -> bool:
+        """True when an assignment satisfying every constraint was found."""
+        return self.status in (Status.OPTIMAL, Status.FEASIBLE)
+
+    @property
+    def objective(self) -> float | Quantity:
+        """Objective of the assignment: a float, or a Quantity when ``cost_unit`` is set."""
+        return _money(self.objective_value, self.problem.cost_unit)
+
+    @property
+    def bound(self) -> float | Quantity:
+        """Proven bound on the optimum: a float, or a Quantity when ``cost_unit`` is set."""
+        return _money(self.bound_value, self.problem.cost_unit)
+
+    @property
+    def gap(self) -> float:
+        """Relative gap between objective and bound, ``inf`` when either is unknown."""
+        if not (math.isfinite(self.objective_value) and math.isfinite(self.bound_value)):
+            return math.inf
+        return abs(self.objective_value - self.bound_value) / max(abs(self.objective_value),
+                                                                   1.0)
+
+    @property
+    def utilisation(self) -> NDArray[np.float64] | None:
+        """``(m, R)`` share of each capacity used (0 where capacity is 0 or unlimited)."""
+        if self.used is None:
+            return None
+        cap = self.problem.capacity
+        usable = np.isfinite(cap) & (cap > 0)
+        return np.where(usable, self.used / np.where(usable, cap, 1.0), 0.0)
+
+    def explain(self) -> str:
+        """A plain-language account of the answer: status, cost, binding limits, unmet demand.
+
+        Returns
+        -------
+        str
+            Several lines; for an infeasible problem, why it is infeasible.
+        """
+        p = self.problem
+        unit = f" {p.cost_unit}" if p.cost_unit else ""
+        lines = [f"{p.name or 'allocation'}: {self.status.value} ({self.method}, "
+                 f"{self.solve_time:.2f} s). {self.message}"]
+        if self.success:
+            lines.append(f"objective {self.objective_value:.6g}{unit}, bound "
+                         f"{self.bound_value:.6g}{unit}, gap {self.gap:.3%}")
+        if self.binding is not None:
+            for j, r in np.argwhere(self.binding):
+                price = "" if self.shadow_price is None else (
+                    f"; one more is worth {self.shadow_price[j, r]:.4g}{unit}")
+                lines.append(f"binding: {p.label('resource', int(r))} at {p.label('pool', int(j))}"
+                             f"{price}")
+        if self.power_binding is not None:
+            for s in np.flatnonzero(self.power_binding):
+                lines.append(f"binding: grid power at {p.label('site', int(s))}")
+        if self.stranded is not None:
+            for j, r in np.argwhere(self.stranded > 0):
+                lines.append(f"stranded: {self.stranded[j, r]:.6g} {p.resource_unit(r)} of "
+                             f"{p.label('resource', int(r))} at {p.label('pool', int(j))}")
+        if self.unmet is not None:
+            for i in np.flatnonzero(self.unmet > 0):
+                lines.append(f"unmet: {self.unmet[i]:.6g} of {p.size[i]:.6g} units of "
+                             f"{p.label('demand', int(i))}")
+        if self.explanation:
+            lines.append(self.explanation)
+        return "\n".join(lines)
+
+
+@attrs.frozen
+class _Outcome:
+    """What one solver run produced (internal, minimisation sense)."""
+
+    x: NDArray[np.float64] | None
+    bound: float
+    status: Status
+    nodes: int = 0
+
+
+class _Milp(Protocol):
+    """What the solvers need: ``min c·x, row_lower ≤ matrix x ≤ row_upper``, integer x."""
+
+    @property
+    def c(self) -> NDArray[np.float64]: ...
+    @property
+    def lower(self) -> NDArray[np.float64]: ...
+    @property
+    def upper(self) -> NDArray[np.float64]: ...
+    @property
+    def matrix(self) -> sp.csr_array: ...
+    @property
+    def row_lower(self) -> NDArray[np.float64]: ...
+    @property
+    def row_upper(self) -> NDArray[np.float64]: ...
+
+
+def _columns_cost(model: _Milp, x: NDArray[np.float64]) -> float:
+    return float(model.c @ x)
+
+
+def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
+                 incumbent: float | None, integral: bool) -> _Outcome:
+    """Solve with ``scipy.optimize.milp``; an incumbent's cost becomes an objective cutoff.
+
+    scipy cannot pass a starting solution to HiGHS, so the incumbent enters as the row
+    ``c·x ≤ cutoff`` just below it: HiGHS then prunes every node that cannot beat it, and
+    "infeasible" proves the incumbent optimal (within ``mip_rel_gap``, or exactly when
+    every objective value is an integer).
+    """
+    matrix, lo, hi = model.matrix, model.row_lower, model.row_upper
+    cutoff = math.inf
+    if incumbent is not None:
+        cutoff = incumbent - (0.5 if integral else mip_rel_gap * max(abs(incumbent), 1.0))
+        matrix = sp.vstack([matrix, sp.csr_array(model.c[None, :])], format="csr")
+        lo, hi = np.append(lo, -np.inf), np.append(hi, cutoff)
+    res = milp(model.c, integrality=np.ones(model.c.shape, dtype=np.int8),
+               bounds=Bounds(model.lower, model.upper),
+               constraints=LinearConstraint(matrix, lo, hi),
+               options={"time_limit": max(time_limit, 0.01), "mip_rel_gap": mip_rel_gap,
+                        "disp": False})
+    dual = getattr(res, "mip_dual_bound", None)
+    bound = -math.inf if dual is None or not np.isfinite(dual) else float(dual)
+    nodes = int(getattr(res, "mip_node_count", 0) or 0)
+    if res.x is not None:
+        status = Status.OPTIMAL if res.status == 0 else Status.FEASIBLE
+        return _Outcome(np.round(res.x) + 0.0, min(bound, cutoff), status, nodes)
+    if res.status == 2:
+        # with a cutoff, "infeasible" means nothing beats the incumbent
+        return _Outcome(None, cutoff if incumbent is not None else math.inf,
+                        Status.OPTIMAL if incumbent is not None else Status.INFEASIBLE, nodes)
+    status = Status.TIME_LIMIT if res.status == 1 else Status.ERROR
+    return _Outcome(None, min(bound, cutoff), status, nodes)
+
+
+def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
+                   start: NDArray[np.float64] | None, seed: int) -> _Outcome:
+    """Solve with highspy, passing the heuristic's answer as a starting solution."""
+    import highspy  # optional dependency, imported only when asked for
+
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    for option, value in (("output_flag", False), ("time_limit", max(time_limit, 0.01)),
+                          ("mip_rel_gap", mip_rel_gap), ("random_seed", seed),
+                          ("threads", 1)):
+        h.setOptionValue(option, value)
+    csc = sp.csc_array(model.matrix)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.c.shape[0], csc.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = model.c, model.lower, model.upper
+    lp.row_lower_, lp.row_upper_ = model.row_lower, model.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * lp.num_col_
+    h.passModel(lp)
+    if start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(start)
+        h.setSolution(sol)
+    h.run()
+    info = h.getInfo()
+    ms = h.getModelStatus()
+    bound = float(info.mip_dual_bound) if np.isfinite(info.mip_dual_bound) else -math.inf
+    nodes = int(info.mip_node_count)
+    if ms == highspy.HighsModelStatus.kInfeasible:
+        return _Outcome(None, math.inf, Status.INFEASIBLE, nodes)
+    if info.primal_solution_status == highspy.SolutionStatus.kSolutionStatusFeasible:
+        x = np.round(np.asarray(h.getSolution().col_value)) + 0.0  # no -0.0
+        status = Status.OPTIMAL if ms == highspy.HighsModelStatus.kOptimal else Status.FEASIBLE
+        return _Outcome(x, bound, status, nodes)
+    status = Status.TIME_LIMIT if ms == highspy.HighsModelStatus.kTimeLimit else Status.ERROR
+    return _Outcome(None, bound, status, nodes)
+
+
+def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
+    """LP relaxation: its optimum (a bound) and the duals of its rows (``None`` if none)."""
+    eq = model.row_lower == model.row_upper
+    ub = ~eq & np.isfinite(model.row_upper)
+    # scipy-stubs leave out the sparse matrices and (n, 2) bounds array linprog accepts
+    res = linprog(model.c, A_ub=model.matrix[ub], b_ub=model.row_upper[ub],  # type: ignore[call-overload]
+                  A_eq=model.matrix[eq], b_eq=model.row_upper[eq],
+                  bounds=np.column_stack([model.lower, model.upper]), method="highs")
+    if res.status != 0:
+        return (math.inf if res.status == 2 else -math.inf), None
+    duals = np.zeros(model.row_upper.shape[0])
+    duals[ub] = res.ineqlin.marginals
+    return float(res.fun), duals
+
+
+def _heuristic(problem: AllocationProblem, model: Model, deadline: float,
+               seed: int) -> NDArray[np.float64] | None:
+    """Best of the regret greedy under several desirability measures, then local search."""
+    pack = Packing.of(problem, model)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # the largest share of any row's capacity one step would take
+        share = np.where(pack.capacity[pack.rows] > 0, pack.load / pack.capacity[pack.rows],
+                         np.where(pack.load > 0, np.inf, 0.0)).max(axis=2)
+    last_resort = np.where(np.isfinite(pack.unmet), 1e300, np.inf)
+    eligible = np.isfinite(pack.cost)
+    # cost shifted to ≥ 1 (1 where ineligible) so that it never multiplies an infinite share by 0
+    shifted = np.where(eligible, pack.cost - pack.cost[eligible].min(initial=0.0) + 1.0, 1.0)
+    measures = [(pack.cost, pack.unmet),
+                (np.where(eligible, share, np.inf), last_resort),
+                (np.where(eligible, shifted * share, np.inf), last_resort)]
+    best: NDArray[np.float64] | None = None
+    best_cost = math.inf
+    for desirability, unmet in measures:
+        x = greedy(pack, desirability, unmet)
+        if x is None:
+            continue
+        # an overfilled start ranks after every feasible one, by its cost
+        cost = pack.total_cost(x) + (0.0 if pack.feasible(x) else 1e300)
+        if cost < best_cost:
+            best, best_cost = x, cost
+    if best is None:
+        return None
+    return improve(pack, best, deadline=deadline, seed=seed)
+
+def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
+           start: NDArray[np.float64] | None, seed: int) -> _Outcome:
+    """One exact solve on the chosen backend, seeded with `start` when there is one."""
+    if backend == "highspy":
+        return _solve_highspy(model, time_limit, mip_rel_gap, start, seed)
+    integral = bool(np.all(model.c == np.round(model.c)))
+    cutoff = None if start is None else _columns_cost(model, start)
+    return _solve_scipy(model, time_limit, mip_rel_gap, cutoff, integral)
+
+
+@attrs.frozen(eq=False)
+class _SubMilp:
+    """A MILP cut out of a :class:`Model`: every column integer, rows as bounds."""
+
+    c: NDArray[np.float64]
+    lower: NDArray[np.float64]
+    upper: NDArray[np.float64]
+    matrix: sp.csr_array
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+
+
+def _restrict(model: Model, columns: sp.csc_array, x: NDArray[np.float64],
+              free: NDArray[np.intp]) -> _SubMilp:
+    """The MILP over columns `free` with every other column held at its value in `x`."""
+    part = sp.csc_array(columns[:, free])
+    rows = np.unique(part.indices)  # rows that touch a free column (CSC indices are rows)
+    held = x.copy()
+    held[free] = 0.0
+    taken = model.matrix @ held
+    return _SubMilp(c=model.c[free], lower=model.lower[free], upper=model.upper[free],
+                    matrix=sp.csr_array(sp.csr_array(part)[rows]),
+                    row_lower=model.row_lower[rows] - taken[rows],
+                    row_upper=model.row_upper[rows] - taken[rows])
+
+
+def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, deadline: float,
+            seed: int) -> NDArray[np.float64]:
+    """Large-neighbourhood search: re-solve the demands of a few pools, the rest held fixed.
+
+    Each round frees the demands placed at a random set of pools (and the unmet ones),
+    lets them move among those pools, and solves that small MILP exactly, seeded with the
+    current answer. Rounds start with pairs of pools; after as many fruitless rounds as
+    there are pools the sets grow by one pool, and shrink again when a round hits its time
+    limit. Branch and bound on the whole problem improves its incumbent slowly on tight
+    instances, while these sub-problems solve in milliseconds.
+    """
+    rng = np.random.default_rng(seed)
+    n, n_pairs = model.steps.shape[0], model.n_pairs
+    owner = model.column_demand
+    is_pair = np.arange(model.c.shape[0]) < n_pairs
+    pool = np.full(model.c.shape[0], -1)
+    pool[:n_pairs] = model.pair_pool
+    columns = sp.csc_array(model.matrix)
+    size, fruitless = 2, 0
+    cost = _columns_cost(model, x)
+    rounds = 0
+    while n_pools > 2 and (left := deadline - time.perf_counter()) > 0.02:
+        rounds += 1
+        free = np.zeros(n, dtype=bool)
+        if rounds % 2:
+            # demands of `size` pools, free to move among those pools
+            at_pools = np.isin(pool, rng.choice(n_pools, size=size, replace=False))
+            free[owner[is_pair & (x > 0) & at_pools]] = True
+        else:
+            # as many random demands, free to move to any eligible pool
+            at_pools = np.ones(pool.shape[0], dtype=bool)
+            free[rng.choice(n, size=min(n, max(2, size * n // n_pools)), replace=False)] = True
+        free |= x[n_pairs: n_pairs + n] > 0  # unmet demand may take freed room
+        movable = np.flatnonzero(free[owner] & (~is_pair | at_pools))
+        sub = _restrict(model, columns, x, movable)
+        out = _exact(sub, backend, min(left, _LNS_ROUND), 0.0, x[movable], seed)
+        fruitless += 1
+        if out.x is not None:
+            trial = x.copy()
+            trial[movable] = out.x
+            if _columns_cost(model, trial) < cost - 1e-9 * max(abs(cost), 1.0):
+                x, cost, fruitless = trial, _columns_cost(model, trial), 0
+        if out.status not in (Status.OPTIMAL, Status.INFEASIBLE):
+            size, fruitless = max(2, size - 1), 0
+        elif fruitless >= n_pools:
+            size, fruitless = min(size + 1, n_pools - 1), 0
+    return x
+
+
+def allocate(
+    problem: AllocationProblem,
+    *,
+    time_limit: float = 60.0,
+    mip_rel_gap: float = 1e-4,
+    method: Literal["auto", "milp", "heuristic"] = "auto",
+    backend: Literal["scipy", "highspy"] = "scipy",
+    seed: int = 0,
+) -> Allocation:
+    """Assign demands to pools at least cost (or most value) within every capacity.
+
+    Parameters
+    ----------
+    problem
+        The problem to solve.
+    time_limit
+        Wall-clock limit for the whole solve, ``[s]``. A time-limited solve returns the best
+        assignment found with status ``feasible`` (or ``time_limit`` if none).
+    mip_rel_gap
+        Relative gap at which the exact solve stops and reports ``optimal``.
+    method
+        ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy plus local
+        search alone, with the LP relaxation as the bound. ``"auto"``: branch and bound for
+        60 % of the limit; if that does not prove optimality, its answer (or the
+        heuristic's, when it found none) is improved by the local search for 20 % and by
+        re-solving neighbourhoods of a few pools or demands for the rest of the limit.
+        The bound is branch and bound's.
+    backend
+        ``"scipy"``: ``scipy.optimize.milp`` (always available; a starting answer enters
+        as an objective cutoff row). ``"highspy"``: the optional ``highspy`` package, which
+        takes a starting answer with ``setSolution``; falls back to scipy when it is not
+        installed. Measured on the GAP benchmarks, neither is consistently faster, so the
+        default is the one that is always there.
+    seed
+        Seed of the heuristic's random moves and of HiGHS.
+
+    Returns
+    -------
+    Allocation
+        The answer, including for infeasible problems and time-limited solves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from capacity.allocation import AllocationProblem, allocate
+    >>> p = AllocationProblem(use=np.ones((2, 2, 1)), capacity=[[1.0], [1.0]],
+    ...                       cost=[[1.0, 3.0], [1.0, 2.0]], size=[1, 1])
+    >>> a = allocate(p)
+    >>> a.status, a.objective, a.assignment.tolist()
+    (<Status.OPTIMAL: 'optimal'>, 3.0, [[1.0, 0.0], [0.0, 1.0]])
+    """
+    started = time.perf_counter()
+    deadline = started + time_limit
+    model = build_model(problem)
+    if backend == "highspy" and importlib.util.find_spec("highspy") is None:
+        backend = "scipy"
+
+    if method == "heuristic":
+        incumbent = _heuristic_columns(problem, model, deadline, seed)
+        relaxed = _relaxation(model)[0]
+        if incumbent is not None:
+            status = Status.FEASIBLE
+        else:
+            status = Status.INFEASIBLE if relaxed == math.inf else Status.NOT_FOUND
+        outcome, used = _Outcome(incumbent, relaxed, status), "heuristic"
+    elif method == "milp":
+        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
+        used = "milp"
+    else:
+        outcome, used = _auto(problem, model, backend, started, time_limit, mip_rel_gap, seed)
+    bound = outcome.bound
+    if np.all(model.c == np.round(model.c)) and math.isfinite(bound):
+        # every objective value is then a whole number: round the bound up to one
+        bound = math.ceil(bound - 1e-6 * max(1.0, abs(bound)))
+    return _result(problem, model, outcome, bound, used, time.perf_counter() - started,
+                   mip_rel_gap)
+
+
+def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float,
+                       seed: int) -> NDArray[np.float64] | None:
+    """The heuristic's answer as model columns, or ``None`` when it found none."""
+    steps = _heuristic(problem, model, deadline, seed)
+    return None if steps is None else model.columns_of(steps * model.step[:, None])
+
+
+def _auto(problem: AllocationProblem, model: Model, backend: str, started: float,
+          time_limit: float, mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
+    """Branch and bound, then local search and neighbourhood re-solves on its answer.
+
+    Chosen by measurement (``benchmarks/bench_allocation.py``): city-sized problems are
+    proven by branch and bound alone in a fraction of a second, where running the
+    heuristic first only adds time; on hard GAP instances (Yagiura C/D/E, 200-400
+    demands) the greedy's answers are 1-4 % above the best known, worse than HiGHS's own
+    incumbent after a second, so seeding branch and bound with them does not help either.
+    What does help is the other way round: stop branch and bound at ``_MILP_SHARE`` of the
+    limit, improve its answer by the penalised shift/swap local search
+    (:func:`~capacity.allocation.heuristic.improve`) for ``_LOCAL_SHARE``, then re-solve
+    neighbourhoods of it (:func:`_polish`) for the rest. The greedy runs only when branch
+    and bound found no answer at all.
+    """
+    outcome = _exact(model, backend, _MILP_SHARE * time_limit, mip_rel_gap, None, seed)
+    used = "milp"
+    if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return outcome, used
+    x = outcome.x
+    if x is None:
+        x = _heuristic_columns(problem, model,
+                               time.perf_counter() + _HEURISTIC_SHARE * time_limit, seed)
+        used = "milp+heuristic"
+    if x is None:
+        return outcome, used
+    pack = Packing.of(problem, model)
+    steps = model.pair_values(x, problem.n_demands, problem.n_pools) / model.step[:, None]
+    better = improve(pack, steps, deadline=started + (_MILP_SHARE + _LOCAL_SHARE) * time_limit,
+                     seed=seed, patience=_UNLIMITED, kick=2)
+    if better is not None:
+        x = model.columns_of(better * model.step[:, None])
+    x = _polish(model, x, problem.n_pools, backend, started + time_limit, seed)
+    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), used + "+local+lns"
+
+
+def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: float,
+            method: str, elapsed: float, mip_rel_gap: float) -> Allocation:
+    """Turn a solver outcome (minimisation columns) into an :class:`Allocation`."""
+    sign = -1.0 if problem.sense == "max" else 1.0
+    n, m, _ = problem.use.shape
+    status = outcome.status
+    fields: dict[str, Any] = dict.fromkeys(
+        ("assignment", "unmet", "used", "binding", "stranded", "power_used", "power_binding"))
+    objective = math.nan
+    if outcome.x is not None:
+        x = outcome.x
+        assignment = model.pair_values(x, n, m)
+        objective = _columns_cost(model, x)
+        if status == Status.FEASIBLE and abs(objective - bound) <= mip_rel_gap * max(
+                abs(objective), 1.0):
+            status = Status.OPTIMAL
+        fields.update(_usage(problem, assignment))
+    if status == Status.INFEASIBLE:
+        bound = math.inf
+    # a time limit says nothing about feasibility, so only these get a diagnosis
+    explanation = diagnose(problem) if status in (Status.INFEASIBLE, Status.NOT_FOUND) else ""
+    message = {
+        Status.OPTIMAL: "Optimal assignment found.",
+        Status.FEASIBLE: "Feasible assignment found; optimality not proven within the limits.",
+        Status.INFEASIBLE: "No assignment satisfies every constraint.",
+        Status.TIME_LIMIT: "Time limit reached before any feasible assignment was found.",
+        Status.NOT_FOUND: "The heuristic found no feasible assignment (infeasibility not "
+                          "proven; try method='milp').",
+        Status.ERROR: "The solver failed.",
+    }[status]
+    if explanation:
+        message = f"{message} {explanation.splitlines()[0]}"
+    return Allocation(
+        problem=problem, status=status, message=message, method=method,
+        objective_value=sign * objective if not math.isnan(objective) else math.nan,
+        # -inf (minimising) means no bound is known; +inf is the bound of an infeasible problem
+        bound_value=sign * bound if bound > -math.inf else math.nan, solve_time=elapsed,
+        explanation=explanation, node_count=outcome.nodes, model=model, **fields)
+
+
+def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[str, Any]:
+    """Resources used, binding and stranded capacities of an ``(n, m)`` assignment."""
+    used = np.einsum("ij,ijr->jr", assignment, problem.use)
+    cap = problem.capacity
+    slack = cap - used
+    binding = np.isfinite(cap) & (slack <= _BINDING * np.maximum(cap, 1.0))
+    full_pool = binding.any(axis=1)
+    power_used = power_binding = None
+    grid_use = problem.grid_power_use
+    if grid_use is not None and problem.grid is not None:
+        site = problem.site_of_pool
+        power_used = np.bincount(site, weights=(assignment * grid_use).sum(axis=0),
+                                 minlength=problem.n_sites)
+        power_binding = np.isfinite(problem.grid) & (
+            problem.grid - power_used <= _BINDING * np.maximum(problem.grid, 1.0))
+        full_pool |= power_binding[site]
+    stranded = np.where(full_pool[:, None] & ~binding & np.isfinite(slack), slack, 0.0)
+    unmet = problem.size - assignment.sum(axis=1)
+    return {"assignment": assignment, "unmet": np.where(unmet > 0, unmet, 0.0), "used": used,
+            "binding": binding, "stranded": stranded, "power_used": power_used,
+            "power_binding": power_binding}
