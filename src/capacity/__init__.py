@@ -5,6 +5,7 @@ what it will have (build-out plans), what it will need (demand growth with uncer
 where demand should go (optimised allocation) and what policy costs (subsidies).
 """
 
+from capacity.allocation import Allocation, AllocationProblem, allocate
 from capacity.errors import CapacityError, FieldError, ValidationError
 from capacity.projection import Projection, project
 from capacity.resources import Resource, ResourceVector
@@ -13,6 +14,8 @@ from capacity.units import Q_, Precision, ureg
 
 __all__ = [
     "Q_",
+    "Allocation",
+    "AllocationProblem",
     "CapacityError",
     "FieldError",
     "Precision",
@@ -21,6 +24,7 @@ __all__ = [
     "ResourceVector",
     "Scenario",
     "ValidationError",
+    "allocate",
     "project",
     "ureg",
 ]
