@@ -18,8 +18,18 @@ Examples
 (<Quantity(5.0, 'yuan')>, [[0.0, 1.0]])
 """
 
+from capacity.allocation.builder import PoolKey, ScenarioProblem, build_problem
 from capacity.allocation.orlib import read_orlib_gap
 from capacity.allocation.problem import AllocationProblem
 from capacity.allocation.solve import Allocation, Status, allocate
 
-__all__ = ["Allocation", "AllocationProblem", "Status", "allocate", "read_orlib_gap"]
+__all__ = [
+    "Allocation",
+    "AllocationProblem",
+    "PoolKey",
+    "ScenarioProblem",
+    "Status",
+    "allocate",
+    "build_problem",
+    "read_orlib_gap",
+]

@@ -632,7 +632,8 @@ def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[
     used = np.einsum("ij,ijr->jr", assignment, problem.use)
     cap = problem.capacity
     slack = cap - used
-    binding = np.isfinite(cap) & (slack <= _BINDING * np.maximum(cap, 1.0))
+    # a capacity of zero binds nothing: the pool simply lacks that resource
+    binding = np.isfinite(cap) & (cap > 0) & (slack <= _BINDING * np.maximum(cap, 1.0))
     full_pool = binding.any(axis=1)
     power_used = power_binding = None
     grid_use = problem.grid_power_use
