@@ -1,0 +1,203 @@
+"""Run many variants of a scenario through any ``concurrent.futures.Executor``.
+
+A grid maps field paths of a scenario (``"sites.smart-computing-centre.pue"``,
+``"demands.enterprise-ai.scale"``, ``"plan.projects.ic-enablement-base.slippage.mean"``)
+to the values to try; :func:`sweep` evaluates every combination and returns a table. Work
+is cut into batches so thousands of small variants are not dominated by per-task
+overhead, and every variant uses the same seed (common random numbers), so results are
+identical whichever executor runs them: serially, on a ``ProcessPoolExecutor``, or on a
+cluster through ``dask.distributed.Client(...).get_executor()``.
+
+Examples
+--------
+>>> from capacity.datasets import ganzhou
+>>> table = sweep(ganzhou(), {"demands.enterprise-ai.scale": [1.0, 1.5]}, n_paths=200)
+>>> [row["demands.enterprise-ai.scale"] for row in table.rows]
+[1.0, 1.5]
+>>> table.rows[0]["exhaustion.compute_fp16"] > table.rows[1]["exhaustion.compute_fp16"]
+True
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
+from typing import Any
+
+import attrs
+import numpy as np
+
+from capacity.errors import FieldError, Problems
+from capacity.months import MonthLike
+from capacity.projection import project
+from capacity.resources import Resource
+from capacity.scenario import Scenario
+
+__all__ = ["SweepResult", "summarise", "sweep", "vary"]
+
+Evaluate = Callable[[Scenario, int], dict[str, Any]]
+
+_COLLECTIONS = {"sites", "projects", "demands", "profiles"}
+
+
+def _key(item: Any) -> str:
+    return str(getattr(item, "id", None) or getattr(item, "name", ""))
+
+
+def _set(obj: Any, parts: Sequence[str], value: Any, path: str) -> Any:
+    head, rest = parts[0], parts[1:]
+    if head == "scale" and not rest and hasattr(obj, "growth"):
+        # a demand's size as a factor of its default growth path
+        return attrs.evolve(obj, growth=obj.growth.scaled(float(value)))
+    if isinstance(obj, Mapping):
+        if head not in obj:
+            raise FieldError(path, f"no entry {head!r} (known: {', '.join(map(str, obj))})")
+        return {**obj, head: _set(obj[head], rest, value, path) if rest else value}
+    if isinstance(obj, tuple):
+        for i, item in enumerate(obj):
+            if _key(item) == head:
+                new = _set(item, rest, value, path) if rest else value
+                return (*obj[:i], new, *obj[i + 1:])
+        raise FieldError(path, f"no item {head!r} (known: {', '.join(_key(o) for o in obj)})")
+    if not attrs.has(type(obj)) or head not in attrs.fields_dict(type(obj)):
+        raise FieldError(path, f"{type(obj).__name__} has no field {head!r}")
+    current = getattr(obj, head)
+    new = _set(current, rest, value, path) if rest else value
+    return attrs.evolve(obj, **{head: new})
+
+
+def vary(scenario: Scenario, path: str, value: Any) -> Scenario:
+    """The scenario with the field at `path` set to `value` (validated as on construction).
+
+    Paths name fields through attributes, site ids, project, block and profile names:
+    ``"sites.tianyi-huawei.pue"`` (estate sites), ``"plan.sites.<id>.pue"``,
+    ``"plan.projects.<name>.completion"``, ``"estate.profiles.<name>.it_power"``,
+    ``"demands.<name>.scale"`` (a factor on the block's growth).
+
+    Raises
+    ------
+    FieldError
+        If the path names nothing.
+    """
+    parts = path.split(".")
+    if parts[0] == "sites":
+        parts = ["estate", *parts]
+    if parts[0] == "profiles":
+        parts = ["estate", *parts]
+    varied: Scenario = _set(scenario, parts, value, path)
+    return varied
+
+
+def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
+              end: MonthLike = "2030-12", n_paths: int = 1000,
+              alpha: float = 0.05) -> dict[str, Any]:
+    """The default figures of one variant: exhaustion months and end-of-horizon shortfall.
+
+    Returns
+    -------
+    dict
+        ``exhaustion.<resource>`` (first month P(shortfall) ≥ 0.5, as ``"YYYY-MM"``, or
+        ``"never"``), ``p_shortfall_end.<resource>``, and ``binding`` at `alpha`.
+    """
+    p = project(scenario, start=start, end=end, n_paths=n_paths, seed=seed)
+    out: dict[str, Any] = {}
+    end_p = p.shortfall_probability()[-1]
+    for e in p.exhaustion(0.5):
+        name = e.resource.name.lower()
+        out[f"exhaustion.{name}"] = str(e.month) if e.month is not None else "never"
+        out[f"p_shortfall_end.{name}"] = float(end_p[e.resource.index])
+    binding = p.binding_resource(alpha)
+    out["binding"] = binding.name.lower() if isinstance(binding, Resource) else "none"
+    return out
+
+
+@attrs.frozen
+class SweepResult:
+    """A table of sweep results: one row per variant, the grid's columns first."""
+
+    columns: tuple[str, ...]
+    rows: tuple[dict[str, Any], ...]
+
+    def column(self, name: str) -> list[Any]:
+        """All values of one column, in row order."""
+        return [r.get(name) for r in self.rows]
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """The rows as plain dicts (e.g. for ``pandas.DataFrame.from_records``)."""
+        return [dict(r) for r in self.rows]
+
+
+def _run_batch(scenario: Scenario, variants: list[dict[str, Any]], seed: int,
+               evaluate: Evaluate | None, options: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for assignment in variants:
+        s = scenario
+        for path, value in assignment.items():
+            s = vary(s, path, value)
+        figures = evaluate(s, seed) if evaluate is not None else summarise(s, seed, **options)
+        rows.append({**assignment, **figures})
+    return rows
+
+
+def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
+          executor: Executor | None = None, seed: int = 0,
+          evaluate: Evaluate | None = None, batch_size: int | None = None,
+          **options: Any) -> SweepResult:
+    """Evaluate every combination of the grid's values.
+
+    Parameters
+    ----------
+    scenario
+        The base scenario.
+    grid
+        Field path → values to try; the variants are the Cartesian product.
+    executor
+        Any ``concurrent.futures.Executor``; ``None`` runs serially in this process.
+        Functions sent to it are module-level, so process pools and dask work.
+    seed
+        Seed given to every variant (common random numbers).
+    evaluate
+        ``f(scenario, seed) -> dict`` of figures; :func:`summarise` by default. Must be
+        picklable (a module-level function) for process-based executors.
+    batch_size
+        Variants per task; by default about four tasks per worker, at most 64 variants.
+    **options
+        Passed to :func:`summarise` (``start``, ``end``, ``n_paths``, ``alpha``).
+
+    Returns
+    -------
+    SweepResult
+        Rows in the order of the grid's product, whatever the executor.
+
+    Raises
+    ------
+    ValidationError
+        If a grid path names nothing; checked on the base scenario before any work.
+    """
+    keys = list(grid)
+    values = [list(v) for v in grid.values()]
+    p = Problems("sweep grid")
+    for k, vals in zip(keys, values, strict=True):
+        if not vals:
+            p.add(k, "has no values to try")
+            continue
+        try:
+            vary(scenario, k, vals[0])
+        except (FieldError, TypeError, ValueError) as exc:
+            p.add(k, getattr(exc, "reason", str(exc)), vals[0])
+    p.raise_if_any()
+    variants = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
+    if batch_size is None:
+        workers = getattr(executor, "_max_workers", 2) if executor is not None else 1
+        batch_size = max(1, min(64, int(np.ceil(len(variants) / (4 * max(workers, 1))))))
+    batches = [variants[i:i + batch_size] for i in range(0, len(variants), batch_size)]
+    if executor is None:
+        results = [_run_batch(scenario, b, seed, evaluate, options) for b in batches]
+    else:
+        futures = [executor.submit(_run_batch, scenario, b, seed, evaluate, options)
+                   for b in batches]
+        results = [f.result() for f in futures]
+    rows = tuple(row for batch in results for row in batch)
+    extra = [c for c in (rows[0] if rows else {}) if c not in keys]
+    return SweepResult(tuple(keys + extra), rows)

@@ -1,0 +1,64 @@
+from concurrent.futures import ProcessPoolExecutor
+
+import pytest
+
+from capacity import ValidationError
+from capacity.datasets import ganzhou
+from capacity.sweep import sweep, vary
+
+GRID = {
+    "demands.enterprise-ai.scale": [0.8, 1.0, 1.5],
+    "sites.tianyi-huawei.pue": [1.3, 1.5],
+    "plan.projects.smart-computing-centre.slippage.mean": [0, 6],
+}
+
+
+@pytest.fixture(scope="module")
+def serial():
+    return sweep(ganzhou(), GRID, n_paths=200, seed=3)
+
+
+def test_rows_cover_the_grid_in_order(serial):
+    assert len(serial.rows) == 12
+    assert serial.columns[:3] == tuple(GRID)
+    assert serial.column("demands.enterprise-ai.scale") == [0.8] * 4 + [1.0] * 4 + [1.5] * 4
+
+
+def test_more_ai_demand_runs_out_sooner(serial):
+    by_scale = {r["demands.enterprise-ai.scale"]: r for r in serial.rows
+                if r["sites.tianyi-huawei.pue"] == 1.5
+                and r["plan.projects.smart-computing-centre.slippage.mean"] == 0}
+    assert by_scale[1.5]["exhaustion.compute_fp16"] < by_scale[1.0]["exhaustion.compute_fp16"]
+    assert by_scale[1.5]["p_shortfall_end.compute_fp16"] >= by_scale[0.8][
+        "p_shortfall_end.compute_fp16"]
+
+
+def test_same_results_on_a_process_pool(serial):
+    with ProcessPoolExecutor(2) as ex:
+        pooled = sweep(ganzhou(), GRID, executor=ex, n_paths=200, seed=3, batch_size=5)
+    assert pooled.rows == serial.rows
+
+
+def test_same_results_on_a_local_dask_cluster(serial):
+    distributed = pytest.importorskip("distributed", reason="the dask extra is not installed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        clustered = sweep(ganzhou(), GRID, executor=client.get_executor(), n_paths=200, seed=3)
+    assert clustered.rows == serial.rows
+
+
+def test_vary_sets_nested_fields():
+    s = vary(ganzhou(), "plan.projects.ic-enablement-base.slippage.mean", 12.0)
+    proj = next(p for p in s.plan.projects if p.name == "ic-enablement-base")
+    assert proj.slippage.mean == 12.0
+    assert vary(ganzhou(), "sites.gannan-data-lake.pue", 1.2).estate.site(
+        "gannan-data-lake").pue == 1.2
+
+
+def test_bad_grid_paths_are_listed_together():
+    with pytest.raises(ValidationError) as info:
+        sweep(ganzhou(), {"sites.nowhere.pue": [1.2], "sites.tianyi-huawei.colour": [1],
+                          "demands.enterprise-ai.scale": []})
+    assert {p.path for p in info.value.problems} == {
+        "sites.nowhere.pue", "sites.tianyi-huawei.colour", "demands.enterprise-ai.scale"}
