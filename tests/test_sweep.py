@@ -62,3 +62,11 @@ def test_bad_grid_paths_are_listed_together():
                           "demands.enterprise-ai.scale": []})
     assert {p.path for p in info.value.problems} == {
         "sites.nowhere.pue", "sites.tianyi-huawei.colour", "demands.enterprise-ai.scale"}
+
+
+def test_progress_is_reported(capsys):
+    sweep(ganzhou(), {"demands.enterprise-ai.scale": [1.0, 2.0]}, n_paths=50, batch_size=1,
+          progress=True)
+    err = capsys.readouterr().err
+    assert "sweep: 1/2 variants" in err
+    assert err.endswith("sweep: 2/2 variants\n")

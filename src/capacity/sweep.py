@@ -21,8 +21,9 @@ True
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, as_completed
 from typing import Any
 
 import attrs
@@ -140,10 +141,26 @@ def _run_batch(scenario: Scenario, variants: list[dict[str, Any]], seed: int,
     return rows
 
 
+def _progress(total: int, show: bool | None) -> Callable[[int], None]:
+    if show is None:
+        show = sys.stderr.isatty()
+    done = 0
+
+    def report(n: int) -> None:
+        nonlocal done
+        done += n
+        if show:
+            end = "\n" if done >= total else ""
+            sys.stderr.write(f"\rsweep: {done}/{total} variants{end}")
+            sys.stderr.flush()
+
+    return report
+
+
 def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
           executor: Executor | None = None, seed: int = 0,
           evaluate: Evaluate | None = None, batch_size: int | None = None,
-          **options: Any) -> SweepResult:
+          progress: bool | None = None, **options: Any) -> SweepResult:
     """Evaluate every combination of the grid's values.
 
     Parameters
@@ -162,6 +179,9 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
         picklable (a module-level function) for process-based executors.
     batch_size
         Variants per task; by default about four tasks per worker, at most 64 variants.
+    progress
+        Print a progress line to standard error as batches finish (it updates in place on
+        a terminal and in Jupyter); by default only when standard error is a terminal.
     **options
         Passed to :func:`summarise` (``start``, ``end``, ``n_paths``, ``alpha``).
 
@@ -192,11 +212,17 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
         workers = getattr(executor, "_max_workers", 2) if executor is not None else 1
         batch_size = max(1, min(64, int(np.ceil(len(variants) / (4 * max(workers, 1))))))
     batches = [variants[i:i + batch_size] for i in range(0, len(variants), batch_size)]
+    report = _progress(len(variants), progress)
     if executor is None:
-        results = [_run_batch(scenario, b, seed, evaluate, options) for b in batches]
+        results = []
+        for b in batches:
+            results.append(_run_batch(scenario, b, seed, evaluate, options))
+            report(len(b))
     else:
         futures = [executor.submit(_run_batch, scenario, b, seed, evaluate, options)
                    for b in batches]
+        for done in as_completed(futures):
+            report(len(done.result()))
         results = [f.result() for f in futures]
     rows = tuple(row for batch in results for row in batch)
     extra = [c for c in (rows[0] if rows else {}) if c not in keys]
