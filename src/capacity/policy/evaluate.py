@@ -44,7 +44,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capacity.demand import DemandBlock
-from capacity.errors import FieldError, Problems
+from capacity.errors import FieldError, Problems, ValidationError
 from capacity.inventory import Estate, Site
 from capacity.plan import Plan
 from capacity.policy.costs import _energy_kwh, hours_in_month
@@ -461,13 +461,18 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
     if isinstance(load_factor, bool) or not isinstance(load_factor, (int, float)) \
             or not 0 <= load_factor <= 1:
         p.add("load_factor", "must be a number in [0, 1]", load_factor)
-    names = [getattr(x, "name", None) for x in policies]
+    for b, block in enumerate(demands):
+        if not isinstance(block, DemandBlock):
+            p.add(f"demands[{b}]", "must be a DemandBlock", block)
+    seen: set[str] = set()
     for i, x in enumerate(policies):
         if not isinstance(x, (ComputeVoucher, ElectricitySubsidy, ConstructionSubsidy)):
             p.add(f"policies[{i}]", "must be a ComputeVoucher, ElectricitySubsidy or "
                   "ConstructionSubsidy", x)
-        elif names.count(x.name) > 1:
+        elif x.name in seen:
             p.add(f"policies[{i}].name", "duplicate instrument name", x.name)
+        else:
+            seen.add(x.name)
     if electricity_price is not None:
         try:
             parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
@@ -504,6 +509,12 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
         need[b] = block.growth.sample(months, n_paths,
                                       _stream(projection.seed, "demand", block.name),
                                       block.resource.unit)
+    drawn = np.einsum("bpt,br->ptr", need, np.array([block.ratios for block in demands])
+                      .reshape(len(demands), N_RESOURCES))
+    if not np.allclose(drawn, projection.demand, rtol=1e-9, atol=1e-9):
+        raise ValidationError("invalid policy costing", [FieldError(
+            "demands", "do not give the projection's demand paths; pass the demand blocks "
+            "of the scenario that was projected")])
     per_month = np.zeros(N_RESOURCES)  # yuan per canonical unit-month
     for r, q in list_prices.items():
         per_month[r.index] = q.m_as(ureg.yuan / r.unit / ureg.month)

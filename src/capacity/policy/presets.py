@@ -67,9 +67,8 @@ def _voucher(name: str, code: str, *, rate: float, rate_note: str, cap: str | No
         prov["cap_per_enterprise"] = Provenance.assumption(
             "no per-firm cap published; the annual budget is the only limit", code)
     return ComputeVoucher(
-        name, rate=rate, cap_per_enterprise=Q_(cap or budget or "0 yuan").to("yuan") / Q_(
-            1, "year"),
-        annual_budget=None if budget is None else Q_(budget).to("yuan") / Q_(1, "year"),
+        name, rate=rate, cap_per_enterprise=Q_(f"({cap or budget}) / year"),
+        annual_budget=None if budget is None else Q_(f"({budget}) / year"),
         eligible_kinds=kinds, provenance=prov, **extra)
 
 
