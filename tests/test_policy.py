@@ -266,6 +266,8 @@ def test_ganzhou_chengdu_voucher_and_karamay_subsidy(full, scenario):
     assert c.induced_demand(Resource.COMPUTE_FP16).m_as("PFLOPS_fp16")[2] > 0
     smart = c.utilisation("smart-computing-centre")
     assert smart[-1] >= c.utilisation("smart-computing-centre", policy=False)[-1]
+    assert np.all(np.isfinite(smart))  # averaged over the months it is open
+    assert np.all(np.isnan(c.utilisation("k1-plot-dc")))  # announced without a size
     # Karamay pays the smart centre only (tag 'ai'): at most 200 cabinets × 8 kW × 0.6 load
     # × PUE 1.25 × 8,784 h × 0.06 yuan/kWh ≈ 63 万元 a year, for 3 years from opening.
     elec = c.outlay(karamay.name).m_as("万元")

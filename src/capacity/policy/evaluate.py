@@ -36,6 +36,7 @@ Modelling decisions (each also listed in :attr:`PolicyCost.assumptions`):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -115,6 +116,23 @@ class PolicyCost:
         Sites of the built estate, in the order of the site axis.
     instruments
         Names of the instruments costed, in the order given.
+    monthly_outlay
+        Each instrument's payments per path and month, ``(n_paths, n_months)``, yuan.
+    exhausted_at
+        Per instrument, path and year, the month index its budget runs out (-1: it lasts).
+    list_prices
+        The list price of each priced resource, as given.
+    net_price_factor
+        Per priced resource, net price ÷ list price per path and year.
+    induced
+        Demand the policy induces, ``(n_paths, n_months, R)``, canonical units.
+    utilisation_without, utilisation_with
+        Utilisation of each site, ``(n_paths, n_months, n_sites)``, without and with the
+        policy's induced demand.
+    energy
+        Energy bill of each site, ``(n_paths, n_months, n_sites)``, yuan.
+    electricity_subsidy
+        Electricity subsidies each site receives, same shape, yuan.
     converged
         Whether the induced-demand fixed point met its tolerance.
     assumptions
@@ -147,8 +165,11 @@ class PolicyCost:
         return np.asarray(np.add.reduceat(monthly, starts, axis=-1), dtype=np.float64)
 
     def _yearly_mean(self, monthly: _Floats) -> _Floats:
-        counts = np.bincount(self._year_of_month, minlength=self.years.size)
-        return self._yearly_sum(monthly) / counts
+        """Mean over each year's months that have a value (``nan`` marks none)."""
+        known = ~np.isnan(monthly)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self._yearly_sum(np.where(known, monthly, 0.0)) / self._yearly_sum(
+                known.astype(np.float64))
 
     def _instrument(self, name: str) -> str:
         if name not in self.monthly_outlay:
@@ -219,11 +240,15 @@ class PolicyCost:
                     policy: bool = True) -> _Floats:
         """Quantile(s) over paths of a site's yearly mean utilisation, dimensionless.
 
-        The highest ratio of placed need to capacity over the site's resources; ``nan``
-        in years the site has no capacity.
+        The highest ratio of placed need to capacity over the site's resources, averaged
+        over the months of the year the site has capacity; ``nan`` if it has none.
         """
         u = self.utilisation_with if policy else self.utilisation_without
-        return _quantile(self._yearly_mean(u[:, :, self._site(site)]), q)
+        yearly = self._yearly_mean(u[:, :, self._site(site)])
+        with warnings.catch_warnings():
+            # A site without capacity all year is nan on every path: so is its quantile.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.asarray(np.nanquantile(yearly, q, axis=0), dtype=np.float64)
 
     def energy_cost(self, site: str | None = None, q: float | Sequence[float] = 0.5, *,
                     net: bool = False) -> Quantity:
@@ -633,6 +658,9 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
                for r, q in list_prices.items())]
     for x in policies:
         notes += [(f"policies.{x.name}.{f}", pv) for f, pv in x.provenance.items()]
+    for a in (*outlay.values(), *net.values(), induced, util_without, util_with, energy,
+              elec_total):
+        a.flags.writeable = False
     return PolicyCost(months=months, years=years, site_ids=built.site_ids,
                       instruments=tuple(x.name for x in policies), monthly_outlay=outlay,
                       exhausted_at=exhausted, list_prices=list_prices, net_price_factor=net,
