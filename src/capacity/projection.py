@@ -41,7 +41,7 @@ from capacity.units import Q_, Quantity, ureg
 if TYPE_CHECKING:
     from capacity.scenario import Scenario
 
-__all__ = ["CabinetNeed", "Exhaustion", "Projection", "project"]
+__all__ = ["CabinetNeed", "Exhaustion", "Projection", "component_rng", "project"]
 
 
 @attrs.frozen
@@ -224,9 +224,13 @@ class Projection:
                 f"{self.months[-1]}<ul>{rows}</ul>")
 
 
-def _stream(seed: int, kind: str, name: str) -> np.random.Generator:
-    # One stream per component, keyed by its name: adding a project leaves every other
-    # component's draws unchanged, so variants of a scenario compare path by path.
+def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
+    """The random stream of one component (``kind`` "project" or "demand") of a projection.
+
+    One stream per component, keyed by its name: adding a project leaves every other
+    component's draws unchanged, so variants of a scenario compare path by path, and a
+    caller can redraw one block's paths exactly as :func:`project` drew them.
+    """
     key = zlib.crc32(f"{kind}:{name}".encode())
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
@@ -263,7 +267,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     additions = plan.additions(estate).sum(axis=1)  # (n_projects, R)
     delays: dict[str, NDArray[np.int64]] = {}
     for k, proj in enumerate(plan.projects):
-        delays[proj.name] = proj.slippage.draw(n_paths, _stream(seed, "project", proj.name))
+        delays[proj.name] = proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
         cols = np.flatnonzero(additions[k])
         if cols.size:
             share = proj.online(months, delays[proj.name])
@@ -272,7 +276,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
 
     demand = np.zeros((n_paths, months.size, N_RESOURCES))
     for block in scenario.demands:
-        block.add_paths(demand, months, _stream(seed, "demand", block.name))
+        block.add_paths(demand, months, component_rng(seed, "demand", block.name))
     capacity.flags.writeable = False
     demand.flags.writeable = False
     return Projection(months, capacity, demand, delays, estate, plan, seed)

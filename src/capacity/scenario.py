@@ -17,6 +17,7 @@ import attrs
 from capacity.demand import DemandBlock
 from capacity.inventory import Estate
 from capacity.plan import Plan
+from capacity.policy import Instrument, Market
 from capacity.provenance import Provenance
 
 __all__ = ["Assumption", "Scenario"]
@@ -38,6 +39,10 @@ def _notes(value: Iterable[Assumption]) -> tuple[Assumption, ...]:
     return tuple(value)
 
 
+def _policies(value: Iterable[Instrument]) -> tuple[Instrument, ...]:
+    return tuple(value)
+
+
 def _demands(value: Iterable[DemandBlock]) -> tuple[DemandBlock, ...]:
     return tuple(value)
 
@@ -56,6 +61,10 @@ class Scenario:
         What will be built, and when.
     demands
         What will be needed.
+    policies
+        Subsidy instruments in force (vouchers, electricity and construction subsidies).
+    market
+        Prices, elasticity and the other inputs policy costing needs.
     description
         A sentence or two on what the scenario studies.
     notes
@@ -66,6 +75,8 @@ class Scenario:
     estate: Estate
     plan: Plan = attrs.field(factory=Plan)
     demands: tuple[DemandBlock, ...] = attrs.field(default=(), converter=_demands)
+    policies: tuple[Instrument, ...] = attrs.field(default=(), converter=_policies)
+    market: Market = attrs.field(factory=Market)
     description: str = ""
     notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)
 
@@ -84,4 +95,11 @@ class Scenario:
         for block in self.demands:
             out += [Assumption(f"demands.{block.name}.{f}", p)
                     for f, p in block.provenance.items() if p.is_assumption]
+        for pol in self.policies:
+            out += [Assumption(f"policies.{pol.name}.{f}", p)
+                    for f, p in pol.provenance.items() if p.is_assumption]
+        out += [Assumption(f"market.{f}", p) for f, p in self.market.provenance.items()
+                if p.is_assumption]
+        if self.market.elasticity.provenance.is_assumption:
+            out.append(Assumption("market.elasticity", self.market.elasticity.provenance))
         return out

@@ -11,6 +11,7 @@ from capacity.demand import DemandBlock
 from capacity.growth import Compound, Logistic, Milestones
 from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
 from capacity.plan import Plan, Project, Ramp, Slippage
+from capacity.policy import Elasticity, Market
 from capacity.provenance import Provenance
 from capacity.resources import Resource
 from capacity.scenario import Assumption, Scenario
@@ -45,6 +46,7 @@ SOURCES: dict[str, str] = {
     "S21": "Bank of China Hohhot design, ~10 servers per cabinet: "
            "beian.lu0.com/news/content/21160.html",
     "S23": "machine-room area per cabinet (GB 50174 style): doczj.com/doc/f314767244.html",
+    "S25": "Poyang Lake AI centre, 20 亿元 for 2500 P: idcdaohang.com/news/3984.html",
     "S28": "Qingyang policy computes smart compute in FP16: "
            "chacewang.com/newsdetail/news632826.html",
     "S12": "H100 SXM peaks (FP64 33.5, FP32 66.9, FP16 989.4 TFLOPS): "
@@ -176,7 +178,11 @@ def _smart_profile() -> CabinetProfile:
         compute={"fp16": Q_(_AI_FP16, "PFLOPS_fp16"), "fp64": Q_(fp64, "PFLOPS_fp64")},
         kind="ai",
         cooling="liquid",
+        capex=Q_(_AI_FP16 * 80, "万元"),
         provenance={
+            "capex": Provenance.assumption(
+                "80 万元 per PFLOPS, as the Poyang Lake AI centre (20 亿元 for 2,500 P), "
+                "× 0.65 PFLOPS per cabinet", "S25"),
             "compute": Provenance.assumption(
                 "0.65 PFLOPS per cabinet = 130 PFLOPS ÷ 200 cabinets (§III.1), read as FP16, "
                 "the convention for smart compute; FP64 via the H100 SXM FP64:FP16 ratio "
@@ -339,6 +345,29 @@ def _demands() -> tuple[DemandBlock, ...]:
     )
 
 
+def _market() -> Market:
+    return Market(
+        prices={"compute_fp16": Q_(30, "yuan/(PFLOPS_fp16*hour)"),
+                "vcpu": Q_(50, "yuan/vCPU/month")},
+        elasticity=Elasticity(-0.8, Provenance.assumption(
+            "a 10 % cheaper price brings about 8 % more AI demand: compute is a large share "
+            "of an AI firm's costs, so demand responds, but less than one for one")),
+        enterprises=20,
+        load_factor=0.6,
+        green_share={"smart-computing-centre": 0.8},
+        provenance={
+            "prices": Provenance.assumption(
+                "list rents of 30 yuan per PFLOPS(FP16)-hour (≈ 30 yuan per H100-hour) and "
+                "50 yuan per vCPU-month: plausible 2025 market rents, not from the letter"),
+            "enterprises": Provenance.assumption(
+                "AI demand is concentrated in a few enterprises (§I.3): 20 claimants"),
+            "load_factor": Provenance.assumption("IT draws 60 % of installed power on average"),
+            "green_share": Provenance.assumption(
+                "the 'large green data centre' (§III.1) buys 80 % green power"),
+        },
+    )
+
+
 def ganzhou() -> Scenario:
     """The embedded default: Ganzhou's three municipal clouds, as the 2024 letter states.
 
@@ -381,6 +410,7 @@ def ganzhou() -> Scenario:
         estate=estate,
         plan=_plan(),
         demands=_demands(),
+        market=_market(),
         description="Ganzhou's municipal cloud estate as of the 2024 reply (赣市行审提字〔2024〕"
                     "10号), with the letter's figures and marked assumptions.",
         notes=notes,

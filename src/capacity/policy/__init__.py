@@ -15,6 +15,7 @@ from capacity.policy.instruments import (
     ElectricitySubsidy,
     Instrument,
 )
+from capacity.policy.market import Market
 from capacity.policy.presets import PRESETS, SOURCES
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "Elasticity",
     "ElectricitySubsidy",
     "Instrument",
+    "Market",
     "PolicyCost",
     "amortised",
     "cost_policy",

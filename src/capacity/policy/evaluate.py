@@ -55,7 +55,7 @@ from capacity.policy.instruments import (
     ElectricitySubsidy,
     Instrument,
 )
-from capacity.projection import Projection, _stream
+from capacity.projection import Projection, component_rng
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.units import Quantity, parse_quantity, ureg
@@ -532,7 +532,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
     need = np.empty((len(demands), n_paths, n_months))
     for b, block in enumerate(demands):
         need[b] = block.growth.sample(months, n_paths,
-                                      _stream(projection.seed, "demand", block.name),
+                                      component_rng(projection.seed, "demand", block.name),
                                       block.resource.unit)
     drawn = np.einsum("bpt,br->ptr", need, np.array([block.ratios for block in demands])
                       .reshape(len(demands), N_RESOURCES))
