@@ -41,8 +41,9 @@ def test_costs_are_energy_plus_amortised_capex(scenario, solved_2027):
     j = [str(k) for k in built.pools].index("smart-computing-centre/smart-ai")
     cabinets = 40_000 / 20 / 650  # TFLOPS per part / TFLOPS per cabinet at 2027-12
     energy = cabinets * 8 * 0.7 * 1.25 * 8766 * 0.6  # kW × load × PUE × h × yuan/kWh
+    capex = cabinets * 0.65 * 80e4 / 10  # 80 万元 per PFLOPS, over 10 years
     assert p.use[i, j, 0] == pytest.approx(cabinets)
-    assert p.cost[i, j] == pytest.approx(energy)
+    assert p.cost[i, j] == pytest.approx(energy + capex)
     k = [str(k) for k in built.pools].index("ic-enablement-base/base-general")
     e = built.blocks.index("enterprise-cloud")
     per_cab = 1.05e6 / 10 + 6 * 0.7 * 1.3 * 8766 * 0.6  # capex over 10 years + energy
