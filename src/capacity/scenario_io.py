@@ -165,9 +165,11 @@ def _provenances(value: Mapping[str, Provenance]) -> dict[str, dict[str, str]]:
     return {field: _provenance_dict(p) for field, p in value.items()}
 
 
-def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    # None has no TOML spelling, and empty optional values are the defaults anyway.
-    return {k: v for k, v in data.items() if v is not None and v != "" and v != {} and v != []}
+def _drop_empty(data: dict[str, Any], *required: str) -> dict[str, Any]:
+    # None has no TOML spelling, and empty optional values are the defaults anyway;
+    # required keys stay even when empty ("" is a valid name).
+    return {k: v for k, v in data.items()
+            if k in required or (v is not None and v != "" and v != {} and v != [])}
 
 
 def _profile_dict(p: CabinetProfile) -> dict[str, Any]:
@@ -200,7 +202,7 @@ def _site_dict(s: Site) -> dict[str, Any]:
         "region": s.region,
         "tags": sorted(s.tags),
         "provenance": _provenances(s.provenance),
-    })
+    }, "id", "name")
 
 
 def _project_dict(p: Project) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def _project_dict(p: Project) -> dict[str, Any]:
         "target": None if p.target is None else _quantity_text(p.target),
         "target_by": None if p.target_by is None else _month_text(p.target_by),
         "provenance": _provenances(p.provenance),
-    })
+    }, "name", "site")
 
 
 def _growth_dict(g: GrowthModel, path: str) -> dict[str, Any]:
@@ -262,7 +264,7 @@ def _demand_dict(d: DemandBlock, path: str) -> dict[str, Any]:
         "value": None if d.value is None else _quantity_text(d.value),
         "growth": _growth_dict(d.growth, f"{path}.growth"),
         "provenance": _provenances(d.provenance),
-    })
+    }, "name", "kind")
 
 
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
@@ -299,8 +301,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
                              "projects": [_project_dict(p) for p in scenario.plan.projects]}),
         "demands": [_demand_dict(d, f"demands[{i}]") for i, d in enumerate(scenario.demands)],
     }
-    # profiles and sites are required keys even when empty; the rest may be left out.
-    return {k: v for k, v in out.items() if k in ("profiles", "sites") or v not in ("", [], {})}
+    return _drop_empty(out, "name", "estate", "profiles", "sites")
 
 
 def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
