@@ -101,7 +101,7 @@ from capacity.plan import Plan, Project, Slippage
 from capacity.provenance import Kind, Provenance
 from capacity.resources import Resource
 from capacity.scenario import Assumption, Scenario
-from capacity.units import Q_, Precision, Quantity, dimension_name, parse_quantity, ureg
+from capacity.units import Q_, Precision, Quantity, parse_quantity, ureg
 
 __all__ = [
     "MAX_MAGNITUDE",
@@ -492,7 +492,7 @@ class _Reader:
             return None
         size = abs(float(q.m_as(unit))) if unit is not None else abs(float(q.magnitude))
         if size > MAX_MAGNITUDE:
-            shown = dimension_name(q).split("[")[-1].rstrip("]") if unit is None else unit
+            shown = f"{q.units:~P}" if unit is None else f"{ureg.Unit(unit):~P}"
             self.add(path, f"is absurdly large (more than {MAX_MAGNITUDE:g} {shown})", text)
             return None
         return q
