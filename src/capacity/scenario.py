@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 
 import attrs
@@ -82,6 +83,42 @@ class Scenario:
 
     def __attrs_post_init__(self) -> None:
         self.plan.validate_against(self.estate)
+
+    @classmethod
+    def from_toml(cls, path: str | os.PathLike[str]) -> Scenario:
+        """Read a scenario file (see :mod:`capacity.scenario_io` for the layout).
+
+        Parameters
+        ----------
+        path
+            The TOML file.
+
+        Returns
+        -------
+        Scenario
+            The scenario the file describes.
+
+        Raises
+        ------
+        ValidationError
+            Listing every problem in the file, each named ``"<file>: <field path>"``.
+        """
+        # Imported here: the file format sits on top of this class, not under it.
+        from capacity.scenario_io import load_scenario
+
+        return load_scenario(path)
+
+    def to_toml(self, path: str | os.PathLike[str]) -> None:
+        """Write this scenario to a TOML file that :meth:`from_toml` reads back equal.
+
+        Parameters
+        ----------
+        path
+            The file to write; replaced if it exists.
+        """
+        from capacity.scenario_io import save_scenario
+
+        save_scenario(self, path)
 
     def assumptions(self) -> list[Assumption]:
         """Every assumption of the scenario: its notes, then each assumed figure."""

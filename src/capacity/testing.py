@@ -12,20 +12,35 @@ Examples
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+import attrs
+import numpy as np
 from hypothesis import strategies as st
 
+from capacity.demand import DemandBlock
+from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Milestones
 from capacity.inventory import CabinetProfile, Estate, Site, Status
+from capacity.plan import Plan, Project, Ramp, Slippage
+from capacity.provenance import Kind, Provenance
+from capacity.resources import Resource
+from capacity.scenario import Assumption, Scenario
 from capacity.units import Q_, Precision, Quantity
 
 __all__ = [
     "EQUIVALENT_UNITS",
     "cabinet_profiles",
+    "demand_blocks",
     "estates",
+    "growth_models",
     "in_other_units",
     "invalid_site_kwargs",
+    "months",
+    "plans",
+    "projects",
+    "provenances",
     "quantities",
+    "scenarios",
     "site_ids",
     "sites",
 ]
@@ -145,3 +160,157 @@ def invalid_site_kwargs(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
         kwargs["cabinets"] = {"general": n}
         paths.add("cabinets.general")
     return kwargs, paths
+
+
+#: Months from 1990-01 to 2060-12, as ``datetime64[M]``.
+months: st.SearchStrategy[np.datetime64] = st.integers(20 * 12, 91 * 12 - 1).map(
+    lambda n: np.datetime64(n, "M"))
+
+_notes = st.text(min_size=1, max_size=40).filter(lambda t: bool(t.strip()))
+
+
+@st.composite
+def provenances(draw: st.DrawFn) -> Provenance:
+    """Provenance of any kind, with a non-blank note and an optional reference."""
+    return Provenance(draw(st.sampled_from(list(Kind))), draw(_notes),
+                      draw(st.sampled_from(["", "S3", "S5, S6"]) | st.text(max_size=12)))
+
+
+def _provenance_map(fields: tuple[str, ...]) -> st.SearchStrategy[dict[str, Provenance]]:
+    return st.dictionaries(st.sampled_from(fields), provenances(), max_size=3)
+
+
+def _spread_months() -> st.SearchStrategy[float | Quantity]:
+    # A spread in months may be a number of months or a [time] quantity.
+    return (st.integers(0, 24) | st.floats(0, 24) | quantities("month", max_value=24.0)
+            | quantities("year", max_value=2.0))
+
+
+@st.composite
+def growth_models(draw: st.DrawFn, unit: str = "vCPU") -> GrowthModel:
+    """Valid growth models of every kind whose amounts are in `unit`'s dimension."""
+    kinds = ["compound", "logistic", "milestones", "fitted"]
+    # Linear's slope check wants [amount]·[time]⁻¹, which a power (J/s) per year is not.
+    if "[time]" not in Q_(1, unit).dimensionality:
+        kinds.append("linear")
+    kind = draw(st.sampled_from(kinds))
+    amount = quantities(unit, max_value=1e6).flatmap(in_other_units)
+    if kind == "linear":
+        return Linear(draw(amount), draw(months),
+                      draw(quantities(f"{unit}/year", min_value=-1e5, max_value=1e5)),
+                      slope_sd=draw(st.none() | quantities(f"{unit}/year", max_value=1e4)))
+    if kind == "compound":
+        rate = st.floats(-0.9, 2.0) | quantities("%", min_value=-90.0, max_value=200.0)
+        sd = st.floats(0.0, 0.5) | quantities("%", max_value=50.0)
+        return Compound(draw(amount), draw(months), draw(rate), rate_sd=draw(sd))
+    if kind == "logistic":
+        floor = draw(quantities(unit, max_value=1e5))
+        ceiling = floor + draw(quantities(unit, min_value=1.0, max_value=1e6))
+        return Logistic(ceiling, draw(months), draw(quantities("1/year", min_value=0.01,
+                                                               max_value=5.0)),
+                        floor=floor, ceiling_sd=draw(quantities(unit, max_value=1e4)),
+                        midpoint_sd_months=draw(_spread_months()))
+    if kind == "milestones":
+        when = sorted(draw(st.sets(months, min_size=1, max_size=5)))
+        interpolation: Literal["linear", "geometric"] = draw(
+            st.sampled_from(("linear", "geometric")))
+        low = 1.0 if interpolation == "geometric" else 0.0
+        points = [(m, draw(quantities(unit, min_value=low, max_value=1e6))) for m in when]
+        befores: tuple[Literal["zero", "hold", "extrapolate"], ...] = (
+            ("zero", "hold", "extrapolate") if len(when) > 1 else ("zero", "hold"))
+        before = draw(st.sampled_from(befores))
+        return Milestones(points, interpolation=interpolation, before=before,
+                          rel_sd=draw(st.floats(0.0, 1.0)),
+                          delay_sd_months=draw(_spread_months()))
+    curve: Literal["linear", "compound", "logistic"] = draw(
+        st.sampled_from(("linear", "compound", "logistic")))
+    k = 2 if curve != "logistic" else 3
+    numbers = st.floats(-1e6, 1e6, allow_nan=False)
+    return Fitted(curve, draw(months), unit, draw(st.lists(numbers, min_size=k, max_size=k)),
+                  [draw(st.lists(numbers, min_size=k, max_size=k)) for _ in range(k)])
+
+
+@st.composite
+def demand_blocks(draw: st.DrawFn, name: str | None = None) -> DemandBlock:
+    """Valid demand blocks on any resource, with companions, eligibility and value."""
+    resource = draw(st.sampled_from(list(Resource)))
+    companions = draw(st.sets(st.sampled_from([r for r in Resource if r is not resource]),
+                              max_size=2))
+    per_unit = {r: draw(quantities(f"({r.value}) / ({resource.value})", max_value=10.0))
+                for r in companions}
+    return DemandBlock(
+        name=name if name is not None else draw(site_ids),
+        kind=draw(st.sampled_from(["government-cloud", "enterprise-ai", "research-hpc"])),
+        resource=resource,
+        growth=draw(growth_models(resource.value)),
+        per_unit=per_unit,
+        eligible=draw(st.frozensets(site_ids, max_size=3)),
+        value=draw(st.none() | quantities(f"yuan / ({resource.value}) / year", max_value=1e4)),
+        provenance=draw(_provenance_map(("growth", "per_unit", "value"))),
+    )
+
+
+@st.composite
+def projects(draw: st.DrawFn, name: str, site_ids: tuple[str, ...],
+             profile_names: tuple[str, ...]) -> Project:
+    """Valid projects at one of `site_ids`, adding cabinets of `profile_names`."""
+    start = draw(months)
+    return Project(
+        name=name,
+        site=draw(st.sampled_from(site_ids)),
+        cabinets={n: draw(st.integers(0, 5000)) for n in
+                  draw(st.lists(st.sampled_from(profile_names), unique=True))},
+        start=start,
+        completion=start + np.timedelta64(draw(st.integers(0, 60)), "M"),
+        ramp=draw(st.sampled_from(list(Ramp))),
+        slippage=Slippage(draw(st.floats(0, 24)), draw(st.floats(0, 12))),
+        capex=draw(st.none() | quantities("万元", max_value=1e7).flatmap(in_other_units)),
+        status=draw(st.sampled_from(list(Status))),
+        target=draw(st.none() | quantities("PFLOPS_fp16", max_value=1e4)),
+        target_by=draw(st.none() | months),
+        provenance=draw(_provenance_map(("cabinets", "start", "completion", "capex"))),
+    )
+
+
+@st.composite
+def plans(draw: st.DrawFn, estate: Estate, max_projects: int = 4) -> Plan:
+    """Valid plans for `estate`: new sites with fresh ids, projects at known sites."""
+    fresh = draw(st.lists(site_ids.filter(lambda i: i not in estate.site_ids), unique=True,
+                          max_size=2))
+    names = tuple(estate.profiles)
+    new_sites = [draw(sites(names, site_id=i)) for i in fresh]
+    known = (*estate.site_ids, *fresh)
+    project_names = draw(st.lists(site_ids, unique=True, max_size=max_projects))
+    return Plan(projects=[draw(projects(n, known, names)) for n in project_names],
+                sites=new_sites)
+
+
+@st.composite
+def _described_site(draw: st.DrawFn, site: Site) -> Site:
+    # estates() leaves the descriptive fields at their defaults; files must keep them too.
+    return attrs.evolve(
+        site, operator=draw(st.text(max_size=10)), name_en=draw(st.text(max_size=10)),
+        commissioned=draw(st.none() | months), region=draw(st.text(max_size=10)),
+        tags=draw(st.frozensets(site_ids, max_size=3)),
+        provenance=draw(_provenance_map(("cabinets", "pue", "grid", "status"))))
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> Scenario:
+    """Valid scenarios: an estate, a plan for it, demand blocks, notes and provenance."""
+    estate = draw(estates(max_sites=4, max_profiles=3))
+    profiles = {n: attrs.evolve(p, capex=draw(st.none() | quantities("yuan", max_value=1e7)),
+                                provenance=draw(_provenance_map(("it_power", "compute"))))
+                for n, p in estate.profiles.items()}
+    estate = attrs.evolve(estate, sites=[draw(_described_site(s)) for s in estate.sites],
+                          profiles=profiles, name=draw(st.text(max_size=20)))
+    names = draw(st.lists(site_ids, unique=True, max_size=3))
+    return Scenario(
+        name=draw(st.text(max_size=20)),
+        estate=estate,
+        plan=draw(plans(estate)),
+        demands=[draw(demand_blocks(n)) for n in names],
+        description=draw(st.text(max_size=40)),
+        notes=[Assumption(draw(site_ids), draw(provenances()))
+               for _ in range(draw(st.integers(0, 2)))],
+    )
