@@ -130,3 +130,18 @@ def test_document_that_is_not_a_table_is_rejected() -> None:
     with pytest.raises(ValidationError) as info:
         scenario_from_dict([1, 2])  # type: ignore[arg-type]
     assert "<scenario>: expected a table, not an array" in str(info.value)
+
+
+def test_policies_and_market_survive_a_round_trip(tmp_path: Path) -> None:
+    import attrs
+
+    from capacity.datasets import ganzhou
+    from capacity.policy import PRESETS
+
+    scenario = attrs.evolve(ganzhou(), policies=tuple(PRESETS.values()))
+    path = tmp_path / "all-presets.toml"
+    scenario.to_toml(path)
+    again = Scenario.from_toml(path)
+    assert again.policies == scenario.policies
+    assert again.market == scenario.market
+    assert again == scenario

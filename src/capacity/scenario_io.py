@@ -98,6 +98,14 @@ from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Mil
 from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
 from capacity.months import MonthLike, month
 from capacity.plan import Plan, Project, Slippage
+from capacity.policy import (
+    ComputeVoucher,
+    ConstructionSubsidy,
+    Elasticity,
+    ElectricitySubsidy,
+    Instrument,
+    Market,
+)
 from capacity.provenance import Kind, Provenance
 from capacity.resources import Resource
 from capacity.scenario import Assumption, Scenario
@@ -267,6 +275,60 @@ def _demand_dict(d: DemandBlock, path: str) -> dict[str, Any]:
     }, "name", "kind")
 
 
+# Instruments by their ``type`` in a file, and how each field is written and read:
+# "quantity" (any unit; the instrument checks the dimension), "ratio", "number", "month",
+# "strings".
+_INSTRUMENTS: dict[str, tuple[type, dict[str, str]]] = {
+    "voucher": (ComputeVoucher, {
+        "rate": "ratio", "cap_per_enterprise": "quantity", "annual_budget": "quantity",
+        "eligible_kinds": "strings", "start": "month", "end": "month",
+        "min_claim": "quantity"}),
+    "electricity": (ElectricitySubsidy, {
+        "amount": "quantity", "years": "number", "start": "month", "end": "month",
+        "max_pue": "number", "min_green_share": "ratio", "annual_budget": "quantity",
+        "eligible_tags": "strings"}),
+    "construction": (ConstructionSubsidy, {
+        "per_cabinet": "quantity", "share_of_capex": "ratio", "cap": "quantity",
+        "eligible_tags": "strings"}),
+}
+_REQUIRED = {"voucher": ("rate", "cap_per_enterprise"), "electricity": ("amount",),
+             "construction": ()}
+
+
+def _write_field(kind: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind == "quantity":
+        return _quantity_text(value)
+    if kind == "ratio":
+        return _ratio_value(value)
+    if kind == "month":
+        return _month_text(value)
+    if kind == "strings":
+        return sorted(value)
+    return value
+
+
+def _instrument_dict(pol: Instrument) -> dict[str, Any]:
+    kind = next(k for k, (cls, _) in _INSTRUMENTS.items() if isinstance(pol, cls))
+    fields = _INSTRUMENTS[kind][1]
+    return _drop_empty({"type": kind, "name": pol.name,
+                        **{f: _write_field(how, getattr(pol, f)) for f, how in fields.items()},
+                        "provenance": _provenances(pol.provenance)}, "type", "name")
+
+
+def _market_dict(m: Market) -> dict[str, Any]:
+    return _drop_empty({
+        "prices": {k: _quantity_text(v) for k, v in m.prices.items()},
+        "elasticity": {"value": m.elasticity.value,
+                       "provenance": _provenance_dict(m.elasticity.provenance)},
+        "enterprises": m.enterprises,
+        "load_factor": m.load_factor,
+        "green_share": dict(m.green_share),
+        "provenance": _provenances(m.provenance),
+    })
+
+
 def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     """The scenario as plain TOML-ready data (strings, numbers, lists, tables).
 
@@ -300,6 +362,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
         "plan": _drop_empty({"sites": [_site_dict(s) for s in scenario.plan.sites],
                              "projects": [_project_dict(p) for p in scenario.plan.projects]}),
         "demands": [_demand_dict(d, f"demands[{i}]") for i, d in enumerate(scenario.demands)],
+        "policies": [_instrument_dict(p) for p in scenario.policies],
+        "market": _market_dict(scenario.market),
     }
     return _drop_empty(out, "name", "estate", "profiles", "sites")
 
@@ -893,6 +957,70 @@ def _demand(r: _Reader, value: object, path: str) -> DemandBlock | None:
     return _built(r, DemandBlock, table, path, ok, (), kwargs)
 
 
+def _instrument(r: _Reader, value: object, path: str) -> Instrument | None:
+    table = r.table(value, path)
+    if table is None:
+        return None
+    kind = r.string(table.get("type"), _at(path, "type")) if "type" in table else None
+    if "type" not in table:
+        r.add(_at(path, "type"), "is required (voucher, electricity or construction)")
+        return None
+    if kind not in _INSTRUMENTS:
+        if kind is not None:
+            close = difflib.get_close_matches(kind, list(_INSTRUMENTS), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            r.add(_at(path, "type"), f"must be one of {', '.join(_INSTRUMENTS)}{hint}", kind)
+        return None
+    cls, fields = _INSTRUMENTS[kind]
+    required = ("type", "name", *_REQUIRED[kind])
+    ok = r.keys(table, path, required,
+                [f for f in fields if f not in required] + ["provenance"])
+    readers: dict[str, Callable[[object, str], Any]] = {
+        "quantity": lambda v, p: r.quantity(v, None, p), "ratio": r.ratio,
+        "number": r.number, "month": r.month, "strings": r.strings}
+    kwargs: dict[str, Any] = _optional(r, table, "name", r.string, path)
+    for field, how in fields.items():
+        kwargs |= _optional(r, table, field, readers[how], path)
+    ok = ok and all(k in kwargs for k in required if k != "type")
+    return _built(r, cls, table, path, ok, (), kwargs)
+
+
+def _market(r: _Reader, value: object, path: str) -> Market | None:
+    table = r.table(value, path)
+    if table is None:
+        return None
+    ok = r.keys(table, path, (), ("prices", "elasticity", "enterprises", "load_factor",
+                                  "green_share", "provenance"))
+    kwargs: dict[str, Any] = {}
+    if "prices" in table:
+        where = _at(path, "prices")
+        prices = {}
+        for key, v in (r.table(table["prices"], where) or {}).items():
+            if _resource(r, key, _at(where, key)) is not None:
+                q = r.quantity(v, None, _at(where, key))
+                if q is not None:
+                    prices[key] = q
+        kwargs["prices"] = prices
+    if "elasticity" in table:
+        where = _at(path, "elasticity")
+        e = r.table(table["elasticity"], where)
+        if e is not None and r.keys(e, where, ("value", "provenance")):
+            number = r.number(e["value"], _at(where, "value"))
+            prov = r.provenance(e["provenance"], _at(where, "provenance"))
+            if number is not None and prov is not None:
+                built = r.build(Elasticity, where, number, prov)
+                if built is not None:
+                    kwargs["elasticity"] = built
+    kwargs |= _optional(r, table, "enterprises", r.count, path)
+    kwargs |= _optional(r, table, "load_factor", r.number, path)
+    if "green_share" in table:
+        where = _at(path, "green_share")
+        shares = {k: r.number(v, _at(where, k))
+                  for k, v in (r.table(table["green_share"], where) or {}).items()}
+        kwargs["green_share"] = {k: v for k, v in shares.items() if v is not None}
+    return _built(r, Market, table, path, ok, (), kwargs)
+
+
 def _note(r: _Reader, value: object, path: str) -> Assumption | None:
     table = r.table(value, path)
     if table is None or not r.keys(table, path, ("field", "kind", "note"), ("reference",)):
@@ -904,7 +1032,8 @@ def _note(r: _Reader, value: object, path: str) -> Assumption | None:
     return Assumption(field, provenance)
 
 
-_TOP_KEYS = ("schema", "description", "estate", "notes", "reported", "plan", "demands")
+_TOP_KEYS = ("schema", "description", "estate", "notes", "reported", "plan", "demands",
+             "policies", "market")
 
 
 def _scenario(r: _Reader, data: Mapping[str, Any]) -> Scenario | None:
@@ -932,15 +1061,25 @@ def _scenario(r: _Reader, data: Mapping[str, Any]) -> Scenario | None:
             if d.name in seen:
                 r.add(f"demands[{i}].name", "duplicate demand block name", d.name)
             seen.add(d.name)
+    policies: list[Instrument] | None = _items(r, data.get("policies", []), "policies",
+                                               _instrument)
+    if policies is not None:
+        names: set[str] = set()
+        for i, pol in enumerate(policies):
+            if pol.name in names:
+                r.add(f"policies[{i}].name", "duplicate policy name", pol.name)
+            names.add(pol.name)
+    market = _market(r, data.get("market", {}), "market")
     if (not ok or name is None or description is None or estate_name is None or notes is None
             or profiles is None or sites is None or reported is None or plan is None
-            or demands is None):
+            or demands is None or policies is None or market is None):
         return None
     estate = r.build(Estate, "", sites=sites, profiles=profiles, reported=reported,
                      name=estate_name)
     if estate is None:
         return None
-    return r.build(Scenario, "", name, estate, plan, demands, description, notes)
+    return r.build(Scenario, "", name=name, estate=estate, plan=plan, demands=demands,
+                   policies=policies, market=market, description=description, notes=notes)
 
 
 def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
