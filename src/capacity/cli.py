@@ -1,8 +1,9 @@
 """The ``capacity`` command.
 
-``capacity report`` prints the embedded Ganzhou estate. Every command takes
-``--format text|json``. Bad input exits with status 2 and a one-line message per
-problem, never a traceback.
+``capacity report`` runs the embedded Ganzhou scenario; ``capacity run SCENARIO.toml``
+projects, allocates and costs a scenario file; ``capacity compare A.toml B.toml`` shows
+the differences that matter. Every command takes ``--format text|json``. Bad input exits
+with status 2 and a one-line message per problem (file, field, reason), never a traceback.
 """
 
 from __future__ import annotations
@@ -33,25 +34,70 @@ def _emit(data: dict[str, Any], fmt: str, render: Callable[[dict[str, Any]], str
         sys.stdout.write(render(data) + "\n")
 
 
+def _study(scenario: Any, args: argparse.Namespace) -> Any:
+    from capacity.report import run_study
+
+    return run_study(scenario, start=args.start, end=args.end, n_paths=args.paths,
+                     seed=args.seed, month=args.month, time_limit=args.time_limit)
+
+
 def _report(args: argparse.Namespace) -> int:
     from capacity.datasets import ganzhou
-    from capacity.projection import project
-    from capacity.report import plan_report, projection_report, render_text, scenario_report
+    from capacity.report import full_report, render_text
 
-    scenario = ganzhou()
-    projection = project(scenario, start=args.start, end=args.end, n_paths=args.paths,
-                         seed=args.seed)
-    data = scenario_report(scenario)
-    data["plan"] = plan_report(scenario, projection)
-    data["projection"] = projection_report(projection, args.alpha)
-    _emit(data, args.format, render_text)
+    study = _study(ganzhou(), args)
+    _emit(full_report(study, args.alpha), args.format, render_text)
+    _plots(study, args)
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from capacity.report import full_report, render_text
+    from capacity.scenario import Scenario
+
+    study = _study(Scenario.from_toml(args.scenario), args)
+    _emit(full_report(study, args.alpha), args.format, render_text)
+    _plots(study, args)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from capacity.compare import compare, render_comparison
+    from capacity.scenario import Scenario
+
+    a, b = Scenario.from_toml(args.a), Scenario.from_toml(args.b)
+    data = compare(_study(a, args), _study(b, args), args.alpha)
+    _emit(data, args.format, render_comparison)
+    return 0
+
+
+def _plots(study: Any, args: argparse.Namespace) -> None:
+    if not args.plots:
+        return
+    from capacity.plot import save_figures
+
+    for path in save_figures(study, args.plots):
+        sys.stderr.write(f"capacity: wrote {path}\n")
 
 
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
     return value
 
 
@@ -65,15 +111,32 @@ def _probability(text: str) -> float:
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="capacity", description="Capacity planning for data-centre estates.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    rep = sub.add_parser("report", help="report the embedded Ganzhou estate")
-    rep.add_argument("--format", choices=("text", "json"), default="text")
-    rep.add_argument("--start", default="2025-01", help="first month (YYYY-MM)")
-    rep.add_argument("--end", default="2030-12", help="last month (YYYY-MM)")
-    rep.add_argument("--paths", type=_positive_int, default=2000, help="Monte Carlo paths")
-    rep.add_argument("--seed", type=int, default=0, help="random seed")
-    rep.add_argument("--alpha", type=_probability, default=0.05,
-                     help="accepted probability of shortfall for the cabinets still needed")
+    common = _Parser(add_help=False)
+    common.add_argument("--format", choices=("text", "json"), default="text")
+    common.add_argument("--start", default="2025-01", help="first month (YYYY-MM)")
+    common.add_argument("--end", default="2030-12", help="last month (YYYY-MM)")
+    common.add_argument("--month", default="2027-12",
+                        help="month whose demand is allocated (YYYY-MM)")
+    common.add_argument("--paths", type=_positive_int, default=2000, help="Monte Carlo paths")
+    common.add_argument("--seed", type=_seed, default=0, help="random seed")
+    common.add_argument("--alpha", type=_probability, default=0.05,
+                        help="accepted probability of shortfall for the cabinets still needed")
+    common.add_argument("--time-limit", type=_positive_float, default=10.0,
+                        help="seconds for the allocation solve")
+    plots = _Parser(add_help=False)
+    plots.add_argument("--plots", metavar="DIR", help="write PNG figures to DIR")
+    rep = sub.add_parser("report", parents=[common, plots],
+                         help="project, allocate and report the embedded Ganzhou scenario")
     rep.set_defaults(func=_report)
+    run = sub.add_parser("run", parents=[common, plots],
+                         help="project, allocate and cost a scenario file")
+    run.add_argument("scenario", help="scenario file (TOML)")
+    run.set_defaults(func=_run)
+    cmp = sub.add_parser("compare", parents=[common],
+                         help="the differences that matter between two scenario files")
+    cmp.add_argument("a", help="first scenario file (TOML)")
+    cmp.add_argument("b", help="second scenario file (TOML)")
+    cmp.set_defaults(func=_compare)
     return parser
 
 

@@ -9,13 +9,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from capacity.policy import PolicyCost
 from capacity.projection import Projection
 from capacity.resources import Resource
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-__all__ = ["fan_chart"]
+    from capacity.report import Study
+
+__all__ = ["fan_chart", "outlay_chart", "save_figures"]
 
 
 def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = None,
@@ -65,3 +68,64 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+def outlay_chart(cost: PolicyCost, *, ax: Axes | None = None) -> Axes:
+    """Yearly outlay of each instrument: median bars with 5-95 % whiskers, in 万元 (10⁴ yuan)."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8, 4))
+    years = np.asarray(cost.years)
+    width = 0.8 / max(len(cost.instruments), 1)
+    for k, name in enumerate(cost.instruments):
+        lo, mid, hi = cost.outlay(name, (0.05, 0.5, 0.95)).m_as("万元")
+        x = years + (k - (len(cost.instruments) - 1) / 2) * width
+        ax.bar(x, mid, width, label=name)
+        ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor="k", lw=1)
+    # 万元 as "10⁴ yuan": the default fonts have no CJK glyphs
+    ax.set_ylabel("outlay [10⁴ yuan per year]")
+    ax.set_xticks(years)
+    ax.legend(fontsize="small")
+    ax.grid(alpha=0.3, axis="y")
+    return ax
+
+
+def save_figures(study: Study, folder: str) -> list[str]:
+    """Write a study's figures as PNG files into `folder` (created if needed).
+
+    One fan chart per resource with demand, and the policy outlays if any were costed.
+
+    Returns
+    -------
+    list of str
+        The files written.
+    """
+    from pathlib import Path
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+
+    def save(ax: Axes, name: str) -> None:
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # an Axes drawn by this module always has its figure
+        path = out / name
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+        plt.close(fig)
+        written.append(str(path))
+
+    for e in study.projection.exhaustion(0.5):
+        ax = fan_chart(study.projection, e.resource)
+        ax.set_title(f"{study.scenario.name}: {e.resource.label}")
+        save(ax, f"fan-{e.resource.name.lower()}.png")
+    if study.cost is not None and study.cost.instruments:
+        ax = outlay_chart(study.cost)
+        ax.set_title(f"{study.scenario.name}: policy outlay")
+        save(ax, "outlay.png")
+    return written

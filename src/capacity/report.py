@@ -12,15 +12,28 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 
-from capacity.projection import Projection
+from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
+from capacity.policy import PolicyCost
+from capacity.projection import Projection, project
 from capacity.resources import Resource, ResourceVector
 from capacity.scenario import Scenario
 from capacity.units import Q_, Quantity
 
-__all__ = ["format_quantity", "plan_report", "projection_report", "render_text",
-           "scenario_report"]
+__all__ = [
+    "Study",
+    "allocation_report",
+    "format_quantity",
+    "full_report",
+    "plan_report",
+    "policy_report",
+    "projection_report",
+    "render_text",
+    "run_study",
+    "scenario_report",
+]
 
 
 def format_quantity(q: Quantity, digits: int = 6) -> str:
@@ -184,6 +197,125 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
     }
 
 
+def allocation_report(built: ScenarioProblem, result: Allocation) -> dict[str, Any]:
+    """Summarise an allocation of a scenario's demand at one month.
+
+    Status, cost per year and proven bound, where each block went, the utilisation of each
+    pool, binding limits with their shadow prices, and the explanation when infeasible.
+    """
+    p = built.problem
+    pools = p.pool_names or ()
+    out: dict[str, Any] = {
+        "month": str(built.when),
+        "status": result.status.value,
+        "message": result.message,
+        "objective": format_quantity(Q_(result.objective_value, "yuan/year"))
+        if result.success else None,
+        "bound": format_quantity(Q_(result.bound_value, "yuan/year"))
+        if np.isfinite(result.bound_value) else None,
+        "gap": result.gap if result.success else None,
+        "placement": {b: {k: format_quantity(v) for k, v in row.items()}
+                      for b, row in built.placement(result).items()},
+        "utilisation": {},
+        "binding": [],
+        "explanation": result.explanation,
+    }
+    util, prices = result.utilisation, (result.shadow_price if result.success else None)
+    if util is not None:
+        names = p.resource_names or ()
+        out["utilisation"] = {pools[j]: {names[r]: float(util[j, r])
+                                         for r in range(p.n_resources) if p.capacity[j, r] > 0}
+                              for j in range(p.n_pools)}
+    if result.binding is not None:
+        for j, r in np.argwhere(result.binding):
+            out["binding"].append({
+                "pool": pools[j], "resource": (p.resource_names or ())[r],
+                "shadow_price": None if prices is None else float(prices[j, r])})
+    return out
+
+
+def policy_report(cost: PolicyCost, scenario: Scenario) -> dict[str, Any]:
+    """Summarise what each instrument costs per year and what it changes.
+
+    Outlay (median and 5-95 %), when a budget runs out, the effective price users pay,
+    the demand induced, the energy bill, and each site's utilisation without and with the
+    policy.
+    """
+    years = [int(y) for y in cost.years]
+    out: dict[str, Any] = {"years": years, "instruments": {}, "prices": {}, "sites": {},
+                           "converged": cost.converged}
+    for name in cost.instruments:
+        lo, mid, hi = cost.outlay(name, (0.05, 0.5, 0.95)).m_as("万元")
+        out["instruments"][name] = {
+            "outlay_median": [f"{v:.6g} 万元" for v in mid],
+            "outlay_5_95": [[f"{a:.6g} 万元", f"{b:.6g} 万元"] for a, b in zip(lo, hi,
+                                                                             strict=True)],
+            "budget_exhausted": [str(m) if m is not None else None
+                                 for m in cost.budget_exhausted(name)],
+        }
+    out["total_outlay_median"] = [f"{v:.6g} 万元" for v in cost.total_outlay().m_as("万元")]
+    for r in cost.list_prices:
+        listed = cost.effective_price(r, policy=False)
+        paid = cost.effective_price(r)
+        out["prices"][r.name.lower()] = {
+            "list": [format_quantity(q) for q in listed],
+            "paid": [format_quantity(q) for q in paid],
+            "induced_demand": [format_quantity(q) for q in cost.induced_demand(r)],
+        }
+    out["energy_bill"] = [f"{v:.6g} 万元" for v in cost.energy_cost().m_as("万元")]
+    out["energy_bill_net"] = [f"{v:.6g} 万元" for v in cost.energy_cost(net=True).m_as("万元")]
+    for site in cost.site_ids:
+        out["sites"][site] = {
+            "utilisation_without": [_share(v) for v in cost.utilisation(site, policy=False)],
+            "utilisation_with": [_share(v) for v in cost.utilisation(site)],
+        }
+    return out
+
+
+def _share(v: float) -> float | None:
+    return None if not np.isfinite(v) else round(float(v), 4)
+
+
+@attrs.frozen
+class Study:
+    """The results of running a scenario: projection, allocation and policy costs."""
+
+    scenario: Scenario
+    projection: Projection
+    built: ScenarioProblem
+    allocation: Allocation
+    cost: PolicyCost | None
+
+
+def run_study(scenario: Scenario, *, start: str = "2025-01", end: str = "2030-12",
+              n_paths: int = 2000, seed: int = 0, month: str = "2027-12",
+              time_limit: float = 10.0) -> Study:
+    """Project a scenario, allocate its demand at `month`, and cost its policies.
+
+    Policies are costed when the scenario has any (or a market with prices), so a baseline
+    still shows its energy bill and site utilisation.
+    """
+    projection = project(scenario, start=start, end=end, n_paths=n_paths, seed=seed)
+    built = build_problem(scenario, month)
+    result = allocate(built.problem, time_limit=time_limit, seed=seed)
+    cost = None
+    if scenario.policies or scenario.market.prices:
+        cost = scenario.market.cost(projection, scenario.demands, scenario.policies)
+    return Study(scenario, projection, built, result, cost)
+
+
+def full_report(study: Study, alpha: float = 0.05) -> dict[str, Any]:
+    """Every section of a study's report as plain JSON-ready data."""
+    data = scenario_report(study.scenario)
+    data["plan"] = plan_report(study.scenario, study.projection)
+    data["projection"] = projection_report(study.projection, alpha)
+    data["allocation"] = allocation_report(study.built, study.allocation)
+    if study.cost is not None:
+        data["policy"] = policy_report(study.cost, study.scenario)
+    data["policies"] = [p.name for p in study.scenario.policies]
+    return data
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
            right: Sequence[bool] | None = None) -> str:
     right = right or [False] * len(headers)
@@ -278,7 +410,58 @@ def render_text(report: dict[str, Any]) -> str:
                           [[y["month"], y["resource"], y["capacity"], y["demand"],
                             f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]]))
         out.append("")
+    if report.get("allocation"):
+        out += _render_allocation(report["allocation"])
+    if report.get("policy"):
+        out += _render_policy(report["policy"])
     out.append(f"Assumptions ({len(report['assumptions'])}):")
     out += [f"  {a['field']}: {a['note']}" + (f" [{a['reference']}]" if a["reference"] else "")
             for a in report["assumptions"]]
     return "\n".join(out)
+
+
+def _render_allocation(a: dict[str, Any]) -> list[str]:
+    out = [f"Allocation at {a['month']}: {a['status']}"
+           + (f", {a['objective']} (bound {a['bound']}, gap {a['gap']:.2%})"
+              if a["objective"] else "")]
+    rows = [[block, pool, amount] for block, places in a["placement"].items()
+            for pool, amount in places.items()]
+    if rows:
+        out.append(_table(["block", "pool", "amount"], rows))
+    if a["utilisation"]:
+        out.append("Utilisation: " + "; ".join(
+            f"{pool} " + ", ".join(f"{r} {u:.0%}" for r, u in res.items())
+            for pool, res in a["utilisation"].items()))
+    out += [f"  binding: {b['resource']} at {b['pool']}"
+            + (f" (one more is worth {b['shadow_price']:,.0f} yuan/year)"
+               if b["shadow_price"] else "") for b in a["binding"]]
+    if a["explanation"]:
+        out.append(a["explanation"])
+    out.append("")
+    return out
+
+
+def _render_policy(p: dict[str, Any]) -> list[str]:
+    years = [str(y) for y in p["years"]]
+    out = ["Policy costs per year (median over paths):"]
+    rows = [[name, *(v.replace(" 万元", "") for v in d["outlay_median"])]
+            for name, d in p["instruments"].items()]
+    rows.append(["total", *(v.replace(" 万元", "") for v in p["total_outlay_median"])])
+    rows.append(["energy bill", *(v.replace(" 万元", "") for v in p["energy_bill"])])
+    rows.append(["energy bill, net", *(v.replace(" 万元", "") for v in p["energy_bill_net"])])
+    out.append(_table(["万元", *years], rows, [False, *([True] * len(years))]))
+    for name, d in p["instruments"].items():
+        dates = [f"{y}: {m}" for y, m in zip(years, d["budget_exhausted"], strict=True) if m]
+        if dates:
+            out.append(f"  {name}: budget runs out " + ", ".join(dates))
+    for r, d in p["prices"].items():
+        out.append(f"  {r}: list {d['list'][-1]}, paid {', '.join(d['paid'])}")
+        out.append(f"  {r}: induced demand {', '.join(d['induced_demand'])}")
+    rows = [[site, *(f"{a:.0%}→{b:.0%}" if a is not None and b is not None else "-"
+                     for a, b in zip(d["utilisation_without"], d["utilisation_with"],
+                                     strict=True))]
+            for site, d in p["sites"].items()]
+    out.append("Utilisation without → with the policy:")
+    out.append(_table(["site", *years], rows))
+    out.append("")
+    return out

@@ -1,0 +1,88 @@
+"""The run and compare commands, and their handling of bad scenario files."""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from capacity import Q_
+from capacity.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIOS = ROOT / "scenarios"
+BAD = Path(__file__).resolve().parent / "data" / "bad_scenarios"
+FAST = ["--paths", "300", "--time-limit", "10"]
+
+
+@pytest.mark.parametrize("name", ["ganzhou-baseline", "ganzhou-voucher", "ganzhou-green-power"])
+def test_shipped_scenarios_run(name, capsys):
+    assert main(["run", str(SCENARIOS / f"{name}.toml"), "--format", "json", *FAST]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["scenario"] == name
+    assert data["allocation"]["status"] == "optimal"
+    assert Q_(data["estate"]["totals"]["cabinets"]) == Q_("451 cabinet")
+    if name != "ganzhou-baseline":
+        assert data["policy"]["instruments"]
+
+
+def test_voucher_outlay_stays_within_its_budget(capsys):
+    assert main(["run", str(SCENARIOS / "ganzhou-voucher.toml"), "--format", "json",
+                 *FAST]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for low_high in data["policy"]["instruments"]["ganzhou-voucher"]["outlay_5_95"]:
+        assert Q_(low_high[1]) <= Q_("3000 万元")
+
+
+def test_compare_shows_what_the_voucher_changes(capsys):
+    assert main(["compare", str(SCENARIOS / "ganzhou-baseline.toml"),
+                 str(SCENARIOS / "ganzhou-voucher.toml"), *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "outlay ganzhou-voucher 2030" in out
+    assert "induced demand compute_fp16" in out
+    assert "other figures are the same" in out
+
+
+def test_compare_of_a_scenario_with_itself_finds_nothing(capsys):
+    path = str(SCENARIOS / "ganzhou-baseline.toml")
+    assert main(["compare", path, path, "--format", "json", *FAST]) == 0
+    assert json.loads(capsys.readouterr().out)["changed"] == 0
+
+
+def test_plots_are_written(tmp_path, capsys):
+    assert main(["run", str(SCENARIOS / "ganzhou-green-power.toml"), "--plots",
+                 str(tmp_path), *FAST]) == 0
+    names = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert "outlay.png" in names
+    assert "fan-compute_fp16.png" in names
+    assert all((tmp_path / n).stat().st_size > 1000 for n in names)
+
+
+def _expected(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8", errors="replace")
+    match = re.search(r"^# expect: (.*)$", text, re.MULTILINE)
+    assert match, f"{path.name} has no '# expect:' line"
+    return [p.strip() for p in match.group(1).split(";")]
+
+
+@pytest.mark.parametrize("path", sorted(BAD.glob("*.toml")), ids=lambda p: p.name)
+def test_every_bad_file_exits_2_naming_file_and_field(path):
+    proc = subprocess.run([sys.executable, "-m", "capacity.cli", "run", str(path)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert lines
+    assert all(line.startswith("capacity: error:") and path.name in line for line in lines)
+    for field in _expected(path):
+        assert any(field in line for line in lines), (field, proc.stderr)
+
+
+def test_missing_file_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "capacity.cli", "run",
+                           str(tmp_path / "nope.toml")], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "nope.toml" in proc.stderr
