@@ -99,7 +99,11 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
     -------
     dict
         ``exhaustion.<resource>`` (first month P(shortfall) ≥ 0.5, as ``"YYYY-MM"``, or
-        ``"never"``), ``p_shortfall_end.<resource>``, and ``binding`` at `alpha`.
+        ``"never"``), ``p_shortfall_end.<resource>``, and ``binding`` at `alpha`. With
+        policies, also per year (medians over paths): ``outlay.<instrument>.<year>`` and
+        ``outlay.total.<year>`` in 万元, ``budget_exhausted.<instrument>.<year>``,
+        ``induced.<resource>.<year>`` in the resource's canonical unit and
+        ``utilisation.<site>.<year>``.
     """
     p = project(scenario, start=start, end=end, n_paths=n_paths, seed=seed)
     out: dict[str, Any] = {}
@@ -110,6 +114,22 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
         out[f"p_shortfall_end.{name}"] = float(end_p[e.resource.index])
     binding = p.binding_resource(alpha)
     out["binding"] = binding.name.lower() if isinstance(binding, Resource) else "none"
+    if scenario.policies:
+        cost = scenario.market.cost(p, scenario.demands, scenario.policies)
+        years = [int(y) for y in cost.years]
+        for name in cost.instruments:
+            for y, v in zip(years, cost.outlay(name).m_as("万元"), strict=True):
+                out[f"outlay.{name}.{y}"] = float(v)
+            for y, m in zip(years, cost.budget_exhausted(name), strict=True):
+                out[f"budget_exhausted.{name}.{y}"] = str(m) if m is not None else "no"
+        for y, v in zip(years, cost.total_outlay().m_as("万元"), strict=True):
+            out[f"outlay.total.{y}"] = float(v)
+        for r in cost.list_prices:
+            for y, more in zip(years, cost.induced_demand(r).m_as(r.unit), strict=True):
+                out[f"induced.{r.name.lower()}.{y}"] = float(more)
+        for site in cost.site_ids:
+            for y, u in zip(years, cost.utilisation(site), strict=True):
+                out[f"utilisation.{site}.{y}"] = float(u)
     return out
 
 
