@@ -22,6 +22,14 @@ from capacity.demand import DemandBlock
 from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Milestones
 from capacity.inventory import CabinetProfile, Estate, Site, Status
 from capacity.plan import Plan, Project, Ramp, Slippage
+from capacity.policy import (
+    ComputeVoucher,
+    ConstructionSubsidy,
+    Elasticity,
+    ElectricitySubsidy,
+    Instrument,
+    Market,
+)
 from capacity.provenance import Kind, Provenance
 from capacity.resources import Resource
 from capacity.scenario import Assumption, Scenario
@@ -34,7 +42,9 @@ __all__ = [
     "estates",
     "growth_models",
     "in_other_units",
+    "instruments",
     "invalid_site_kwargs",
+    "markets",
     "months",
     "plans",
     "projects",
@@ -296,6 +306,47 @@ def _described_site(draw: st.DrawFn, site: Site) -> Site:
 
 
 @st.composite
+def instruments(draw: st.DrawFn, name: str) -> Instrument:
+    """Valid policy instruments: a voucher, an electricity or a construction subsidy."""
+    kind = draw(st.sampled_from(["voucher", "electricity", "construction"]))
+    tags = frozenset(draw(st.lists(site_ids, max_size=2)))
+    if kind == "voucher":
+        return ComputeVoucher(
+            name, rate=draw(st.floats(0, 1)),
+            cap_per_enterprise=draw(quantities("万元/year", max_value=1e4)),
+            annual_budget=draw(st.none() | quantities("万元/year", max_value=1e5)),
+            eligible_kinds=tags | {"enterprise-ai"}, start=draw(st.none() | months),
+            min_claim=draw(st.none() | quantities("yuan", max_value=1e5)),
+            provenance=draw(_provenance_map(("rate", "annual_budget"))))
+    if kind == "electricity":
+        return ElectricitySubsidy(
+            name, amount=draw(quantities("yuan/kWh", max_value=0.5)),
+            years=draw(st.none() | st.integers(1, 10)),
+            max_pue=draw(st.none() | st.floats(1.0, 2.0)),
+            min_green_share=draw(st.none() | st.floats(0, 1)), eligible_tags=tags,
+            provenance=draw(_provenance_map(("amount",))))
+    if draw(st.booleans()):
+        return ConstructionSubsidy(name, per_cabinet=draw(quantities("万元/cabinet", max_value=100.0)),
+                                   eligible_tags=tags)
+    return ConstructionSubsidy(name, share_of_capex=draw(st.floats(0, 1)),
+                               cap=draw(st.none() | quantities("亿元", max_value=10.0)),
+                               eligible_tags=tags)
+
+
+@st.composite
+def markets(draw: st.DrawFn, site_names: tuple[str, ...] = ()) -> Market:
+    """Valid markets: prices, an elasticity, enterprises, load and green shares."""
+    return Market(
+        prices={"compute_fp16": draw(quantities("yuan/(PFLOPS_fp16*hour)", max_value=100.0)),
+                "vcpu": draw(quantities("yuan/vCPU/month", max_value=200.0))},
+        elasticity=Elasticity(draw(st.floats(-3, 0)), draw(provenances())),
+        enterprises=draw(st.integers(1, 100)),
+        load_factor=draw(st.floats(0, 1)),
+        green_share={s: draw(st.floats(0, 1)) for s in site_names},
+        provenance=draw(_provenance_map(("prices",))))
+
+
+@st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     """Valid scenarios: an estate, a plan for it, demand blocks, notes and provenance."""
     estate = draw(estates(max_sites=4, max_profiles=3))
@@ -310,6 +361,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         estate=estate,
         plan=draw(plans(estate)),
         demands=[draw(demand_blocks(n)) for n in names],
+        policies=[draw(instruments(n)) for n in draw(st.lists(site_ids, unique=True,
+                                                              max_size=3))],
+        market=draw(markets(tuple(s.id for s in estate.sites))),
         description=draw(st.text(max_size=40)),
         notes=[Assumption(draw(site_ids), draw(provenances()))
                for _ in range(draw(st.integers(0, 2)))],
