@@ -347,3 +347,8 @@ def test_sample_arguments_are_checked() -> None:
     with pytest.raises(ValidationError) as info:
         model.values(["2025-01", "soon"])
     assert paths(info) == ["months[1]"]
+
+
+def test_linear_growth_of_power_reads_its_slope():
+    model = Linear(Q_("100 kW"), "2025-01", Q_("12 kW/year"))
+    assert model.magnitudes(["2026-01"], "kW")[0] == pytest.approx(112)

@@ -95,3 +95,15 @@ def test_quantities_pickle_into_a_fresh_process():
 
 def test_registry_is_the_application_registry():
     assert pint.get_application_registry().get() is ureg
+
+
+@pytest.mark.parametrize("text", ["10**10**10 kW", "(", "1 2 3 kW", '__import__("os")',
+                                  "2 * 3 kW", "kW" * 150])
+def test_parse_quantity_only_hands_plain_quantities_to_pint(text):
+    with pytest.raises(FieldError, match="is not a quantity"):
+        parse_quantity(text, "kW", "grid")
+
+
+def test_parse_quantity_reads_units_with_one_level_of_parentheses():
+    price = parse_quantity("30 yuan/(PFLOPS_fp16*hour)", "yuan/(PFLOPS_fp16*hour)", "price")
+    assert price.m_as("yuan/(TFLOPS_fp16*hour)") == pytest.approx(0.03)

@@ -403,8 +403,11 @@ class Linear(_Anchored):
         start, unit, amount = self._read_start(p)
         per_year = None if unit is None else unit / _YEAR
         slope = _read(p, self.slope, per_year, "slope")
-        # Without a valid start the slope can still be seen not to be a rate.
-        _require(p, slope is None or slope.dimensionality.get("[time]") == -1, "slope",
+        # With a valid start, _read has checked slope against start/year; without one the
+        # slope can still be seen not to be a rate (power itself has [time]**-3, so only
+        # the absence of any inverse time tells).
+        _require(p, slope is None or unit is not None
+                 or float(slope.dimensionality.get("[time]", 0).real) < 0, "slope",
                  "must be an amount per time, e.g. vCPU/year", _shown(slope))
         slope_sd = _read_optional(p, self.slope_sd, per_year, "slope_sd")
         sd = _magnitude(slope_sd, per_year)

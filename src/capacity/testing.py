@@ -326,8 +326,8 @@ def instruments(draw: st.DrawFn, name: str) -> Instrument:
             min_green_share=draw(st.none() | st.floats(0, 1)), eligible_tags=tags,
             provenance=draw(_provenance_map(("amount",))))
     if draw(st.booleans()):
-        return ConstructionSubsidy(name, per_cabinet=draw(quantities("万元/cabinet", max_value=100.0)),
-                                   eligible_tags=tags)
+        per_cabinet = draw(quantities("万元/cabinet", max_value=100.0))
+        return ConstructionSubsidy(name, per_cabinet=per_cabinet, eligible_tags=tags)
     return ConstructionSubsidy(name, share_of_capex=draw(st.floats(0, 1)),
                                cap=draw(st.none() | quantities("亿元", max_value=10.0)),
                                eligible_tags=tags)

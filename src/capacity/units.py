@@ -45,6 +45,8 @@ __all__ = [
     "convert_precision",
     "dimension_name",
     "parse_quantity",
+    "plain_quantity",
+    "plain_unit",
     "ureg",
 ]
 
@@ -207,6 +209,36 @@ def convert_precision(quantity: Quantity, ratio: PrecisionRatio) -> Quantity:
     return Q_(quantity.m_as(ratio.source.unit) * ratio.factor, ratio.target.unit)
 
 
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NAME = r"(?:[^\W\d]\w*|%|[¥￥])"
+_POWER = r"(?:\s*(?:\*\*|\^)\s*[+-]?\d{1,2}|[²³])?"
+_TERMS = rf"{_NAME}{_POWER}(?:(?:\s*[*/]\s*|\s+){_NAME}{_POWER})*"
+_FACTOR = rf"(?:{_NAME}|\(\s*{_TERMS}\s*\)){_POWER}"
+_UNIT = rf"(?:/\s*)?{_FACTOR}(?:(?:\s*[*/]\s*|\s+){_FACTOR})*"
+# Only "number unit" reaches pint's parser: it evaluates arithmetic on numbers, which input
+# could abuse ("10**10**10 kW" never finishes, "1 2 3 kW" silently reads as 6 kW) and no
+# figure needs. One level of parentheses serves "yuan/(PFLOPS_fp16*hour)".
+_QUANTITY_TEXT = re.compile(rf"\s*(?:{_NUMBER})?\s*(?:{_UNIT})?\s*")
+_UNIT_TEXT = re.compile(rf"\s*{_UNIT}\s*|\s*")
+_MAX_TEXT = 200  # longer is no quantity; keeps hostile input from feeding pint megabytes
+
+
+def plain_quantity(text: str) -> bool:
+    """Whether `text` is a plain ``"number unit"`` that is safe to hand to pint.
+
+    Examples
+    --------
+    >>> plain_quantity("30 yuan/(PFLOPS_fp16*hour)"), plain_quantity("10**10**10 kW")
+    (True, False)
+    """
+    return len(text) <= _MAX_TEXT and _QUANTITY_TEXT.fullmatch(text) is not None
+
+
+def plain_unit(text: str) -> bool:
+    """Whether `text` is a plain unit expression (no numbers but exponents)."""
+    return len(text) <= _MAX_TEXT and _UNIT_TEXT.fullmatch(text) is not None
+
+
 _DIMENSION_NAMES = {
     "power": "kW", "energy": "kWh", "area": "m**2", "length": "m", "time": "s",
     "information": "TB", "currency": "yuan", "price of energy": "yuan/kWh",
@@ -255,6 +287,9 @@ def parse_quantity(value: object, unit: str | pint.Unit, path: str) -> Quantity:
     """
     expected = ureg.Unit(unit) if isinstance(unit, str) else unit
     if isinstance(value, str):
+        if not plain_quantity(value) or not value.strip():
+            raise FieldError(path, f"is not a quantity (write '<number> <unit>', e.g. "
+                             f"'8 {expected:~P}')", value)
         try:
             q: Quantity = Q_(value)
         except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
