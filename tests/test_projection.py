@@ -163,9 +163,10 @@ def test_ramps_run_from_zero_to_one(ramp, duration):
 def test_project_validation_lists_every_problem():
     with pytest.raises(ValidationError) as info:
         Project("x", "a", cabinets={"p": -1, "q": 2.5}, start="2026-01", completion="2025-01",
-                ramp="zigzag", capex="5 kW")
+                ramp="zigzag", capex="5 kW", status="demolished")
     assert {p.path for p in info.value.problems} == {
-        "cabinets.p", "cabinets.q", "completion", "ramp", "capex"}
+        "cabinets.p", "cabinets.q", "completion", "ramp", "capex", "status"}
+    assert Project("y", "a", status="under_construction").status.value == "under construction"
 
 
 def test_plan_rejects_unknown_sites_and_profiles():

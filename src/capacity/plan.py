@@ -37,6 +37,7 @@ from capacity.inventory import (
     _optional_month,
     _optional_quantity,
     _site_counts,
+    _status,
 )
 from capacity.months import MonthLike, month, months_between
 from capacity.provenance import Provenance
@@ -159,7 +160,7 @@ class Project:
     ramp: Ramp = attrs.field(default=Ramp.LINEAR, converter=_ramp)
     slippage: Slippage = Slippage()
     capex: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    status: Status = Status.PLANNED
+    status: Status = attrs.field(default=Status.PLANNED, converter=_status)
     target: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
     target_by: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
     provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
@@ -186,6 +187,9 @@ class Project:
         if ok and self.completion < self.start:
             p.add(f"{at}completion", f"is before the construction start ({self.start})",
                   str(self.completion))
+        if not isinstance(self.status, Status):
+            p.add(f"{at}status", "must be one of " + ", ".join(s.value for s in Status),
+                  self.status)
         if not isinstance(self.ramp, Ramp):
             p.add(f"{at}ramp", "must be one of " + ", ".join(r.value for r in Ramp), self.ramp)
         if self.capex is not None:
