@@ -37,7 +37,7 @@ __all__ = ["Allocation", "Status", "allocate"]
 #: the heuristic search beside it: most problems are proven within it, and need no search.
 _HEAD_START = 0.05
 #: How much lower the search's scheduling priority is than the caller's (a nice increment).
-_NICE = 10
+_NICE = 19
 #: Share of the time limit of the search's own branch and bound, whose answer it improves.
 _SEED_SHARE = 0.6
 #: Share of the time limit the heuristic may use when that branch and bound found no answer.
