@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,21 @@ def test_reader_layout(benchmark_data: Path) -> None:
     assert first.sense == "min"
     assert not first.splittable_mask.any()
     assert first.must_serve.all()
+
+
+@pytest.mark.skipif(not hasattr(os, "getpriority"), reason="scheduling priority is Unix's")
+def test_search_beside_branch_and_bound_keeps_a_proven_bound(benchmark_data: Path) -> None:
+    # d10200 is not proven within the head start, so the search thread runs beside
+    # branch and bound; its lowered priority must stay in that thread.
+    from strategies_allocation import cost_of, violations
+
+    problem = read_orlib_gap(benchmark_data / "gap_yagiura" / "d10200")[0]
+    nice = os.getpriority(os.PRIO_PROCESS, 0)
+    result = allocate(problem, time_limit=1.0)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == nice
+    assert result.status == "feasible"
+    assert result.assignment is not None
+    assert violations(problem, result.assignment) == []
+    assert result.objective_value == pytest.approx(cost_of(problem, result.assignment))
+    assert result.bound_value <= result.objective_value
+    assert result.method in ("milp", "heuristic+milp")
