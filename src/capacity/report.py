@@ -443,7 +443,7 @@ def _render_allocation(a: dict[str, Any]) -> list[str]:
 
 def _render_policy(p: dict[str, Any]) -> list[str]:
     years = [str(y) for y in p["years"]]
-    out = ["Policy costs per year (median over paths):"]
+    out = ["Policy outlay and energy bill per year (median over paths):"]
     rows = [[name, *(v.replace(" 万元", "") for v in d["outlay_median"])]
             for name, d in p["instruments"].items()]
     rows.append(["total", *(v.replace(" 万元", "") for v in p["total_outlay_median"])])
@@ -454,9 +454,16 @@ def _render_policy(p: dict[str, Any]) -> list[str]:
         dates = [f"{y}: {m}" for y, m in zip(years, d["budget_exhausted"], strict=True) if m]
         if dates:
             out.append(f"  {name}: budget runs out " + ", ".join(dates))
+    rows = []
     for r, d in p["prices"].items():
-        out.append(f"  {r}: list {d['list'][-1]}, paid {', '.join(d['paid'])}")
-        out.append(f"  {r}: induced demand {', '.join(d['induced_demand'])}")
+        unit = d["list"][0].partition(" ")[2]
+        rows.append([f"{r} list [{unit}]", *(_num(v) for v in d["list"])])
+        rows.append([f"{r} paid [{unit}]", *(_num(v) for v in d["paid"])])
+        more = d["induced_demand"]
+        rows.append([f"{r} induced [{more[0].partition(' ')[2]}]", *(_num(v) for v in more)])
+    if rows:
+        out.append("Prices users pay and the demand the policy induces (median):")
+        out.append(_table(["", *years], rows, [False, *([True] * len(years))]))
     rows = [[site, *(f"{a:.0%}→{b:.0%}" if a is not None and b is not None else "-"
                      for a, b in zip(d["utilisation_without"], d["utilisation_with"],
                                      strict=True))]
