@@ -40,14 +40,16 @@ def test_every_problem_is_reported_with_its_path() -> None:
     assert "use[1,2,0]: must be ≥ 0" in str(info.value)
 
 
-def test_demand_that_must_be_served_needs_an_eligible_pool() -> None:
+def test_demand_that_must_be_served_without_an_eligible_pool_is_infeasible() -> None:
+    from capacity import allocate
+
     eligible = np.ones((2, 3), dtype=bool)
     eligible[1] = False
-    with pytest.raises(ValidationError) as info:
-        small(eligible=eligible)
-    assert "eligible[1]: a demand that must be served has no eligible pool" in str(info.value)
-    # allowed when the demand may go unmet
-    small(eligible=eligible, penalty=[np.inf, 10.0])
+    result = allocate(small(eligible=eligible), time_limit=5)
+    assert result.status.value == "infeasible"
+    assert "demand 1 must be served but may use no pool" in result.explanation
+    # served in part when the demand may go unmet
+    assert allocate(small(eligible=eligible, penalty=[np.inf, 10.0]), time_limit=5).success
 
 
 def test_spread_rule_needs_splittable_and_enough_sites() -> None:

@@ -151,7 +151,7 @@ def test_electricity_subsidy_pays_nothing_above_max_pue(small, scenario):
 
 def test_green_share_condition(small, scenario):
     karamay = PRESETS["karamay-2024"]
-    unknown = cost(small, scenario, [karamay])
+    unknown = cost(small, scenario, [karamay], green_share={})
     assert not np.any(unknown.outlay_paths(karamay.name).magnitude)
     green = cost(small, scenario, [karamay], green_share={"smart-computing-centre": 0.8})
     assert np.any(green.outlay_paths(karamay.name).magnitude > 0)

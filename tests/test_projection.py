@@ -56,10 +56,37 @@ def test_same_seed_same_numbers():
     assert not np.array_equal(a.demand, c.demand)
 
 
-def test_cabinets_needed_closes_the_gap(ganzhou_projection):
+def test_fp16_and_fp64_compete_for_the_smart_centres_device_time(ganzhou_projection):
+    p = ganzhou_projection
+    # the peak FP16 figure is what all the device time would give: 130 PFLOPS
+    assert p.capacity_at("2027-12", Resource.COMPUTE_FP16) == Q_(130, "PFLOPS_fp16")
+    (smart,) = p.device_time("2030-12")
+    assert smart["pools"] == ["smart-computing-centre/smart-ai"]
+    fp64_rate = 650 * 33.5 / 989.4  # TFLOPS FP64 per cabinet's device time
+    hpc = np.median(p.need[3, :, -1]) / fp64_rate
+    assert smart["needs"]["research-hpc"] == pytest.approx(hpc, rel=1e-9)
+    assert smart["has"] == pytest.approx(200)
+    # FP16 and FP64 run short together: they draw on the same devices
+    np.testing.assert_array_equal(p.shortfall_probability(Resource.COMPUTE_FP16),
+                                  p.shortfall_probability(Resource.COMPUTE_FP64))
+
+
+def test_government_cloud_runs_short_of_vcpu_where_it_may_run(ganzhou_projection):
+    p = ganzhou_projection
+    # the base's 3,000,000 vCPU do not count: government systems may use only the clouds
+    assert p.capacity_at("2030-12", Resource.VCPU).m_as("vCPU") > 3e6
+    assert 0.7 < p.shortfall_probability(Resource.VCPU)[-1] < 0.9
+    groups = {tuple(g["blocks"]): g for g in p.shortfalls(0.05)}
+    assert groups[("government-cloud",)]["limit"] in ("vcpu", "storage")
+    assert len(groups[("government-cloud",)]["pools"]) == 3
+
+
+def test_cabinets_needed_closes_the_joint_gap(ganzhou_projection):
     alpha = 0.05
     need = ganzhou_projection.cabinets_needed("smart-ai", alpha)
-    assert need.binding is Resource.COMPUTE_FP16
+    assert need.site == "smart-computing-centre"
+    assert set(need.competing) == {Resource.COMPUTE_FP16, Resource.COMPUTE_FP64}
+    assert set(need.uncovered) == {Resource.VCPU, Resource.STORAGE}  # the clouds' shortfall
     n = int(need.cabinets.magnitude)
     assert n > 0
     s = ganzhou()
@@ -70,8 +97,12 @@ def test_cabinets_needed_closes_the_gap(ganzhou_projection):
         plan = attrs.evolve(s.plan, projects=(*s.plan.projects, extra))
         return project(attrs.evolve(s, plan=plan), **HORIZON, n_paths=2000, seed=0)
 
-    assert with_extra(n).shortfall_probability(Resource.COMPUTE_FP16).max() <= alpha
-    assert with_extra(n - 1).shortfall_probability(Resource.COMPUTE_FP16).max() > alpha
+    def worst(p):
+        return max(p.shortfall_probability(r).max()
+                   for r in (Resource.COMPUTE_FP16, Resource.COMPUTE_FP64))
+
+    assert worst(with_extra(n)) <= alpha
+    assert worst(with_extra(n - 1)) > alpha
 
 
 # -- laws ------------------------------------------------------------------------------------

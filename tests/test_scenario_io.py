@@ -12,8 +12,8 @@ from hypothesis import given, settings
 
 from capacity.datasets import ganzhou
 from capacity.errors import CapacityError, FieldError, ValidationError
-from capacity.scenario import Scenario
-from capacity.scenario_io import (
+from capacity.scenario import (
+    Scenario,
     load_scenario,
     save_scenario,
     scenario_from_dict,

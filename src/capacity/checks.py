@@ -1,25 +1,119 @@
 """Sanity checks a planner wants flagged: figures outside the bands practice expects.
 
-Checks return :class:`~capacity.inventory.Finding` values; they never raise. Every band
-names its source (the codes refer to the source list of the domain notes shipped with
-the Ganzhou dataset, :data:`capacity.datasets.SOURCES`).
+Checks return :class:`Finding` values; they never raise. Every band names its source
+(the codes refer to the source list of the domain notes shipped with the Ganzhou dataset,
+:data:`capacity.datasets.SOURCES`).
+
+This module sits below :mod:`capacity.inventory`: it reads profiles, sites and estates
+through the small protocols below, so the estate can run its own checks without an
+import circle.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import enum
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Protocol
 
 import attrs
 import numpy as np
 
-from capacity.inventory import Finding, Severity, Status
-from capacity.resources import Resource
-from capacity.units import Precision
+from capacity.resources import Resource, ResourceVector
+from capacity.units import Precision, Quantity
 
-if TYPE_CHECKING:
-    from capacity.inventory import CabinetProfile, Estate
+__all__ = ["BANDS", "Band", "Finding", "Severity", "check_estate", "check_profile"]
 
-__all__ = ["BANDS", "Band", "check_estate", "check_profile"]
+
+class Severity(enum.Enum):
+    """How much a finding matters."""
+
+    INFO = "info"
+    WARNING = "warning"
+
+
+@attrs.frozen
+class Finding:
+    """One result of a sanity check: a figure outside the band a planner expects.
+
+    Parameters
+    ----------
+    code
+        Stable identifier of the check, e.g. ``"density.vcpu"``.
+    severity
+        Info or warning.
+    subject
+        What the finding is about (a site id, a profile name, or ``"estate"``).
+    message
+        The finding in plain words, with its figures.
+    reference
+        The source of the expected band.
+    """
+
+    code: str
+    severity: Severity
+    subject: str
+    message: str
+    reference: str = ""
+
+    def __str__(self) -> str:
+        ref = f" [{self.reference}]" if self.reference else ""
+        return f"{self.severity.value}: {self.subject}: {self.message}{ref}"
+
+
+class _Profile(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def cooling(self) -> str: ...
+    @property
+    def it_power(self) -> Quantity: ...
+    @property
+    def vector(self) -> ResourceVector: ...
+    def amount(self, resource: Resource) -> Quantity: ...
+
+
+class _Status(Protocol):
+    @property
+    def value(self) -> str: ...
+
+
+class _Site(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def pue(self) -> float: ...
+    @property
+    def status(self) -> _Status: ...
+    @property
+    def commissioned(self) -> np.datetime64 | None: ...
+    @property
+    def cabinets(self) -> Mapping[str, int]: ...
+
+
+class _Reconciliation(Protocol):
+    @property
+    def resource(self) -> Resource: ...
+    @property
+    def computed(self) -> Quantity: ...
+    @property
+    def reported(self) -> Quantity: ...
+    @property
+    def relative(self) -> float: ...
+    @property
+    def provenance(self) -> object: ...
+    def agrees(self, rtol: float = ...) -> bool: ...
+
+
+class _Estate(Protocol):
+    @property
+    def sites(self) -> Sequence[_Site]: ...
+    @property
+    def profiles(self) -> Mapping[str, _Profile]: ...
+    def totals(self) -> ResourceVector: ...
+    def standard_racks(self, site_id: str | None = None) -> Quantity: ...
+    def reconciliation(self) -> Iterable[_Reconciliation]: ...
 
 
 @attrs.frozen
@@ -60,7 +154,7 @@ LARGE_DC_STANDARD_RACKS = 3000.0  # "large" DC threshold (estimate), consistent 
 _NEW_RULES_FROM = np.datetime64("2021-12", "M")
 
 
-def check_profile(profile: CabinetProfile, used_by: str = "") -> list[Finding]:
+def check_profile(profile: _Profile, used_by: str = "") -> list[Finding]:
     """Check one cabinet profile's per-cabinet figures against the expected bands."""
     out: list[Finding] = []
     where = f" (used by {used_by})" if used_by else ""
@@ -91,7 +185,7 @@ def check_profile(profile: CabinetProfile, used_by: str = "") -> list[Finding]:
     return out
 
 
-def check_estate(estate: Estate) -> list[Finding]:
+def check_estate(estate: _Estate) -> list[Finding]:
     """Run every sanity check on an estate.
 
     Checks: per-cabinet density bands of each profile in use; implied FLOPS per vCPU
@@ -126,7 +220,7 @@ def check_estate(estate: Estate) -> list[Finding]:
 
     for site in estate.sites:
         racks = float(estate.standard_racks(site.id).m_as("standard_rack"))
-        new = site.status is not Status.OPERATING or (
+        new = site.status.value != "operating" or (
             site.commissioned is not None and site.commissioned >= _NEW_RULES_FROM)
         if new and racks >= LARGE_DC_STANDARD_RACKS and site.pue > NEW_LARGE_PUE:
             out.append(Finding(
@@ -153,5 +247,6 @@ def check_estate(estate: Estate) -> list[Finding]:
             out.append(Finding(
                 "reported.mismatch", Severity.WARNING, "estate",
                 f"{rec.resource.label}: computed {rec.computed:,.6g~P} differs from reported "
-                f"{rec.reported:,.6g~P} by {rec.relative:+.2%}", rec.provenance.note))
+                f"{rec.reported:,.6g~P} by {rec.relative:+.2%}",
+                str(getattr(rec.provenance, "note", ""))))
     return out

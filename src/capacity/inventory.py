@@ -37,6 +37,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity.checks import Finding, Severity, check_estate
 from capacity.errors import FieldError, Problems
 from capacity.months import month
 from capacity.provenance import Provenance
@@ -86,13 +87,6 @@ def _check_quantity(problems: Problems, path: str, value: object, unit: str,
         problems.add(path, "must not be negative", f"{q:~P}")
         return None
     return q
-
-
-class Severity(enum.Enum):
-    """How much a finding matters."""
-
-    INFO = "info"
-    WARNING = "warning"
 
 
 class Status(enum.Enum):
@@ -406,35 +400,6 @@ class Reconciliation:
             float(self.difference.magnitude) == 0
 
 
-@attrs.frozen
-class Finding:
-    """One result of a sanity check: a figure outside the band a planner expects.
-
-    Parameters
-    ----------
-    code
-        Stable identifier of the check, e.g. ``"density.vcpu"``.
-    severity
-        Info or warning.
-    subject
-        What the finding is about (a site id, a profile name, or ``"estate"``).
-    message
-        The finding in plain words, with its figures.
-    reference
-        The source of the expected band.
-    """
-
-    code: str
-    severity: Severity
-    subject: str
-    message: str
-    reference: str = ""
-
-    def __str__(self) -> str:
-        ref = f" [{self.reference}]" if self.reference else ""
-        return f"{self.severity.value}: {self.subject}: {self.message}{ref}"
-
-
 def _site_tuple(value: Iterable[Site]) -> tuple[Site, ...]:
     return tuple(value)
 
@@ -591,8 +556,6 @@ class Estate:
 
     def findings(self) -> list[Finding]:
         """Run the sanity checks (density bands, FLOPS per vCPU, PUE, AI power density)."""
-        from capacity.checks import check_estate
-
         return check_estate(self)
 
     def assumptions(self) -> list[tuple[str, Provenance]]:

@@ -25,7 +25,8 @@ from numpy.typing import NDArray
 
 from capacity.errors import FieldError
 
-__all__ = ["MonthLike", "month", "month_index", "month_range", "months_between"]
+__all__ = ["MonthLike", "hours_in_month", "month", "month_index", "month_range",
+           "months_between"]
 
 MonthLike: TypeAlias = "str | dt.date | np.datetime64"
 
@@ -85,3 +86,17 @@ def month_index(axis: NDArray[np.datetime64], when: MonthLike) -> int:
     if not 0 <= i < axis.size:
         raise FieldError("date", f"is outside the axis {axis[0]} to {axis[-1]}", str(m))
     return i
+
+
+def hours_in_month(months: NDArray[np.datetime64]) -> NDArray[np.float64]:
+    """Hours in each calendar month of a month axis (672 to 744).
+
+    Parameters
+    ----------
+    months
+        Months, ``datetime64[M]``.
+    """
+    m = np.asarray(months, dtype="datetime64[M]")
+    days = ((m + np.timedelta64(1, "M")).astype("datetime64[D]")
+            - m.astype("datetime64[D]")).astype(np.float64)
+    return np.asarray(days * 24.0, dtype=np.float64)

@@ -22,24 +22,42 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+from typing import Any
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
 from capacity.errors import FieldError
+from capacity.instruments import ComputeVoucher
 from capacity.inventory import CabinetProfile, Estate
 from capacity.months import MonthLike, month, month_index, month_range
+from capacity.placement import (
+    DEVICE,
+    DIRECT,
+    LIMIT_UNITS,
+    LIMITS,
+    Condition,
+    PoolKey,
+    Pools,
+    Shortfall,
+    Uses,
+    cabinets_to_close,
+    conditions,
+    least_use,
+    shortfall,
+    uses,
+)
 from capacity.plan import Plan
 from capacity.resources import N_RESOURCES, Resource
+from capacity.response import enterprise_weights, respond
+from capacity.scenario import Scenario
 from capacity.units import Q_, Quantity, ureg
-
-if TYPE_CHECKING:
-    from capacity.scenario import Scenario
 
 __all__ = ["CabinetNeed", "Exhaustion", "Projection", "component_rng", "project"]
 
@@ -65,42 +83,88 @@ class CabinetNeed:
     ----------
     profile
         Name of the cabinet profile.
+    site
+        Site the cabinets go to (where the short demand may run), ``None`` when nothing is
+        short or no site of it helps.
     alpha
-        The accepted probability of shortfall in any month.
+        The accepted probability of any shortfall in a month.
     cabinets
-        Cabinets needed (whole), ``[cabinet]``.
-    by_resource
-        Cabinets each resource alone would need.
+        Cabinets needed (whole), ``[cabinet]``: on each path and month the cabinets that
+        close every limit's deficit together; the (1 − α) quantile over paths; the most
+        over months.
     binding
-        The resource that sets the number, if any.
+        The resource whose deficit sets the number, if any.
+    competing
+        Compute resources sharing the binding device time (empty unless it is device time).
     uncovered
-        Resources that run short but which this profile does not provide: no number of its
-        cabinets closes them.
+        Resources short on more than α of paths in some month that no number of these
+        cabinets at `site` closes (they may not run there, or the profile lacks them).
+    alternatives
+        Cabinets needed at each other candidate site, by site id.
     """
 
     profile: str
+    site: str | None
     alpha: float
     cabinets: Quantity
-    by_resource: dict[Resource, Quantity]
     binding: Resource | None
+    competing: tuple[Resource, ...]
     uncovered: tuple[Resource, ...]
+    alternatives: Mapping[str, Quantity] = attrs.field(factory=dict)
+
+
+def _readonly(a: NDArray[Any]) -> NDArray[Any]:
+    a.flags.writeable = False
+    return a
 
 
 @attrs.frozen(eq=False)
 class Projection:
     """Monte Carlo paths of capacity and demand over a monthly axis.
 
-    Build it with :func:`project`. Arrays are read-only; shapes are
+    Build it with :func:`project`. Arrays are read-only; resource arrays are
     ``(n_paths, n_months, len(Resource))`` in canonical units.
+
+    Attributes
+    ----------
+    capacity
+        Peak capacity estate-wide. A compute resource's figure is what the devices deliver
+        if all their time serves that precision: precisions of one device are alternatives,
+        so FP16 and FP64 figures are never both available (see :meth:`device_time`).
+    demand
+        Demand of every resource, including what the scenario's vouchers induce.
+    need, multiplier
+        ``(B, n_paths, n_months)`` each block's primary need without the policy, and the
+        factor the vouchers' lower price multiplies it by.
+    cabinets
+        ``(n_paths, n_months, J)`` cabinets in service in each pool.
+    short
+        Which Hall conditions fail (:func:`capacity.placement.shortfall`): demand short
+        where it may run.
     """
 
     months: NDArray[np.datetime64]
     capacity: NDArray[np.float64] = attrs.field(repr=False)
     demand: NDArray[np.float64] = attrs.field(repr=False)
-    delays: dict[str, NDArray[np.int64]] = attrs.field(repr=False)
-    estate: Estate = attrs.field(repr=False)
-    plan: Plan = attrs.field(repr=False)
+    delays: Mapping[str, NDArray[np.int64]] = attrs.field(repr=False)
+    scenario: Scenario = attrs.field(repr=False)
+    pools: Pools = attrs.field(repr=False)
+    uses: Uses = attrs.field(repr=False)
+    cabinets: NDArray[np.float64] = attrs.field(repr=False)
+    need: NDArray[np.float64] = attrs.field(repr=False)
+    multiplier: NDArray[np.float64] = attrs.field(repr=False)
+    short: Shortfall = attrs.field(repr=False)
     seed: int = 0
+
+    @property
+    def estate(self) -> Estate:
+        """The estate projected."""
+        return self.scenario.estate
+
+    @property
+    def plan(self) -> Plan:
+        """The plan projected."""
+        return self.scenario.plan
 
     @property
     def n_paths(self) -> int:
@@ -112,18 +176,18 @@ class Projection:
 
     # -- paths and quantiles -------------------------------------------------------------
     def capacity_paths(self, resource: Resource, site: str | None = None) -> Quantity:
-        """Capacity paths of one resource, estate-wide or at one site, ``(n_paths, n_months)``."""
+        """Peak capacity paths of one resource, estate-wide or at one site.
+
+        Shape ``(n_paths, n_months)``.
+        """
         if site is None:
             return ureg.Quantity(self.capacity[:, :, resource.index], resource.unit)
-        built = self.plan.built_estate(self.estate)
-        j = built.site_ids.index(built.site(site).id)
-        base = built.capacity_matrix()[j, resource.index]
-        add = self.plan.additions(self.estate)[:, j, resource.index]
-        out = np.full((self.n_paths, self.months.size), base)
-        for k, proj in enumerate(self.plan.projects):
-            if add[k]:
-                out += add[k] * proj.online(self.months, self.delays[proj.name])
-        return ureg.Quantity(out, resource.unit)
+        ids = [s.id for s in self.pools.sites]
+        if site not in ids:
+            raise FieldError("site", f"unknown site (known: {', '.join(ids)})", site)
+        at = self.pools.site_of == ids.index(site)
+        per = self.pools.per_cabinet[at, resource.index]
+        return ureg.Quantity(self.cabinets[:, :, at] @ per, resource.unit)
 
     def demand_paths(self, resource: Resource) -> Quantity:
         """Demand paths of one resource, ``(n_paths, n_months)``."""
@@ -138,7 +202,7 @@ class Projection:
         return ureg.Quantity(np.quantile(data[:, :, resource.index], q, axis=0), resource.unit)
 
     def capacity_at(self, when: MonthLike, resource: Resource) -> Quantity:
-        """Median capacity over paths of one resource at a month."""
+        """Median peak capacity over paths of one resource at a month."""
         return Q_(float(np.median(self.capacity[:, self._at(when), resource.index])),
                   resource.unit)
 
@@ -148,14 +212,79 @@ class Projection:
                   resource.unit)
 
     # -- shortfall -----------------------------------------------------------------------
-    def shortfall_probability(self, resource: Resource | None = None) -> NDArray[np.float64]:
-        """P(demand > capacity) per month.
+    @functools.cached_property
+    def _short_by_resource(self) -> NDArray[np.bool_]:
+        """``(n_paths, n_months, R)`` where demand of each resource is short where it may run."""
+        out = np.zeros((*self.capacity.shape[:2], N_RESOURCES), dtype=bool)
+        violated = self.short.violated
+        for c, cond in enumerate(self.short.conditions):
+            for r in _condition_resources(self.uses, cond):
+                has = np.zeros(self.capacity.shape[:2], dtype=bool)
+                for b in cond.blocks:
+                    if self.uses.blocks[b].ratios[r.index] > 0:
+                        has |= self.need[b] > 0
+                out[:, :, r.index] |= violated[c] & has
+        return _readonly(out)
 
-        Shape ``(n_months,)`` for one resource, else ``(n_months, R)``.
+    def shortfall_probability(self, resource: Resource | None = None) -> NDArray[np.float64]:
+        """P(some demand of a resource cannot be served where it may run), per month.
+
+        Shape ``(n_months,)`` for one resource, else ``(n_months, R)``. Demand is short when
+        a Hall condition fails (:func:`capacity.placement.shortfall`): estate-wide
+        capacity elsewhere does not count, and compute precisions sharing device time
+        are short together.
         """
-        short = self.demand > self.capacity * (1 + 1e-12) + 1e-9
-        p: NDArray[np.float64] = short.mean(axis=0)
+        p: NDArray[np.float64] = self._short_by_resource.mean(axis=0)
         return p if resource is None else p[:, resource.index]
+
+    def shortfalls(self, probability: float = 0.05) -> list[dict[str, Any]]:
+        """The groups of demand that run short, where, and from when.
+
+        One entry per failing Hall condition reached with at least `probability`: the
+        limit, the pools the demand may use, the blocks confined there, the first month
+        P(shortfall) ≥ `probability`, and the median deficit then in the limit's unit.
+        """
+        out = []
+        violated = self.short.violated
+        for c, cond in enumerate(self.short.conditions):
+            p = violated[c].mean(axis=0)
+            hit = np.flatnonzero(p >= probability)
+            if not hit.size:
+                continue
+            t = int(hit[0])
+            out.append({
+                "limit": LIMITS[cond.limit],
+                "resources": [r.name.lower() for r in _condition_resources(self.uses, cond)],
+                "pools": [str(self.pools.keys[j]) for j in cond.pools],
+                "blocks": [self.uses.blocks[b].name for b in cond.blocks],
+                "from": self.months[t],
+                "deficit": float(np.median(self.short.need[c, :, t] - self.short.room[c, :, t])),
+                "unit": LIMIT_UNITS[cond.limit],
+            })
+        return out
+
+    def device_time(self, when: MonthLike) -> list[dict[str, Any]]:
+        """Accelerator device time each precision needs at a month, per group of pools.
+
+        For each group of pools that compute demand is confined to: the median cabinets'
+        worth of device time each block needs there, and the cabinets the group has.
+        """
+        t = self._at(when)
+        out = []
+        room = self.cabinets[:, t, :] * self.pools.rows[:, DEVICE]
+        for cond in self.short.conditions:
+            if cond.limit != DEVICE:
+                continue
+            needs = {}
+            for b in cond.blocks:
+                block = self.uses.blocks[b]
+                per = least_use(self.uses, b, DEVICE, room)
+                d = self.need[b, :, t] * self.multiplier[b, :, t]
+                needs[block.name] = float(np.median(np.where(d > 0, d * per, 0.0)))
+            out.append({"pools": [str(self.pools.keys[j]) for j in cond.pools],
+                        "needs": needs,
+                        "has": float(np.median(room[:, list(cond.pools)].sum(axis=1)))})
+        return out
 
     def exhaustion(self, probability: float = 0.5) -> list[Exhaustion]:
         """For each resource with demand, the first month P(shortfall) ≥ `probability`.
@@ -188,40 +317,105 @@ class Projection:
         first = self.exhaustion(probability)
         return first[0].resource if first and first[0].month is not None else None
 
-    def cabinets_needed(self, profile: CabinetProfile | str, alpha: float = 0.05) -> CabinetNeed:
-        """Cabinets of `profile` to add now to keep P(shortfall) ≤ `alpha` every month.
+    def cabinets_needed(self, profile: CabinetProfile | str, alpha: float = 0.05, *,
+                        site: str | None = None) -> CabinetNeed:
+        """Cabinets of `profile` to add now so that P(any shortfall) ≤ `alpha` every month.
 
-        For each path and month the deficit of each resource is divided by what one
-        cabinet provides; the need is the (1 − α) quantile over paths, maximised over
-        months, rounded up.
+        On each path and month, the cabinets that close every Hall condition together at
+        one site (:func:`capacity.placement.cabinets_to_close`); then the (1 − α) quantile
+        over paths and the most over months. Without `site`, every site where some short
+        demand may run is tried and the one needing fewest cabinets is returned (the others
+        in ``alternatives``).
+
+        Raises
+        ------
+        FieldError
+            If the profile or site is unknown, or `alpha` is outside [0, 1).
         """
-        if not 0 <= alpha < 1:
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) \
+                or not 0 <= alpha < 1:
             raise FieldError("alpha", "must be in [0, 1)", alpha)
-        prof = self.estate.profiles[profile] if isinstance(profile, str) else profile
-        per_cab = prof.vector.values
-        deficit = np.maximum(self.demand - self.capacity, 0.0)
-        by_resource: dict[Resource, Quantity] = {}
-        uncovered = []
-        for r in Resource:
-            d = deficit[:, :, r.index]
-            if not np.any(d):
-                continue
-            worst = float(np.max(np.quantile(d, 1 - alpha, axis=0)))
-            if worst <= 1e-9:
-                continue
-            if per_cab[r.index] <= 0:
-                uncovered.append(r)
-                continue
-            by_resource[r] = Q_(math.ceil(worst / per_cab[r.index] - 1e-9), "cabinet")
-        binding = max(by_resource, key=lambda r: by_resource[r].magnitude, default=None)
-        n = by_resource[binding].magnitude if binding is not None else 0
-        return CabinetNeed(prof.name, alpha, Q_(n, "cabinet"), by_resource, binding,
-                           tuple(uncovered))
+        name = profile.name if isinstance(profile, CabinetProfile) else profile
+        if name not in self.pools.profiles:
+            raise FieldError("profile", "unknown cabinet profile (known: "
+                             f"{', '.join(self.pools.profiles)})", name)
+        need = self.need * self.multiplier
+        violated = self.short.violated
+        often = [c for c in range(len(self.short.conditions))
+                 if (violated[c].mean(axis=0) > alpha).any()]
+        short_blocks = {b for c in often for b in self.short.conditions[c].blocks}
+        if site is not None:
+            candidates = [site]
+        else:
+            prof = self.pools.profiles[name]
+            candidates = [s.id for s in self.pools.sites if any(
+                self.uses.blocks[b].hosts(s) and _offers(prof, self.uses.blocks[b])
+                for b in short_blocks)]
+        results = {sid: self._needed_at(need, name, sid, alpha) for sid in candidates}
+        finite = {k: v for k, v in results.items() if math.isfinite(v[0])}
+        best = min(finite, key=lambda k: (finite[k][0], candidates.index(k)), default=None)
+        if best is None:
+            lacking = {r for c in often
+                       for r in _condition_resources(self.uses, self.short.conditions[c])}
+            return CabinetNeed(name, None, float(alpha), Q_(0, "cabinet"), None, (),
+                               tuple(sorted(lacking, key=lambda r: r.index)))
+        n, binding, competing, uncovered = finite[best]
+        others = {k: Q_(v[0], "cabinet") for k, v in finite.items() if k != best}
+        return CabinetNeed(name, best, float(alpha), Q_(n, "cabinet"), binding, competing,
+                           uncovered, others)
+
+    def _needed_at(self, need: NDArray[np.float64], profile: str, site: str, alpha: float,
+                   ) -> tuple[float, Resource | None, tuple[Resource, ...],
+                              tuple[Resource, ...]]:
+        key = PoolKey(site, profile)
+        pools = Pools.of(self.estate, self.plan, extra=key)
+        u = uses(self.uses.blocks, pools)
+        j = pools.index(key)
+        cab = self.cabinets
+        if pools.n > cab.shape[2]:
+            cab = np.concatenate([cab, np.zeros((*cab.shape[:2], 1))], axis=2)
+        k, stuck = cabinets_to_close(need, cab, pools, u, j)
+        conds = conditions(u)
+        q = np.quantile(k, 1 - alpha, axis=0, method="inverted_cdf") if k.size else np.zeros(1)
+        uncovered: set[Resource] = set()
+        for c, cond in enumerate(conds):
+            if (stuck[c].mean(axis=0) > alpha).any():
+                uncovered |= set(_condition_resources(u, cond))
+        worst = float(np.max(q))
+        binding: Resource | None = None
+        competing: tuple[Resource, ...] = ()
+        if math.isfinite(worst) and worst > 0:
+            t = int(np.argmax(q))
+            # the condition that asks most cabinets on the paths at the quantile
+            at = k[:, t] >= worst
+            short = shortfall(need[:, at, t:t + 1], cab[at, t:t + 1], pools, u, conds)
+            gap = (short.need - short.room)[:, :, 0].max(axis=1) / np.maximum(
+                [pools.rows[j, c.limit] for c in conds], 1e-300)
+            c_best = conds[int(np.argmax(np.where([j in c.pools for c in conds], gap,
+                                                  -np.inf)))]
+            res = _condition_resources(u, c_best)
+            binding = res[0] if res else None
+            competing = tuple(res) if c_best.limit == DEVICE and len(res) > 1 else ()
+        return worst, binding, competing, tuple(sorted(uncovered, key=lambda r: r.index))
 
     def _repr_html_(self) -> str:
         rows = "".join(f"<li>{e}</li>" for e in self.exhaustion(0.5))
         return (f"<b>Projection</b>: {self.n_paths:,} paths, {self.months[0]} to "
                 f"{self.months[-1]}<ul>{rows}</ul>")
+
+
+def _offers(profile: CabinetProfile, block: Any) -> bool:
+    """Whether a profile provides every resource a block needs."""
+    v = profile.vector.values
+    return bool(np.all(v[block.ratios > 0] > 0))
+
+
+def _condition_resources(u: Uses, cond: Condition) -> list[Resource]:
+    """The resources whose demand a failed condition leaves short."""
+    if cond.limit != DEVICE:
+        return [DIRECT[cond.limit]]
+    return [r for r in Resource if r.precision is not None
+            and any(u.blocks[b].ratios[r.index] > 0 for b in cond.blocks)]
 
 
 def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
@@ -236,7 +430,7 @@ def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
 
 
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
-            seed: int = 0) -> Projection:
+            seed: int = 0, induced: bool = True) -> Projection:
     """Draw Monte Carlo paths of a scenario's capacity and demand, month by month.
 
     Parameters
@@ -249,6 +443,9 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
         Number of paths.
     seed
         Seed of the random generator: the same scenario and seed give the same numbers.
+    induced
+        Include the demand the scenario's compute vouchers induce (their lower net price,
+        at the market's elasticity); ``False`` projects demand without any response.
 
     Returns
     -------
@@ -259,24 +456,29 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise FieldError("seed", "must be a non-negative whole number", seed)
     months = month_range(month(start, "start"), month(end, "end"))
-    estate, plan = scenario.estate, scenario.plan
-    built = plan.built_estate(estate)
-
-    capacity = np.empty((n_paths, months.size, N_RESOURCES))
-    capacity[:] = built.capacity_matrix().sum(axis=0)
-    additions = plan.additions(estate).sum(axis=1)  # (n_projects, R)
-    delays: dict[str, NDArray[np.int64]] = {}
-    for k, proj in enumerate(plan.projects):
-        delays[proj.name] = proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
-        cols = np.flatnonzero(additions[k])
-        if cols.size:
-            share = proj.online(months, delays[proj.name])
-            for i in cols:
-                capacity[:, :, i] += share * additions[k, i]
-
-    demand = np.zeros((n_paths, months.size, N_RESOURCES))
-    for block in scenario.demands:
-        block.add_paths(demand, months, component_rng(seed, "demand", block.name))
-    capacity.flags.writeable = False
-    demand.flags.writeable = False
-    return Projection(months, capacity, demand, delays, estate, plan, seed)
+    pools = Pools.of(scenario.estate, scenario.plan)
+    delays = {proj.name: proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
+              for proj in scenario.plan.projects}
+    cabinets = pools.cabinets(months, delays) if delays else np.broadcast_to(
+        pools.cabinets(months), (n_paths, months.size, pools.n)).copy()
+    blocks = scenario.demands
+    need = np.empty((len(blocks), n_paths, months.size))
+    for b, block in enumerate(blocks):
+        need[b] = block.growth.sample(months, n_paths, component_rng(seed, "demand", block.name),
+                                      block.resource.unit)
+    multiplier = np.ones_like(need)
+    vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
+    if induced and vouchers and scenario.market.elasticity.value != 0:
+        multiplier = respond(need, blocks, vouchers, months,
+                             prices=scenario.market.priced(),
+                             elasticity=scenario.market.elasticity.value,
+                             weights=enterprise_weights(scenario.market.enterprises)).multiplier
+    ratios = np.array([b.ratios for b in blocks]).reshape(len(blocks), N_RESOURCES)
+    demand = np.einsum("bpt,br->ptr", need * multiplier, ratios)
+    u = uses(blocks, pools)
+    short = shortfall(need * multiplier, cabinets, pools, u)
+    for a in (cabinets, need, multiplier, demand, short.need, short.room, *delays.values()):
+        _readonly(a)
+    return Projection(months, _readonly(pools.capacity(cabinets)), demand,
+                      MappingProxyType(delays), scenario, pools, u, cabinets, need, multiplier,
+                      short, seed)

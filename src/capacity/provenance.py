@@ -10,7 +10,7 @@ import enum
 
 import attrs
 
-__all__ = ["Kind", "Provenance"]
+__all__ = ["Assumption", "Kind", "Provenance"]
 
 
 class Kind(enum.Enum):
@@ -68,3 +68,15 @@ class Provenance:
     def __str__(self) -> str:
         ref = f" [{self.reference}]" if self.reference else ""
         return f"{self.kind.value}: {self.note}{ref}"
+
+
+@attrs.frozen
+class Assumption:
+    """A figure or rule a scenario assumes, with the field it governs and its rationale."""
+
+    field: str
+    provenance: Provenance
+
+    def __str__(self) -> str:
+        ref = f" [{self.provenance.reference}]" if self.provenance.reference else ""
+        return f"{self.field}: {self.provenance.note}{ref}"

@@ -16,7 +16,7 @@ import attrs
 import numpy as np
 
 from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
-from capacity.policy import PolicyCost
+from capacity.policy import PolicyCost, cost_policy
 from capacity.projection import Projection, project
 from capacity.resources import Resource, ResourceVector
 from capacity.scenario import Scenario
@@ -300,7 +300,7 @@ def run_study(scenario: Scenario, *, start: str = "2025-01", end: str = "2030-12
     result = allocate(built.problem, time_limit=time_limit, seed=seed)
     cost = None
     if scenario.policies or scenario.market.prices:
-        cost = scenario.market.cost(projection, scenario.demands, scenario.policies)
+        cost = cost_policy(projection)
     return Study(scenario, projection, built, result, cost)
 
 

@@ -11,29 +11,26 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import attrs
 
 from capacity.demand import DemandBlock
+from capacity.instruments import Instrument, Market
 from capacity.inventory import Estate
 from capacity.plan import Plan
-from capacity.policy import Instrument, Market
-from capacity.provenance import Provenance
+from capacity.provenance import Assumption
+from capacity.scenario_io import from_dict, read_file, to_dict, write_file
 
-__all__ = ["Assumption", "Scenario"]
-
-
-@attrs.frozen
-class Assumption:
-    """A figure or rule a scenario assumes, with the field it governs and its rationale."""
-
-    field: str
-    provenance: Provenance
-
-    def __str__(self) -> str:
-        ref = f" [{self.provenance.reference}]" if self.provenance.reference else ""
-        return f"{self.field}: {self.provenance.note}{ref}"
+__all__ = [
+    "Assumption",
+    "Scenario",
+    "load_scenario",
+    "save_scenario",
+    "scenario_from_dict",
+    "scenario_to_dict",
+]
 
 
 def _notes(value: Iterable[Assumption]) -> tuple[Assumption, ...]:
@@ -103,10 +100,7 @@ class Scenario:
         ValidationError
             Listing every problem in the file, each named ``"<file>: <field path>"``.
         """
-        # Imported here: the file format sits on top of this class, not under it.
-        from capacity.scenario_io import load_scenario
-
-        return load_scenario(path)
+        return read_file(path, cls)
 
     def to_toml(self, path: str | os.PathLike[str]) -> None:
         """Write this scenario to a TOML file that :meth:`from_toml` reads back equal.
@@ -116,9 +110,7 @@ class Scenario:
         path
             The file to write; replaced if it exists.
         """
-        from capacity.scenario_io import save_scenario
-
-        save_scenario(self, path)
+        write_file(self, path)
 
     def assumptions(self) -> list[Assumption]:
         """Every assumption of the scenario: its notes, then each assumed figure."""
@@ -140,3 +132,29 @@ class Scenario:
         if self.market.elasticity.provenance.is_assumption:
             out.append(Assumption("market.elasticity", self.market.elasticity.provenance))
         return out
+
+
+def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+    """Read a scenario file; the same as :meth:`Scenario.from_toml`."""
+    return read_file(path, Scenario)
+
+
+def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
+    """Write a scenario file; the same as :meth:`Scenario.to_toml`."""
+    write_file(scenario, path)
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Build a scenario from the data of a scenario file (as :mod:`tomllib` reads it).
+
+    Raises
+    ------
+    ValidationError
+        Listing every problem, each path led by `source`.
+    """
+    return from_dict(data, Scenario, source=source)
+
+
+def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+    """The data of a scenario file (plain tables, lists, strings and numbers)."""
+    return to_dict(scenario)

@@ -2,7 +2,7 @@
 
 A scenario file is plain data. Every amount with a unit is a ``"value unit"`` string
 (``"8.0 kW"``, ``"315000.0 万元"``, ``"130.0 PFLOPS_fp16"``), months are ``"YYYY-MM"``
-strings, and every figure may carry its provenance. :func:`save_scenario` writes
+strings, and every figure may carry its provenance. :func:`write_file` writes
 magnitudes with ``repr(float)``, so loading a saved file gives back an equal scenario.
 
 The layout mirrors the field paths the domain classes report::
@@ -64,7 +64,7 @@ pint would choke on (``"10**10**10 kW"`` would compute for ever).
 
 Errors
 ------
-:func:`load_scenario` and :func:`scenario_from_dict` raise one
+:func:`read_file` and :func:`from_dict` raise one
 :class:`~capacity.errors.ValidationError` listing every problem in the file. Each
 problem is a :class:`~capacity.errors.FieldError` whose ``path`` is the file (or the
 `source` given) and the field path, ``"ganzhou.toml: sites[2].pue"``, so its message
@@ -85,7 +85,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import attrs
 import numpy as np
@@ -95,10 +95,7 @@ import tomli_w
 from capacity.demand import DemandBlock
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Milestones
-from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
-from capacity.months import MonthLike, month
-from capacity.plan import Plan, Project, Slippage
-from capacity.policy import (
+from capacity.instruments import (
     ComputeVoucher,
     ConstructionSubsidy,
     Elasticity,
@@ -106,9 +103,11 @@ from capacity.policy import (
     Instrument,
     Market,
 )
-from capacity.provenance import Kind, Provenance
+from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
+from capacity.months import MonthLike, month
+from capacity.plan import Plan, Project, Slippage
+from capacity.provenance import Assumption, Kind, Provenance
 from capacity.resources import Resource
-from capacity.scenario import Assumption, Scenario
 from capacity.units import (
     Q_,
     Precision,
@@ -122,13 +121,13 @@ from capacity.units import (
 __all__ = [
     "MAX_MAGNITUDE",
     "SCHEMA",
-    "load_scenario",
-    "save_scenario",
-    "scenario_from_dict",
-    "scenario_to_dict",
+    "from_dict",
+    "read_file",
+    "to_dict",
+    "write_file",
 ]
 
-#: Version of the file layout :func:`save_scenario` writes and :func:`load_scenario` reads.
+#: Version of the file layout :func:`write_file` writes and :func:`read_file` reads.
 SCHEMA = 1
 
 #: Largest magnitude any figure may have, in the unit of its field (1e15 cabinets, kW,
@@ -137,6 +136,32 @@ MAX_MAGNITUDE = 1e15
 
 _T = TypeVar("_T")
 _E = TypeVar("_E", bound=enum.Enum)
+S = TypeVar("S")
+
+
+class _ScenarioLike(Protocol):
+    """What the writer reads of a scenario (:class:`capacity.Scenario` is one).
+
+    The format sits below the scenario class (imports flow downward only), so the class
+    is passed in to the reader as its factory and read back here through this protocol.
+    """
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def estate(self) -> Estate: ...
+    @property
+    def plan(self) -> Plan: ...
+    @property
+    def demands(self) -> tuple[DemandBlock, ...]: ...
+    @property
+    def policies(self) -> tuple[Instrument, ...]: ...
+    @property
+    def market(self) -> Market: ...
+    @property
+    def notes(self) -> tuple[Assumption, ...]: ...
 
 # ---------------------------------------------------------------- writing
 
@@ -332,12 +357,13 @@ def _market_dict(m: Market) -> dict[str, Any]:
                        "provenance": _provenance_dict(m.elasticity.provenance)},
         "enterprises": m.enterprises,
         "load_factor": m.load_factor,
+        "idle_share": m.idle_share,
         "green_share": dict(m.green_share),
         "provenance": _provenances(m.provenance),
     })
 
 
-def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
+def to_dict(scenario: _ScenarioLike) -> dict[str, Any]:
     """The scenario as plain TOML-ready data (strings, numbers, lists, tables).
 
     Parameters
@@ -348,7 +374,7 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     Returns
     -------
     dict
-        The document :func:`scenario_from_dict` reads back into an equal scenario.
+        The document :func:`from_dict` reads back into an equal scenario.
 
     Raises
     ------
@@ -376,8 +402,8 @@ def scenario_to_dict(scenario: Scenario) -> dict[str, Any]:
     return _drop_empty(out, "name", "estate", "profiles", "sites")
 
 
-def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
-    """Write a scenario to a TOML file that :func:`load_scenario` reads back equal.
+def write_file(scenario: _ScenarioLike, path: str | os.PathLike[str]) -> None:
+    """Write a scenario to a TOML file that :func:`read_file` reads back equal.
 
     Parameters
     ----------
@@ -386,7 +412,7 @@ def save_scenario(scenario: Scenario, path: str | os.PathLike[str]) -> None:
     path
         The file to write (UTF-8); replaced if it exists.
     """
-    text = tomli_w.dumps(scenario_to_dict(scenario))
+    text = tomli_w.dumps(to_dict(scenario))
     header = f"# capacity scenario file (schema {SCHEMA}); written by capacity.save_scenario\n\n"
     Path(path).write_text(header + text, encoding="utf-8")
 
@@ -990,7 +1016,7 @@ def _market(r: _Reader, value: object, path: str) -> Market | None:
     if table is None:
         return None
     ok = r.keys(table, path, (), ("prices", "elasticity", "enterprises", "load_factor",
-                                  "green_share", "provenance"))
+                                  "idle_share", "green_share", "provenance"))
     kwargs: dict[str, Any] = {}
     if "prices" in table:
         where = _at(path, "prices")
@@ -1013,6 +1039,7 @@ def _market(r: _Reader, value: object, path: str) -> Market | None:
                     kwargs["elasticity"] = built
     kwargs |= _optional(r, table, "enterprises", r.count, path)
     kwargs |= _optional(r, table, "load_factor", r.number, path)
+    kwargs |= _optional(r, table, "idle_share", r.number, path)
     if "green_share" in table:
         where = _at(path, "green_share")
         shares = {k: r.number(v, _at(where, k))
@@ -1036,7 +1063,7 @@ _TOP_KEYS = ("schema", "description", "estate", "notes", "reported", "plan", "de
              "policies", "market")
 
 
-def _scenario(r: _Reader, data: Mapping[str, Any]) -> Scenario | None:
+def _scenario(r: _Reader, data: Mapping[str, Any], factory: Callable[..., S]) -> S | None:
     ok = r.keys(data, "", ("name", "profiles", "sites"), _TOP_KEYS)
     if "schema" in data and data["schema"] != SCHEMA:
         r.add("schema", f"this version of capacity reads schema {SCHEMA}", data["schema"])
@@ -1078,11 +1105,12 @@ def _scenario(r: _Reader, data: Mapping[str, Any]) -> Scenario | None:
                      name=estate_name)
     if estate is None:
         return None
-    return r.build(Scenario, "", name=name, estate=estate, plan=plan, demands=demands,
+    return r.build(factory, "", name=name, estate=estate, plan=plan, demands=demands,
                    policies=policies, market=market, description=description, notes=notes)
 
 
-def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
+def from_dict(data: Mapping[str, Any], factory: Callable[..., S], *,
+              source: str = "<scenario>") -> S:
     """Build a scenario from the data of a scenario file (as :mod:`tomllib` reads it).
 
     Parameters
@@ -1094,8 +1122,8 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
 
     Returns
     -------
-    Scenario
-        The scenario the data describe.
+    S
+        What `factory` builds of the data (a :class:`~capacity.Scenario`).
 
     Raises
     ------
@@ -1104,7 +1132,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         is ``"<source>: <field path>"``.
     """
     r = _Reader()
-    scenario = _scenario(r, data) if isinstance(data, Mapping) else None
+    scenario = _scenario(r, data, factory) if isinstance(data, Mapping) else None
     if scenario is None and not r.problems:
         r.add("", f"expected a table, not {_toml_type(data)}")
     if r.problems:
@@ -1123,18 +1151,20 @@ def _invalid(source: str, problems: list[FieldError]) -> ValidationError:
 _WHERE = re.compile(r"^(?P<reason>.*?)\s*\(at (?P<where>line \d+, column \d+|end of document)\)$")
 
 
-def load_scenario(path: str | os.PathLike[str]) -> Scenario:
+def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
     """Read a scenario from a TOML file.
 
     Parameters
     ----------
     path
-        The scenario file (UTF-8 TOML), as :func:`save_scenario` writes it.
+        The scenario file (UTF-8 TOML), as :func:`write_file` writes it.
+    factory
+        The scenario class, called with the scenario's fields.
 
     Returns
     -------
-    Scenario
-        The scenario the file describes.
+    S
+        What `factory` builds of the file's fields.
 
     Raises
     ------
@@ -1156,4 +1186,4 @@ def load_scenario(path: str | os.PathLike[str]) -> Scenario:
         found = _WHERE.match(str(exc))
         where, reason = (found["where"], found["reason"]) if found else ("", str(exc))
         raise _invalid(source, [FieldError(where, f"is not valid TOML: {reason}")]) from None
-    return scenario_from_dict(data, source=source)
+    return from_dict(data, factory, source=source)

@@ -31,6 +31,7 @@ import numpy as np
 
 from capacity.errors import FieldError, Problems
 from capacity.months import MonthLike
+from capacity.policy import cost_policy
 from capacity.projection import project
 from capacity.resources import Resource
 from capacity.scenario import Scenario
@@ -115,7 +116,7 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
     binding = p.binding_resource(alpha)
     out["binding"] = binding.name.lower() if isinstance(binding, Resource) else "none"
     if scenario.policies:
-        cost = scenario.market.cost(p, scenario.demands, scenario.policies)
+        cost = cost_policy(p)
         years = [int(y) for y in cost.years]
         for name in cost.instruments:
             for y, v in zip(years, cost.outlay(name).m_as("万元"), strict=True):

@@ -20,9 +20,7 @@ from hypothesis import strategies as st
 
 from capacity.demand import DemandBlock
 from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Milestones
-from capacity.inventory import CabinetProfile, Estate, Site, Status
-from capacity.plan import Plan, Project, Ramp, Slippage
-from capacity.policy import (
+from capacity.instruments import (
     ComputeVoucher,
     ConstructionSubsidy,
     Elasticity,
@@ -30,9 +28,11 @@ from capacity.policy import (
     Instrument,
     Market,
 )
-from capacity.provenance import Kind, Provenance
+from capacity.inventory import CabinetProfile, Estate, Site, Status
+from capacity.plan import Plan, Project, Ramp, Slippage
+from capacity.provenance import Assumption, Kind, Provenance
 from capacity.resources import Resource
-from capacity.scenario import Assumption, Scenario
+from capacity.scenario import Scenario
 from capacity.units import Q_, Precision, Quantity
 
 __all__ = [
@@ -341,7 +341,8 @@ def markets(draw: st.DrawFn, site_names: tuple[str, ...] = ()) -> Market:
                 "vcpu": draw(quantities("yuan/vCPU/month", max_value=200.0))},
         elasticity=Elasticity(draw(st.floats(-3, 0)), draw(provenances())),
         enterprises=draw(st.integers(1, 100)),
-        load_factor=draw(st.floats(0, 1)),
+        load_factor=draw(st.floats(0.01, 1)),
+        idle_share=draw(st.floats(0, 1)),
         green_share={s: draw(st.floats(0, 1)) for s in site_names},
         provenance=draw(_provenance_map(("prices",))))
 

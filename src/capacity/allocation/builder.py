@@ -1,13 +1,18 @@
-"""Build an allocation problem from an estate, a plan and demand blocks at one month.
+"""Build an allocation problem from a scenario at one month.
 
-Pools are the (site × cabinet profile) pairs with cabinets in service that month. Each
-demand block's central need that month is cut into ``units`` equal parts; one part placed
-at a pool takes as many cabinets of the pool's profile as its hungriest resource requires
-(2 AI cabinets at one site, 20 general ones at another), and those cabinets draw their IT
-power through the site's PUE against its grid envelope.
+Pools are the (site × cabinet profile) pairs with cabinets in service that month on the
+planned dates. Each demand block's central need that month is cut into ``units`` equal
+parts. What a part consumes in each pool, where it may run, and what it costs all come
+from :mod:`capacity.placement`, the one rule the projection and policy costing use too:
+vCPU, storage and the other resources it needs, and accelerator device time shared
+across precisions; power drawn is an idle share of every cabinet in service plus a share
+proportional to the cabinets the demand occupies, through the site's PUE against its
+grid envelope.
 
-Costs are per year, in yuan: energy (IT kW × load × PUE × hours × price, less any
-electricity subsidy per kWh) plus the cabinets' capex spread over their lifetime.
+Costs are rates in yuan/year: energy drawn (at the market's load factor, net of the
+scenario's electricity subsidies) plus the amortised capex of the cabinets occupied (net
+of construction subsidies). The idle draw of the cabinets in service is the problem's
+``fixed_cost``, so the objective is the estate's whole running cost that month.
 
 Examples
 --------
@@ -23,7 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -33,44 +37,12 @@ from capacity.allocation.problem import AllocationProblem
 from capacity.allocation.solve import Allocation
 from capacity.errors import FieldError, Problems
 from capacity.months import MonthLike, month
-from capacity.resources import Resource
+from capacity.placement import LIMIT_UNITS, LIMITS, CostModel, PoolKey, Pools, uses
+from capacity.resources import N_RESOURCES, Resource
+from capacity.scenario import Scenario
 from capacity.units import Q_, Quantity, parse_quantity
 
-if TYPE_CHECKING:
-    from capacity.scenario import Scenario
-
 __all__ = ["PoolKey", "ScenarioProblem", "build_problem"]
-
-_HOURS_PER_YEAR = 8766.0  # the registry's year: 365.25 days
-
-
-@attrs.frozen
-class PoolKey:
-    """A pool: the cabinets of one profile at one site."""
-
-    site: str
-    profile: str
-
-    def __str__(self) -> str:
-        return f"{self.site}/{self.profile}"
-
-
-def _pools(scenario: Scenario, when: np.datetime64) -> tuple[list[PoolKey], NDArray[np.float64]]:
-    """Pools in service at `when` and their whole cabinets, planned dates (no slippage)."""
-    plan, estate = scenario.plan, scenario.estate
-    built = plan.built_estate(estate)
-    counts: dict[PoolKey, float] = {}
-    for site in built.sites:
-        for prof, n in site.cabinets.items():
-            counts[PoolKey(site.id, prof)] = counts.get(PoolKey(site.id, prof), 0.0) + n
-    axis = np.array([when], dtype="datetime64[M]")
-    for proj in plan.projects:
-        share = float(proj.online(axis)[0])
-        for prof, n in proj.cabinets.items():
-            key = PoolKey(proj.site, prof)
-            counts[key] = counts.get(key, 0.0) + math.floor(share * n + 1e-9)
-    keys = [k for k, n in counts.items() if n > 0]
-    return keys, np.array([counts[k] for k in keys], dtype=np.float64)
 
 
 def build_problem(
@@ -78,31 +50,29 @@ def build_problem(
     when: MonthLike,
     *,
     units: int = 20,
-    load_factor: float = 0.7,
     lifetime: Quantity | str = "10 year",
-    electricity_subsidy: Mapping[str, Quantity | str] | None = None,
     unmet_penalty: Quantity | str | None = None,
     min_sites: Mapping[str, int] | None = None,
     splittable: bool = True,
 ) -> ScenarioProblem:
     """The allocation problem of a scenario's demand at one month.
 
+    Blocks that need nothing that month are left out (``skipped``); a block no pool in
+    service may host stays in, so the solve reports it infeasible and names it.
+
     Parameters
     ----------
     scenario
-        Estate, plan and demand blocks.
+        Estate, plan, demand blocks, policies and market (load factor, idle share, green
+        power): electricity and construction subsidies lower the costs where they apply.
     when
         The month whose capacity (planned dates) and central demand are allocated.
     units
         Parts each demand block is cut into; finer parts pack tighter, coarser solve faster.
-    load_factor
-        Average share of IT power drawn, dimensionless in (0, 1].
     lifetime
         Period over which cabinet capex is spread, ``[time]``.
-    electricity_subsidy
-        Subsidy per kWh by site id, ``[currency]/[energy]``, deducted from the price.
     unmet_penalty
-        Cost per year of one unserved part of any block, ``[currency]``. Without it a
+        Cost of leaving one part of any block unserved, ``[currency]/[time]``. Without it a
         block's ``value`` (per unit of its resource per year) sets the penalty, and a block
         without a value must be served in full.
     min_sites
@@ -113,9 +83,8 @@ def build_problem(
     Returns
     -------
     ScenarioProblem
-        Its ``problem`` has costs in yuan per year, resources in their canonical units
-        (cabinets first), and names of the blocks, pools (``site/profile``), resources and
-        sites; the wrapper reads an allocation back as quantities.
+        Its ``problem`` has costs in yuan/year, limits in their units (device time in
+        cabinets), and names of blocks, pools (``site/profile``), limits and sites.
 
     Raises
     ------
@@ -126,8 +95,6 @@ def build_problem(
     at = month(when, "when")
     if isinstance(units, bool) or not isinstance(units, int) or units < 1:
         p.add("units", "must be a positive whole number", units)
-    if not 0 < load_factor <= 1:
-        p.add("load_factor", "must be in (0, 1]", load_factor)
     years = 1.0
     try:
         years = float(parse_quantity(lifetime, "year", "lifetime").m_as("year"))
@@ -135,95 +102,80 @@ def build_problem(
             p.add("lifetime", "must be positive", lifetime)
     except FieldError as exc:
         p.add(exc.path, exc.reason, exc.value)
-    subsidy: dict[str, float] = {}
-    site_ids = scenario.plan.built_estate(scenario.estate).site_ids
-    for sid, amount in (electricity_subsidy or {}).items():
-        if sid not in site_ids:
-            p.add(f"electricity_subsidy.{sid}", "unknown site", sid)
-            continue
-        try:
-            subsidy[sid] = float(parse_quantity(amount, "yuan/kWh",
-                                                f"electricity_subsidy.{sid}").m_as("yuan/kWh"))
-        except FieldError as exc:
-            p.add(exc.path, exc.reason, exc.value)
     penalty_all: float | None = None
     if unmet_penalty is not None:
         try:
-            penalty_all = float(parse_quantity(unmet_penalty, "yuan", "unmet_penalty")
-                                .m_as("yuan"))
+            penalty_all = float(parse_quantity(unmet_penalty, "yuan/year", "unmet_penalty")
+                                .m_as("yuan/year"))
         except FieldError as exc:
             p.add(exc.path, exc.reason, exc.value)
-    names = [b.name for b in scenario.demands]
+    all_names = [b.name for b in scenario.demands]
     for name in (min_sites or {}):
-        if name not in names:
+        if name not in all_names:
             p.add(f"min_sites.{name}", "unknown demand block", name)
     p.raise_if_any()
 
-    built = scenario.plan.built_estate(scenario.estate)
-    pools, cabinets = _pools(scenario, at)
-    blocks = scenario.demands
     axis = np.array([at], dtype="datetime64[M]")
-    need = np.array([b.central(axis)[0] for b in blocks]).reshape(len(blocks), -1) / units
-    used_r = [r for r in Resource if r is Resource.CABINETS or np.any(need[:, r.index] > 0)]
-    per_cab = np.array([built.profiles[k.profile].vector.values for k in pools]).reshape(
-        len(pools), -1)
-
-    # cabinets one part of block i takes at pool j: its hungriest resource decides
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(need[:, None, :] > 0,
-                         need[:, None, :] / per_cab[None, :, :], 0.0)  # (n, m, R)
-    ratio[np.isnan(ratio)] = np.inf
-    cab_per_part = ratio.max(axis=2)
-    sites = {s.id: s for s in built.sites}
-    hosts = np.array([[b.hosts(sites[k.site]) for k in pools] for b in blocks],
-                     dtype=bool).reshape(len(blocks), len(pools))
-    eligible = hosts & np.isfinite(cab_per_part)
-    cab_per_part = np.where(eligible, cab_per_part, 0.0)
-
-    use = np.zeros((len(blocks), len(pools), len(used_r)))
-    capacity = np.zeros((len(pools), len(used_r)))
-    for c, r in enumerate(used_r):
-        use[:, :, c] = cab_per_part if r is Resource.CABINETS else need[:, r.index][:, None]
-        capacity[:, c] = cabinets * per_cab[:, r.index]
-    use[~eligible] = 0.0
-
-    kw = per_cab[:, Resource.IT_POWER.index]
-    power_use = cab_per_part * kw[None, :]
-    pue = np.array([sites[k.site].pue for k in pools])
-    price = np.zeros(len(pools))
-    capex = np.zeros(len(pools))
-    for j, k in enumerate(pools):
-        tariff = sites[k.site].electricity_price
-        price[j] = (tariff.m_as("yuan/kWh") if tariff is not None else 0.0) \
-            - subsidy.get(k.site, 0.0)
-        invest = built.profiles[k.profile].capex
-        capex[j] = invest.m_as("yuan") if invest is not None else 0.0
-    cost = (power_use * load_factor * pue[None, :] * _HOURS_PER_YEAR * price[None, :]
-            + cab_per_part * (capex / years)[None, :])
-
-    site_list = sorted({k.site for k in pools}, key=site_ids.index)
-    grid = np.array([_kw(sites[s].grid) for s in site_list])
-    penalty = np.full(len(blocks), np.inf)
+    pools = Pools.of(scenario.estate, scenario.plan)
+    cab_all = pools.cabinets(axis)[0, 0]
+    live = [j for j in range(pools.n) if cab_all[j] > 0]
+    cabinets = cab_all[live]
+    keys = [pools.keys[j] for j in live]
+    u = uses(scenario.demands, pools)
+    central = np.array([b.growth.magnitudes(axis, b.resource.unit)[0]
+                        for b in scenario.demands], dtype=np.float64).reshape(-1)
+    kept = [i for i in range(len(scenario.demands)) if central[i] > 0]
+    skipped = tuple(b.name for i, b in enumerate(scenario.demands) if i not in kept)
+    blocks = [scenario.demands[i] for i in kept]
+    n, m = len(blocks), len(keys)
+    part = central[kept] / units
+    eligible = u.eligible[np.ix_(kept, live)]
+    rows = pools.rows[live]
+    used = [lim for lim in range(len(LIMITS))
+            if u.needs[kept, lim].any() and (rows[:, lim] > 0).any()]
+    use = u.use[np.ix_(kept, live)][:, :, used] * part[:, None, None]
+    costs = CostModel.of(pools, axis, scenario.market, scenario.policies, lifetime_years=years)
+    busy = costs.busy_rate(0)[live]
+    idle = costs.idle_rate(0)[live]
+    occupancy = u.occupancy[np.ix_(kept, live)] * part[:, None]
+    kw = pools.per_cabinet[live, Resource.IT_POWER.index]
+    drawn = costs.load_factor * (1 - costs.idle_share)
+    site_ids = tuple(s.id for s in pools.sites)
+    site_list = sorted({k.site for k in keys}, key=site_ids.index)
+    sites = {s.id: s for s in pools.sites}
+    pue = np.array([sites[k.site].pue for k in keys], dtype=np.float64)
+    pool_site = np.array([site_list.index(k.site) for k in keys], dtype=np.intp)
+    idle_kw = cabinets * kw * costs.load_factor * costs.idle_share * pue
+    grid = np.array([_kw(sites[s].grid) for s in site_list], dtype=np.float64)
+    grid = np.maximum(grid - np.bincount(pool_site, weights=idle_kw, minlength=len(site_list)),
+                      0.0)
+    penalty = np.full(n, np.inf)
     for i, b in enumerate(blocks):
         if penalty_all is not None:
             penalty[i] = penalty_all
         elif b.value is not None:
-            per_year = b.value.m_as(f"yuan / ({b.resource.unit}) / year")
-            penalty[i] = per_year * need[i, b.resource.index]
+            penalty[i] = b.value.m_as(f"yuan / ({b.resource.unit}) / year") * part[i]
     spread = None
     if min_sites:
         spread = np.array([min_sites.get(b.name, 0) for b in blocks], dtype=np.float64)
     problem = AllocationProblem(
-        use=use, capacity=capacity, cost=cost, size=np.full(len(blocks), float(units)),
-        penalty=penalty, eligible=eligible, splittable=splittable,
-        pool_site=np.array([site_list.index(k.site) for k in pools], dtype=np.float64),
-        min_sites=spread, power_use=power_use, pue=pue, grid=grid,
-        demand_names=names, pool_names=[str(k) for k in pools],
-        resource_names=[r.name.lower() for r in used_r], site_names=site_list,
-        resource_units=[str(r.unit) for r in used_r], cost_unit="yuan",
+        use=use.reshape(n, m, len(used)), capacity=(cabinets[:, None] * rows[:, used]).reshape(
+            m, len(used)),
+        cost=np.where(eligible, occupancy * busy[None, :], 0.0).reshape(n, m),
+        size=np.full(n, float(units)), penalty=penalty, eligible=eligible.reshape(n, m),
+        splittable=splittable, pool_site=pool_site.astype(np.float64), min_sites=spread,
+        power_use=np.where(eligible, occupancy * kw[None, :] * drawn, 0.0).reshape(n, m),
+        pue=pue, grid=grid, fixed_cost=float((cabinets * idle).sum()),
+        per_cabinet=rows[:, used].reshape(m, len(used)),
+        demand_names=[b.name for b in blocks], pool_names=[str(k) for k in keys],
+        resource_names=[LIMITS[lim] for lim in used], site_names=site_list,
+        resource_units=[LIMIT_UNITS[lim] for lim in used], cost_unit="yuan/year",
         name=f"{scenario.name} at {at}")
-    return ScenarioProblem(problem, at, tuple(pools), need, tuple(names),
-                           tuple(b.resource for b in blocks))
+    unhosted = tuple((b.name, tuple(sorted(b.eligible))) for i, b in enumerate(blocks)
+                     if not eligible[i].any())
+    need = np.array([b.ratios * part[i] for i, b in enumerate(blocks)]).reshape(n, N_RESOURCES)
+    return ScenarioProblem(problem, at, tuple(keys), need, tuple(b.name for b in blocks),
+                           tuple(b.resource for b in blocks), skipped, unhosted)
 
 
 def _kw(power: Quantity | None) -> float:
@@ -246,6 +198,13 @@ class ScenarioProblem:
         Need of every resource per part of each block, canonical units, ``(n, len(Resource))``.
     blocks
         Demand block names, one per row.
+    primary
+        Each block's primary resource.
+    skipped
+        Blocks left out because they need nothing that month.
+    unhosted
+        Blocks (with their tags) that no pool in service may host: the solve is
+        infeasible and says so.
     """
 
     problem: AllocationProblem
@@ -254,6 +213,15 @@ class ScenarioProblem:
     part: NDArray[np.float64] = attrs.field(repr=False)
     blocks: tuple[str, ...]
     primary: tuple[Resource, ...]
+    skipped: tuple[str, ...] = ()
+    unhosted: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def notes(self) -> list[str]:
+        """What the problem leaves out or cannot place, in words."""
+        out = [f"{name} needs nothing in {self.when}: left out" for name in self.skipped]
+        out += [f"{name} (tags: {', '.join(tags) or 'any'}) may run in no pool in service in "
+                f"{self.when}" for name, tags in self.unhosted]
+        return out
 
     def placement(self, result: Allocation) -> dict[str, dict[str, Quantity]]:
         """Where each block went: its primary resource by pool (``site/profile``).
@@ -277,7 +245,11 @@ class ScenarioProblem:
         return out
 
     def cabinets_used(self, result: Allocation) -> dict[str, Quantity]:
-        """Cabinets occupied at each pool by the assignment."""
-        if result.used is None:
+        """Cabinets the assignment occupies at each pool: its most used limit's share."""
+        if result.used is None or self.problem.per_cabinet is None:
             return {}
-        return {str(k): Q_(float(result.used[j, 0]), "cabinet") for j, k in enumerate(self.pools)}
+        per = self.problem.per_cabinet
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(per > 0, result.used / per, 0.0)
+        return {str(k): Q_(float(share[j].max(initial=0.0)), "cabinet")
+                for j, k in enumerate(self.pools)}

@@ -37,6 +37,18 @@ def _amount(value: float, unit: str) -> str:
     return f"{value:.6g} {unit}".rstrip()
 
 
+def _cabinets(problem: AllocationProblem, pools: NDArray[np.intp], r: int,
+              short: float) -> str:
+    """The shortfall in whole cabinets of the group's best-endowed pool, when known."""
+    if problem.per_cabinet is None:
+        return ""
+    per = float(problem.per_cabinet[pools, r].max(initial=0.0)) if pools.size else 0.0
+    if per <= 0 or not np.isfinite(short):
+        return ""
+    best = problem.label("pool", int(pools[np.argmax(problem.per_cabinet[pools, r])]))
+    return f" ({int(np.ceil(short / per - 1e-9)):,} more cabinets like {best}'s)"
+
+
 def _demand_fits(problem: AllocationProblem, must: NDArray[np.bool_]) -> list[str]:
     """Demands that must be served but that no eligible pool (or all of them) can hold."""
     lines: list[str] = []
@@ -94,7 +106,8 @@ def _group_shortfalls(problem: AllocationProblem, must: NDArray[np.bool_]) -> li
                 f"{problem.label('resource', int(r))}: {_names(problem, 'demand', demands)} "
                 f"can only use {_names(problem, 'pool', pools)}, which hold "
                 f"{_amount(have[r], unit)}; they need at least {_amount(need[r], unit)}, "
-                f"short by {_amount(need[r] - have[r], unit)}.")))
+                f"short by {_amount(need[r] - have[r], unit)}"
+                f"{_cabinets(problem, pools, int(r), need[r] - have[r])}.")))
         if grid_use is not None and problem.grid is not None:
             sites = np.unique(problem.site_of_pool[pools])
             power_need = float((np.where(elig, grid_use, np.inf).min(axis=1)[confined]
@@ -126,7 +139,11 @@ def diagnose(problem: AllocationProblem) -> str:
         One finding per line, biggest shortfall first; the first line summarises.
     """
     must = problem.must_serve & (problem.size > 0)
-    lines = _group_shortfalls(problem, must) + _demand_fits(problem, must)
+    homeless = must & ~problem.eligible_mask.any(axis=1)
+    lines = [f"{problem.label('demand', int(i))} must be served but may use no pool."
+             for i in np.flatnonzero(homeless)[:_LISTED]]
+    must = must & ~homeless
+    lines += _group_shortfalls(problem, must) + _demand_fits(problem, must)
     if not lines:
         return ("No single resource is short in total: the demands that must be served cannot "
                 "be packed together (whole demands, spread rules or the mix of resources "

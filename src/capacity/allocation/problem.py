@@ -20,6 +20,7 @@ x counts *units* of demand (cabinets, servers, blocks: whatever ``size`` counts)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -129,7 +130,13 @@ class AllocationProblem:
         Unit of each resource (pint unit or unit string of :data:`capacity.ureg`);
         ``None`` means plain numbers.
     cost_unit
-        Unit of costs, e.g. ``"yuan"`` or ``"万元"``; ``None`` for plain numbers.
+        Unit of costs, e.g. ``"yuan"`` or ``"yuan/year"``; ``None`` for plain numbers.
+    fixed_cost
+        Cost every assignment pays (e.g. the idle draw of cabinets in service), in
+        ``cost_unit``; added to the objective and the bound.
+    per_cabinet
+        ``(m, R)``: what one cabinet of each pool offers of each resource, so explanations
+        can speak in whole cabinets; ``None`` when pools are not cabinets.
     sense
         ``"min"`` minimises cost; ``"max"`` maximises ``cost`` read as value (penalties
         still count against the objective).
@@ -166,6 +173,9 @@ class AllocationProblem:
     resource_units: tuple[str, ...] | None = attrs.field(default=None, converter=_units)
     cost_unit: str | None = attrs.field(default=None)
     sense: Literal["min", "max"] = attrs.field(default="min")
+    fixed_cost: float = attrs.field(default=0.0, converter=float)
+    per_cabinet: NDArray[np.float64] | None = attrs.field(
+        default=None, converter=_optional_float_array)
     name: str = attrs.field(default="")
 
     def __attrs_post_init__(self) -> None:
@@ -294,7 +304,8 @@ class AllocationProblem:
             penalty=maybe(self.penalty, "d"), eligible=maybe(self.eligible, "d", "p"),
             splittable=split, pool_site=maybe(self.pool_site, "p"),
             min_sites=maybe(self.min_sites, "d"), power_use=maybe(self.power_use, "d", "p"),
-            pue=maybe(self.pue, "p"), demand_names=names(self.demand_names, d),
+            pue=maybe(self.pue, "p"), per_cabinet=maybe(self.per_cabinet, "p"),
+            demand_names=names(self.demand_names, d),
             pool_names=names(self.pool_names, p))
 
 
@@ -400,12 +411,14 @@ def _validate(p: AllocationProblem) -> None:
     elif p.grid is not None:
         problems.add("grid", "must be numeric")
 
-    if elig_ok and size_ok:
-        served = p.must_serve if (p.penalty is None or p.penalty.shape == (n,)) else None
-        if served is not None:
-            _report(problems, "eligible", served & (p.size > 0) & ~p.eligible_mask.any(axis=1),
-                    "a demand that must be served has no eligible pool",
-                    np.arange(n))
+    # A demand that must be served but has no eligible pool is not misuse: the problem is
+    # infeasible, and allocate() says so and names it.
+    if not math.isfinite(p.fixed_cost):
+        problems.add("fixed_cost", "must be finite", p.fixed_cost)
+    if p.per_cabinet is not None and _check_shape(problems, "per_cabinet", p.per_cabinet,
+                                                  (m, r)):
+        _report(problems, "per_cabinet", ~np.isfinite(p.per_cabinet) | (p.per_cabinet < 0),
+                "must be finite and ≥ 0", p.per_cabinet)
 
     for field, names, count in (("demand_names", p.demand_names, n),
                                 ("pool_names", p.pool_names, m),

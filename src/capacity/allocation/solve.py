@@ -205,6 +205,37 @@ class Allocation:
         usable = np.isfinite(cap) & (cap > 0)
         return np.where(usable, self.used / np.where(usable, cap, 1.0), 0.0)
 
+    def stranded_reasons(self) -> list[str]:
+        """What is left idle and why: each stranded capacity with what is used up beside it.
+
+        ``"12 cabinets of vcpu at a/general idle: device_time is used up there"``, or, at a
+        site whose grid power binds, ``"...: the grid power of site s is used up"``; and
+        grid power left at a site whose pools are all full.
+        """
+        if self.stranded is None or self.binding is None:
+            return []
+        p = self.problem
+        out = []
+        site = p.site_of_pool
+        for j, r in np.argwhere(self.stranded > 0):
+            why = [p.label("resource", int(k)) for k in np.flatnonzero(self.binding[j])]
+            if self.power_binding is not None and self.power_binding[site[j]]:
+                why.append(f"the grid power of {p.label('site', int(site[j]))}")
+            amount = f"{self.stranded[j, r]:,.6g} {p.resource_unit(int(r))}".rstrip()
+            if p.per_cabinet is not None and p.per_cabinet[j, r] > 0:
+                amount += f" ({self.stranded[j, r] / p.per_cabinet[j, r]:,.1f} cabinets' worth)"
+            out.append(f"{amount} of {p.label('resource', int(r))} at "
+                       f"{p.label('pool', int(j))} idle: {' and '.join(why)} used up there")
+        if self.power_used is not None and p.grid is not None and self.power_binding is not None:
+            for s_ in range(p.n_sites):
+                pools = np.flatnonzero(site == s_)
+                left = p.grid[s_] - self.power_used[s_]
+                if np.isfinite(p.grid[s_]) and not self.power_binding[s_] and pools.size and \
+                        self.binding[pools].any(axis=1).all():
+                    out.append(f"{left:,.6g} kW of grid power at {p.label('site', s_)} idle: "
+                               "every pool there is full")
+        return out
+
     def explain(self) -> str:
         """A plain-language account of the answer: status, cost, binding limits, unmet demand.
 
@@ -229,10 +260,7 @@ class Allocation:
         if self.power_binding is not None:
             for s in np.flatnonzero(self.power_binding):
                 lines.append(f"binding: grid power at {p.label('site', int(s))}")
-        if self.stranded is not None:
-            for j, r in np.argwhere(self.stranded > 0):
-                lines.append(f"stranded: {self.stranded[j, r]:.6g} {p.resource_unit(r)} of "
-                             f"{p.label('resource', int(r))} at {p.label('pool', int(j))}")
+        lines += [f"stranded: {text}" for text in self.stranded_reasons()]
         if self.unmet is not None:
             for i in np.flatnonzero(self.unmet > 0):
                 lines.append(f"unmet: {self.unmet[i]:.6g} of {p.size[i]:.6g} units of "
@@ -658,7 +686,7 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         assignment = model.pair_values(x, n, m)
         objective = _columns_cost(model, x)
         if status == Status.FEASIBLE and abs(objective - bound) <= mip_rel_gap * max(
-                abs(objective), 1.0):
+                abs(objective + sign * problem.fixed_cost), 1.0):
             status = Status.OPTIMAL
         fields.update(_usage(problem, assignment))
     if status == Status.INFEASIBLE:
@@ -678,19 +706,31 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         message = f"{message} {explanation.splitlines()[0]}"
     return Allocation(
         problem=problem, status=status, message=message, method=method,
-        objective_value=sign * objective if not math.isnan(objective) else math.nan,
+        objective_value=sign * objective + problem.fixed_cost if not math.isnan(objective)
+        else math.nan,
         # -inf (minimising) means no bound is known; +inf is the bound of an infeasible problem
-        bound_value=sign * bound if bound > -math.inf else math.nan, solve_time=elapsed,
+        bound_value=sign * bound + problem.fixed_cost if bound > -math.inf else math.nan,
+        solve_time=elapsed,
         explanation=explanation, node_count=outcome.nodes, model=model, **fields)
 
 
 def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[str, Any]:
-    """Resources used, binding and stranded capacities of an ``(n, m)`` assignment."""
+    """Resources used, binding and stranded capacities of an ``(n, m)`` assignment.
+
+    A capacity binds when what is left of it cannot take one more unit of any eligible
+    demand that uses it (integer slack below one unit), or is used up to rounding.
+    Stranded capacity is what is left of the other resources at a pool where something
+    binds, or at the pools of a site whose grid power is used up.
+    """
     used = np.einsum("ij,ijr->jr", assignment, problem.use)
     cap = problem.capacity
     slack = cap - used
+    use = np.where(problem.eligible_mask[:, :, None] & (problem.use > 0), problem.use, np.inf)
+    one_unit = use.min(axis=0, initial=np.inf)  # (m, R): the smallest step into each capacity
+    tight = slack <= _BINDING * np.maximum(cap, 1.0)
     # a capacity of zero binds nothing: the pool simply lacks that resource
-    binding = np.isfinite(cap) & (cap > 0) & (slack <= _BINDING * np.maximum(cap, 1.0))
+    binding = np.isfinite(cap) & (cap > 0) & (tight | (slack < one_unit * (1 - 1e-9)))
+    binding &= np.isfinite(one_unit) | tight
     full_pool = binding.any(axis=1)
     power_used = power_binding = None
     grid_use = problem.grid_power_use
@@ -698,10 +738,16 @@ def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[
         site = problem.site_of_pool
         power_used = np.bincount(site, weights=(assignment * grid_use).sum(axis=0),
                                  minlength=problem.n_sites)
+        room = problem.grid - power_used
+        step = np.where(problem.eligible_mask & (grid_use > 0), grid_use, np.inf)
+        site_step = np.full(problem.n_sites, np.inf)
+        np.minimum.at(site_step, site, step.min(axis=0, initial=np.inf))
         power_binding = np.isfinite(problem.grid) & (
-            problem.grid - power_used <= _BINDING * np.maximum(problem.grid, 1.0))
+            (room <= _BINDING * np.maximum(problem.grid, 1.0)) | (room < site_step * (1 - 1e-9)))
         full_pool |= power_binding[site]
-    stranded = np.where(full_pool[:, None] & ~binding & np.isfinite(slack), slack, 0.0)
+    # only what some demand there could use counts as stranded
+    stranded = np.where(full_pool[:, None] & ~binding & np.isfinite(slack) & (cap > 0)
+                        & np.isfinite(one_unit), slack, 0.0)
     unmet = problem.size - assignment.sum(axis=1)
     return {"assignment": assignment, "unmet": np.where(unmet > 0, unmet, 0.0), "used": used,
             "binding": binding, "stranded": stranded, "power_used": power_used,

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from capacity.demand import DemandBlock
 from capacity.growth import Compound, Logistic, Milestones
+from capacity.instruments import Elasticity, Market
 from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
 from capacity.plan import Plan, Project, Ramp, Slippage
-from capacity.policy import Elasticity, Market
-from capacity.provenance import Provenance
+from capacity.provenance import Assumption, Provenance
 from capacity.resources import Resource
-from capacity.scenario import Assumption, Scenario
+from capacity.scenario import Scenario
 from capacity.units import H100_SXM, Q_, Precision
 
 __all__ = ["LETTER", "SOURCES", "ganzhou"]
@@ -354,6 +354,7 @@ def _market() -> Market:
             "of an AI firm's costs, so demand responds, but less than one for one")),
         enterprises=20,
         load_factor=0.6,
+        idle_share=0.5,
         green_share={"smart-computing-centre": 0.8},
         provenance={
             "prices": Provenance.assumption(
@@ -361,7 +362,15 @@ def _market() -> Market:
                 "50 yuan per vCPU-month: plausible 2025 market rents, not from the letter"),
             "enterprises": Provenance.assumption(
                 "AI demand is concentrated in a few enterprises (§I.3): 20 claimants"),
-            "load_factor": Provenance.assumption("IT draws 60 % of installed power on average"),
+            "load_factor": Provenance.assumption(
+                "a fully used cabinet draws 60 % of its rated IT power: servers under "
+                "production load run well below nameplate"),
+            "idle_share": Provenance.assumption(
+                "a cabinet in service but idle draws half of what a fully used one does: "
+                "'even an energy-efficient server still consumes about half its full power "
+                "when doing virtually no work' (Barroso & Hölzle, The Case for "
+                "Energy-Proportional Computing, IEEE Computer 40(12), 2007, "
+                "doi:10.1109/MC.2007.443); newer servers idle lower, so this errs high"),
             "green_share": Provenance.assumption(
                 "the 'large green data centre' (§III.1) buys 80 % green power"),
         },

@@ -22,23 +22,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from capacity.errors import FieldError
+from capacity.months import hours_in_month
 from capacity.units import Quantity, magnitudes, ureg
 
 __all__ = ["amortised", "energy_cost", "energy_used", "hours_in_month"]
-
-
-def hours_in_month(months: NDArray[np.datetime64]) -> NDArray[np.float64]:
-    """Hours in each calendar month of a month axis (672 to 744).
-
-    Parameters
-    ----------
-    months
-        Months, ``datetime64[M]``.
-    """
-    m = np.asarray(months, dtype="datetime64[M]")
-    days = ((m + np.timedelta64(1, "M")).astype("datetime64[D]")
-            - m.astype("datetime64[D]")).astype(np.float64)
-    return np.asarray(days * 24.0, dtype=np.float64)
 
 
 def _energy_kwh(it_kw: NDArray[np.float64], pue: ArrayLike, load_factor: ArrayLike,

@@ -46,18 +46,30 @@ from numpy.typing import NDArray
 
 from capacity.demand import DemandBlock
 from capacity.errors import FieldError, Problems, ValidationError
-from capacity.inventory import Estate, Site
-from capacity.plan import Plan
-from capacity.policy.costs import _energy_kwh, hours_in_month
-from capacity.policy.instruments import (
+from capacity.instruments import (
     ComputeVoucher,
     ConstructionSubsidy,
+    Elasticity,
     ElectricitySubsidy,
     Instrument,
+    Market,
 )
-from capacity.projection import Projection, component_rng
+from capacity.inventory import Estate, Site
+from capacity.months import hours_in_month
+from capacity.placement import CostModel, Pools, Uses, electricity_subsidy_applies, place
+from capacity.plan import Plan
+from capacity.projection import Projection
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
+from capacity.response import (
+    budget,
+    claims,
+    respond,
+    unit_spend,
+    year_index,
+    year_starts,
+    yearly_sum,
+)
 from capacity.units import Quantity, parse_quantity, ureg
 
 __all__ = ["Elasticity", "PolicyCost", "cost_policy"]
@@ -66,32 +78,6 @@ _Floats = NDArray[np.float64]
 _NET_FLOOR = 0.01  # the demand response's floor on net price ÷ list price
 _MAX_ITER = 200
 _TOL = 1e-10
-
-
-@attrs.frozen
-class Elasticity:
-    """A constant price elasticity of demand, with where the figure comes from.
-
-    Parameters
-    ----------
-    value
-        d ln(demand) / d ln(price), dimensionless and ≤ 0 (``-0.5``: a 10 % lower price
-        brings about 5 % more demand); 0 means no response.
-    provenance
-        Origin of the figure (usually an assumption with its rationale).
-    """
-
-    value: float = attrs.field(converter=float)
-    provenance: Provenance
-
-    def __attrs_post_init__(self) -> None:
-        p = Problems("elasticity")
-        if not math.isfinite(self.value) or self.value > 0:
-            p.add("value", "must be finite and not positive (demand falls as price rises)",
-                  self.value)
-        if not isinstance(self.provenance, Provenance):
-            p.add("provenance", "must be a Provenance", self.provenance)
-        p.raise_if_any()
 
 
 def _quantile(paths: _Floats, q: float | Sequence[float]) -> _Floats:
@@ -161,7 +147,7 @@ class PolicyCost:
         return np.searchsorted(self.years, y).astype(np.int64)
 
     def _yearly_sum(self, monthly: _Floats) -> _Floats:
-        starts = _year_starts(self._year_of_month)
+        starts = year_starts(self._year_of_month)
         return np.asarray(np.add.reduceat(monthly, starts, axis=-1), dtype=np.float64)
 
     def _yearly_mean(self, monthly: _Floats) -> _Floats:
@@ -263,24 +249,12 @@ class PolicyCost:
 
 # -- inputs ------------------------------------------------------------------------------
 def _read_prices(prices: Mapping[Any, Any], p: Problems) -> dict[Resource, Quantity]:
-    out: dict[Resource, Quantity] = {}
-    for key, value in prices.items():
-        try:
-            r = Resource.parse(key)
-        except (ValueError, AttributeError):
-            p.add(f"prices.{key}", "unknown resource", key)
-            continue
-        path = f"prices.{r.name.lower()}"
-        try:
-            q = parse_quantity(value, ureg.yuan / r.unit / ureg.month, path)
-        except FieldError as exc:
-            p.add(exc.path, exc.reason, exc.value)
-            continue
-        if q.magnitude < 0:
-            p.add(path, "must not be negative", f"{q:~P}")
-            continue
-        out[r] = q
-    return out
+    try:
+        return Market(prices=prices).priced()
+    except ValidationError as exc:
+        for problem in exc.problems:
+            p.add(problem.path, problem.reason, problem.value)
+        return {}
 
 
 def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
@@ -316,40 +290,12 @@ def _online(plan: Plan, months: NDArray[np.datetime64], delays: Mapping[str, Any
         if plan.projects else np.zeros((0, 1, months.size))
 
 
-def _site_capacity(estate: Estate, plan: Plan, online: _Floats) -> _Floats:
-    """Capacity of every site, ``(n_paths, n_months, n_sites, R)``."""
-    base = plan.built_estate(estate).capacity_matrix()
-    add = plan.additions(estate)  # (K, S, R)
-    out = np.einsum("kpt,ksr->ptsr", online, add) if add.size else np.zeros(
-        (*online.shape[1:], *base.shape))
-    return np.asarray(out + base[None, None], dtype=np.float64)
-
-
 # -- vouchers ----------------------------------------------------------------------------
-def _claims(spend: _Floats, v: ComputeVoucher, weights: _Floats) -> _Floats:
-    """Σ over enterprises of their capped claims on `spend` (any shape), before the budget."""
-    cap = float(v.cap_per_enterprise.m_as("yuan/year"))
-    each = np.minimum(v.rate * spend[..., None] * weights, cap)
-    if v.min_claim is not None:
-        each = np.where(each < float(v.min_claim.m_as("yuan")), 0.0, each)
-    return np.asarray(each.sum(axis=-1), dtype=np.float64)
-
-
-def _budget(v: ComputeVoucher | ElectricitySubsidy) -> float:
-    return math.inf if v.annual_budget is None else float(v.annual_budget.m_as("yuan/year"))
-
-
-def _year_starts(year_of: NDArray[np.int64]) -> NDArray[np.int64]:
-    """Index of the first month of each year on the axis."""
-    return np.concatenate([[0], np.flatnonzero(year_of[1:] != year_of[:-1]) + 1]).astype(
-        np.int64)
-
-
 def _cumulate_by_year(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
     """Running totals along the last (month) axis that restart every January."""
     cs = np.concatenate([np.zeros((*monthly.shape[:-1], 1)), np.cumsum(monthly, axis=-1)],
                         axis=-1)
-    start_of = _year_starts(year_of)[year_of]
+    start_of = year_starts(year_of)[year_of]
     return np.asarray(cs[..., 1:] - cs[..., start_of], dtype=np.float64)
 
 
@@ -361,7 +307,7 @@ def _pay_through_year(cum_claims: _Floats, budget: float, year_of: NDArray[np.in
     month the budget is exhausted (-1 if it lasts).
     """
     paid_cum = np.minimum(cum_claims, budget)
-    starts = _year_starts(year_of)
+    starts = year_starts(year_of)
     prev = np.zeros_like(paid_cum)
     prev[:, 1:] = paid_cum[:, :-1]
     prev[:, starts] = 0.0
@@ -372,41 +318,24 @@ def _pay_through_year(cum_claims: _Floats, budget: float, year_of: NDArray[np.in
     return paid_cum - prev, np.where(first < n_months, first, -1).astype(np.int64)
 
 
-def _voucher_shares(vouchers: Sequence[ComputeVoucher], covers: _Floats,
-                    spend_year: _Floats, spend_window_year: _Floats, multiplier: _Floats,
-                    weights: _Floats) -> _Floats:
-    """Share of each block's yearly spend the vouchers pay, ``(B, n_paths, n_years)``.
-
-    `covers` is ``(V, B)`` (1 where voucher v covers block b); the spends are
-    ``(V, B, n_paths, n_years)`` (all months; months the voucher is valid); `multiplier`
-    is ``(B, n_paths, n_years)``.
-    """
-    share = np.zeros_like(multiplier)
-    for k, v in enumerate(vouchers):
-        eligible = (covers[k][:, None, None] * multiplier * spend_window_year[k]).sum(axis=0)
-        total = (covers[k][:, None, None] * multiplier * spend_year[k]).sum(axis=0)
-        paid = np.minimum(_claims(eligible, v, weights), _budget(v))
-        s = np.divide(paid, total, out=np.zeros_like(paid), where=total > 0)
-        share += covers[k][:, None, None] * s
-    return np.minimum(share, 1.0)
+def _by_site(per_pool: _Floats, pools: Pools) -> _Floats:
+    """Sum a ``(..., J)`` array over each site's pools: ``(..., S)``."""
+    out = np.zeros((*per_pool.shape[:-1], len(pools.sites)))
+    for j in range(pools.n):
+        out[..., pools.site_of[j]] += per_pool[..., j]
+    return out
 
 
-def _placement(need: _Floats, block: DemandBlock, hosts: _Floats,
-               capacity: _Floats) -> _Floats:
-    """Need of one block spread over the sites that may host it, ``(P, T, S, R)``.
-
-    `need` is ``(P, T)`` of the primary resource; `hosts` ``(S,)`` is 1 for eligible sites.
-    """
-    room = capacity[:, :, :, block.resource.index] * hosts
-    total = room.sum(axis=2, keepdims=True)
-    share = np.divide(room, total, out=np.zeros_like(room), where=total > 0)
-    return np.asarray((need[:, :, None] * share)[..., None] * block.ratios, dtype=np.float64)
-
-
-def _utilisation(placed: _Floats, capacity: _Floats) -> _Floats:
+def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
+    """Each site's highest share of a limit in use, ``(P, T, S)``; ``nan`` with no room."""
+    used = np.einsum("bptj,bjl->ptjl", placed, u.use)
+    room = cabinets[..., None] * pools.rows[None, None]
+    site_used = np.stack([_by_site(used[..., lim], pools) for lim in range(used.shape[-1])],
+                         axis=-1)
+    site_room = np.stack([_by_site(room[..., lim], pools) for lim in range(room.shape[-1])],
+                         axis=-1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(capacity > 0, placed / capacity, np.nan)
-    # Sites with no capacity at all that month have no utilisation.
+        ratio = np.where(site_room > 0, site_used / site_room, np.nan)
     return np.asarray(np.fmax.reduce(ratio, axis=-1), dtype=np.float64)
 
 
@@ -423,20 +352,22 @@ def _first_online(it_kw: _Floats, months: NDArray[np.datetime64], site: Site) ->
     return first
 
 
-def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
-                policies: Sequence[Instrument], *, prices: Mapping[Any, Any],
-                elasticity: Elasticity, enterprises: int | Sequence[float] = 10,
-                load_factor: float = 0.6, green_share: Mapping[str, float] | None = None,
+def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = None,
+                policies: Sequence[Instrument] | None = None, *,
+                prices: Mapping[Any, Any] | None = None, elasticity: Elasticity | None = None,
+                enterprises: int | Sequence[float] | None = None,
+                load_factor: float | None = None, green_share: Mapping[str, float] | None = None,
                 electricity_price: Quantity | None = None) -> PolicyCost:
     """Cost policy instruments over a projected scenario, per calendar year.
 
     Parameters
     ----------
     projection
-        Monte Carlo paths of the scenario (:func:`capacity.project`).
+        Monte Carlo paths of the scenario (:func:`capacity.project`); every argument left
+        out is taken from its scenario (its demands, policies and market).
     demands
-        The demand blocks the projection was drawn from (``scenario.demands``); their
-        paths are redrawn from the projection's seed, so they match it exactly.
+        The demand blocks the projection was drawn from; their paths without any policy
+        are the projection's ``need``.
     policies
         The instruments, each with a unique name.
     prices
@@ -449,7 +380,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
         Number of enterprises sharing each voucher's eligible spend equally, or their
         weights (any positive numbers, normalised).
     load_factor
-        Average IT draw as a share of installed IT power, dimensionless in [0, 1].
+        Share of its rated IT power a fully used cabinet draws, dimensionless in (0, 1].
     green_share
         Share of green power of each site, keyed by site id, dimensionless in [0, 1];
         sites not listed fail any ``min_green_share`` condition.
@@ -478,14 +409,23 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
     >>> bool((cost.outlay("chengdu-2023") <= ureg.Quantity(1000, "万元")).all())
     True
     """
+    scenario = projection.scenario
+    market = scenario.market
+    demands = scenario.demands if demands is None else tuple(demands)
+    policies = scenario.policies if policies is None else tuple(policies)
+    prices = market.prices if prices is None else prices
+    elasticity = market.elasticity if elasticity is None else elasticity
+    enterprises = market.enterprises if enterprises is None else enterprises
+    load_factor = market.load_factor if load_factor is None else load_factor
+    green_share = market.green_share if green_share is None else green_share
     p = Problems("policy costing")
     list_prices = _read_prices(prices, p)
     weights = _read_weights(enterprises, p)
     if not isinstance(elasticity, Elasticity):
         p.add("elasticity", "must be an Elasticity (value and provenance)", elasticity)
     if isinstance(load_factor, bool) or not isinstance(load_factor, (int, float)) \
-            or not 0 <= load_factor <= 1:
-        p.add("load_factor", "must be a number in [0, 1]", load_factor)
+            or not 0 < load_factor <= 1:
+        p.add("load_factor", "must be a number in (0, 1]", load_factor)
     for b, block in enumerate(demands):
         if not isinstance(block, DemandBlock):
             p.add(f"demands[{b}]", "must be a DemandBlock", block)
@@ -515,118 +455,78 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
     # Only sites that ever have IT power need a price.
     powered = (built.capacity_matrix()[:, Resource.IT_POWER.index]
                + plan.additions(estate)[:, :, Resource.IT_POWER.index].sum(axis=0)) > 0
-    price_kwh = np.array([_site_price(s, electricity_price, p, i) if powered[i] else 0.0
-                          for i, s in enumerate(built.sites)])
+    for i, s in enumerate(built.sites):
+        if powered[i]:
+            _site_price(s, electricity_price, p, i)
     amounts = {x.name: _construction_amounts(x, built, plan, p, f"policies[{i}]")
                for i, x in enumerate(policies) if isinstance(x, ConstructionSubsidy)}
     p.raise_if_any()
     assert isinstance(elasticity, Elasticity)  # checked above; narrows the type
 
     months = projection.months
-    years = np.unique(months.astype("datetime64[Y]").astype(np.int64) + 1970)
-    year_of = np.searchsorted(years, months.astype("datetime64[Y]").astype(np.int64) + 1970)
-    starts = _year_starts(year_of)
+    years, year_of = year_index(months)
     n_paths, n_months = projection.n_paths, months.size
-
-    # Each block's primary need on every path, drawn from the projection's own streams.
-    need = np.empty((len(demands), n_paths, n_months))
-    for b, block in enumerate(demands):
-        need[b] = block.growth.sample(months, n_paths,
-                                      component_rng(projection.seed, "demand", block.name),
-                                      block.resource.unit)
-    drawn = np.einsum("bpt,br->ptr", need, np.array([block.ratios for block in demands])
-                      .reshape(len(demands), N_RESOURCES))
-    if not np.allclose(drawn, projection.demand, rtol=1e-9, atol=1e-9):
+    names = [b.name for b in projection.uses.blocks]
+    if [b.name for b in demands] != names:
         raise ValidationError("invalid policy costing", [FieldError(
-            "demands", "do not give the projection's demand paths; pass the demand blocks "
-            "of the scenario that was projected")])
-    per_month = np.zeros(N_RESOURCES)  # yuan per canonical unit-month
-    for r, q in list_prices.items():
-        per_month[r.index] = q.m_as(ureg.yuan / r.unit / ureg.month)
-    unit_spend = np.array([block.ratios @ per_month for block in demands])
-    spend = need * unit_spend[:, None, None]  # (B, P, T) yuan per month
-
-    def yearly(x: _Floats) -> _Floats:
-        return np.asarray(np.add.reduceat(x, starts, axis=-1), dtype=np.float64)
-
+            "demands", "are not the demand blocks the projection was drawn from (expected "
+            f"{', '.join(names)}); pass the projected scenario's demands")])
+    need = projection.need  # (B, P, T) without any policy
     vouchers = [x for x in policies if isinstance(x, ComputeVoucher)]
-    covers = np.array([[float(block.kind in v.eligible_kinds) for block in demands]
-                       for v in vouchers]).reshape(len(vouchers), len(demands))
-    valid = np.array([v.in_window(months) for v in vouchers]).reshape(len(vouchers), n_months)
-    spend_year = np.broadcast_to(yearly(spend), (len(vouchers), *spend.shape[:2],
-                                                 years.size))
-    spend_window_year = yearly(spend[None] * valid[:, None, None, :])
-
-    # Induced demand and net price solved together (damped fixed point).
-    multiplier = np.ones((len(demands), n_paths, years.size))
-    eps = elasticity.value
-    converged = True
-    if vouchers and eps != 0:
-        converged = False
-        for _ in range(_MAX_ITER):
-            share = _voucher_shares(vouchers, covers, spend_year, spend_window_year,
-                                    multiplier, weights)
-            target = np.maximum(1.0 - share, _NET_FLOOR) ** eps
-            step = target - multiplier
-            multiplier = multiplier + 0.5 * step
-            if float(np.max(np.abs(step), initial=0.0)) < _TOL:
-                converged = True
-                break
-    share = _voucher_shares(vouchers, covers, spend_year, spend_window_year, multiplier,
-                            weights) if vouchers else np.zeros_like(multiplier)
-    m_month = multiplier[:, :, year_of]  # (B, P, T)
+    resp = respond(need, demands, vouchers, months, prices=list_prices,
+                   elasticity=elasticity.value, weights=weights)
+    multiplier, share = resp.multiplier, resp.share
+    spend = need * unit_spend(demands, list_prices, months)[:, None, :]  # (B, P, T) yuan
 
     outlay: dict[str, _Floats] = {}
     exhausted: dict[str, NDArray[np.int64]] = {}
     no_budget = np.full((n_paths, years.size), -1, dtype=np.int64)
     for k, v in enumerate(vouchers):
-        eligible = (covers[k][:, None, None] * m_month * spend).sum(axis=0) * valid[k]
-        cum = _claims(_cumulate_by_year(eligible, year_of), v, weights)
-        outlay[v.name], exhausted[v.name] = _pay_through_year(cum, _budget(v), year_of)
+        eligible = (resp.covers[k][:, None, None] * multiplier * spend).sum(axis=0) \
+            * resp.valid[k]
+        cum = claims(_cumulate_by_year(eligible, year_of), v, weights)
+        outlay[v.name], exhausted[v.name] = _pay_through_year(cum, budget(v), year_of)
 
     # Net price of each priced resource: quantity-weighted over the blocks that use it.
     net: dict[Resource, _Floats] = {}
     for r in list_prices:
-        qty = np.array([yearly(m_month[b] * need[b]) * block.ratios[r.index]
+        qty = np.array([yearly_sum(multiplier[b] * need[b], year_of) * block.ratios[r.index]
                         for b, block in enumerate(demands)]).reshape(
             len(demands), n_paths, years.size)
         total = qty.sum(axis=0)
         paid = (qty * (1.0 - share)).sum(axis=0)
         net[r] = np.divide(paid, total, out=np.ones_like(total), where=total > 0)
+    ratios = np.array([block.ratios for block in demands]).reshape(len(demands), N_RESOURCES)
+    induced = np.einsum("bpt,br->ptr", (multiplier - 1.0) * need, ratios)
 
-    induced = np.einsum("bpt,br->ptr", (m_month - 1.0) * need,
-                        np.array([block.ratios for block in demands]).reshape(
-                            len(demands), N_RESOURCES))
+    # Placement on every path by the one rule, with and without the policy's demand.
+    pools, u, cabinets = projection.pools, projection.uses, projection.cabinets
+    market = attrs.evolve(projection.scenario.market, load_factor=load_factor,
+                          green_share=shares)
+    model = CostModel.of(pools, months, market, policies,
+                         electricity_price=None if electricity_price is None else
+                         float(parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
+                               .m_as("yuan/kWh")))
+    unit_cost = model.unit_cost(u)
+    placed_without = place(need, cabinets, pools, u, unit_cost)
+    placed_with = place(need * multiplier, cabinets, pools, u, unit_cost)
+    util_without = _site_utilisation(placed_without, cabinets, pools, u)
+    util_with = _site_utilisation(placed_with, cabinets, pools, u)
 
-    # Placement and utilisation on every path, with and without the policy.
-    online = _online(plan, months, projection.delays)
-    capacity = _site_capacity(estate, plan, online)
-    placed_without = np.zeros_like(capacity)
-    placed_with = np.zeros_like(capacity)
-    for b, block in enumerate(demands):
-        hosts = np.array([float(block.hosts(s)) for s in built.sites])
-        placed = _placement(need[b], block, hosts, capacity)
-        placed_without += placed
-        placed_with += placed * m_month[b][:, :, None, None]
-    util_without = _utilisation(placed_without, capacity)
-    util_with = _utilisation(placed_with, capacity)
-
-    # Energy of every site; electricity subsidies of qualifying sites.
-    it_kw = capacity[:, :, :, Resource.IT_POWER.index]
-    pue = np.array([s.pue for s in built.sites])
-    kwh = _energy_kwh(it_kw, pue, load_factor, hours_in_month(months)[None, :, None])
-    energy = kwh * price_kwh
+    # Energy drawn at every site (idle cabinets in service + the occupied ones).
+    occupied = np.einsum("bptj,bj->ptj", placed_with, u.occupancy)
+    site_kw = _by_site(model.drawn_kw(cabinets, occupied), pools)  # (P, T, S)
+    kwh = site_kw * hours_in_month(months)[None, :, None]
+    energy = kwh * model.price[None]
     elec_total = np.zeros_like(energy)
     t_index = np.arange(n_months, dtype=np.float64)
+    it_kw = _by_site(cabinets * model.kw, pools)
     for x in policies:
         if not isinstance(x, ElectricitySubsidy):
             continue
         pays = np.zeros_like(energy)
-        for j, site in enumerate(built.sites):
-            if (x.eligible_tags and not x.eligible_tags & site.tags) \
-                    or (x.max_pue is not None and site.pue > x.max_pue) \
-                    or (x.min_green_share is not None
-                        and shares.get(site.id, -1.0) < x.min_green_share):
+        for j, site in enumerate(pools.sites):
+            if not electricity_subsidy_applies(x, site, market):
                 continue
             if x.years is not None:
                 first = _first_online(it_kw[:, :, j], months, site)[:, None]
@@ -635,12 +535,13 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
                 window = np.broadcast_to(x.in_window(months), (n_paths, n_months))
             pays[:, :, j] = window * kwh[:, :, j] * float(x.amount.m_as("yuan/kWh"))
         cum = _cumulate_by_year(pays.sum(axis=2), year_of)
-        outlay[x.name], exhausted[x.name] = _pay_through_year(cum, _budget(x), year_of)
+        outlay[x.name], exhausted[x.name] = _pay_through_year(cum, budget(x), year_of)
         # Each site keeps its pro rata part of what the budget allows.
         total = pays.sum(axis=2, keepdims=True)
         elec_total += pays * np.divide(outlay[x.name][:, :, None], total,
                                        out=np.zeros_like(total), where=total > 0)
 
+    online = _online(plan, months, projection.delays)
     for x in policies:
         if not isinstance(x, ConstructionSubsidy):
             continue
@@ -666,7 +567,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock],
                       exhausted_at=exhausted, list_prices=list_prices, net_price_factor=net,
                       induced=induced, utilisation_without=util_without,
                       utilisation_with=util_with, energy=energy,
-                      electricity_subsidy=elec_total, converged=converged,
+                      electricity_subsidy=elec_total, converged=resp.converged,
                       assumptions=tuple(notes))
 
 

@@ -16,7 +16,7 @@ True
 
 from __future__ import annotations
 
-from capacity.policy.instruments import (
+from capacity.instruments import (
     ComputeVoucher,
     ConstructionSubsidy,
     ElectricitySubsidy,

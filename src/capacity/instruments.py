@@ -1,7 +1,10 @@
-"""Subsidy instruments: compute vouchers, electricity subsidies and construction subsidies.
+"""Policy instruments and the market they act on, as plain validated data.
 
-Each instrument is a frozen value checked once on construction; every bad field is
-reported at once, with its path, in one :class:`~capacity.errors.ValidationError`.
+Compute vouchers, electricity subsidies and construction subsidies, the price elasticity
+of demand and the :class:`Market` (list prices, enterprises, load, green power). Each is a
+frozen value checked once on construction; every bad field is reported at once, with its
+path, in one :class:`~capacity.errors.ValidationError`. What they cost and achieve is
+computed below, in :mod:`capacity.response` and :mod:`capacity.policy`.
 
 Examples
 --------
@@ -22,7 +25,7 @@ import attrs
 import numpy as np
 import pint
 
-from capacity.errors import Problems
+from capacity.errors import FieldError, Problems
 from capacity.inventory import (
     _check_quantity,
     _lenient_quantity,
@@ -31,9 +34,17 @@ from capacity.inventory import (
     _tags,
 )
 from capacity.provenance import Provenance
-from capacity.units import Q_, Quantity
+from capacity.resources import Resource
+from capacity.units import Q_, Quantity, parse_quantity, ureg
 
-__all__ = ["ComputeVoucher", "ConstructionSubsidy", "ElectricitySubsidy", "Instrument"]
+__all__ = [
+    "ComputeVoucher",
+    "ConstructionSubsidy",
+    "Elasticity",
+    "ElectricitySubsidy",
+    "Instrument",
+    "Market",
+]
 
 
 def _fraction(value: object) -> float:
@@ -270,3 +281,112 @@ class ConstructionSubsidy:
 
 #: Any policy instrument :func:`~capacity.policy.cost_policy` can cost.
 Instrument: TypeAlias = ComputeVoucher | ElectricitySubsidy | ConstructionSubsidy
+
+
+@attrs.frozen
+class Elasticity:
+    """A constant price elasticity of demand, with where the figure comes from.
+
+    Parameters
+    ----------
+    value
+        d ln(demand) / d ln(price), dimensionless and ≤ 0 (``-0.5``: a 10 % lower price
+        brings about 5 % more demand); 0 means no response.
+    provenance
+        Origin of the figure (usually an assumption with its rationale).
+    """
+
+    value: float = attrs.field(converter=float)
+    provenance: Provenance
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("elasticity")
+        if not math.isfinite(self.value) or self.value > 0:
+            p.add("value", "must be finite and not positive (demand falls as price rises)",
+                  self.value)
+        if not isinstance(self.provenance, Provenance):
+            p.add("provenance", "must be a Provenance", self.provenance)
+        p.raise_if_any()
+
+
+def _prices(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    # quantities as given, strings read once: a market read from a file equals one built
+    # in code
+    return {str(getattr(k, "name", k)).lower(): _lenient_quantity(v) for k, v in value.items()}
+
+
+def _no_response() -> Elasticity:
+    return Elasticity(0.0, Provenance.assumption("no price response unless stated"))
+
+
+@attrs.frozen
+class Market:
+    """Prices, elasticity, enterprises, load and green power: inputs to policy costing.
+
+    Parameters
+    ----------
+    prices
+        List price of each rented resource by resource name, each
+        ``[currency]/[resource]/[time]`` (e.g. ``"30 yuan/(PFLOPS_fp16*hour)"``).
+    elasticity
+        Constant price elasticity of voucher-eligible demand.
+    enterprises
+        Number of enterprises sharing each voucher's eligible spend equally.
+    load_factor
+        Share of its rated IT power a fully used cabinet draws, dimensionless in (0, 1].
+    idle_share
+        What a cabinet in service but idle draws, as a share of a fully used one's,
+        dimensionless in [0, 1]; power drawn is ``rated × load_factor × (idle_share +
+        (1 − idle_share) × share occupied)``.
+    green_share
+        Share of green power by site id, dimensionless in [0, 1].
+    provenance
+        Origin of each figure, keyed by field name.
+    """
+
+    prices: Mapping[str, Any] = attrs.field(factory=dict, converter=_prices)
+    elasticity: Elasticity = attrs.field(factory=_no_response)
+    enterprises: int = 10
+    load_factor: float = 0.6
+    idle_share: float = 0.5
+    green_share: Mapping[str, float] = attrs.field(factory=dict)
+    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+
+    def priced(self) -> dict[Resource, Quantity]:
+        """The list prices keyed by resource, each checked against its resource's dimension.
+
+        Raises
+        ------
+        ValidationError
+            Naming every price that is not ``[currency]/[resource]/[time]`` or is negative.
+        """
+        p = Problems("market")
+        out: dict[Resource, Quantity] = {}
+        for key, value in self.prices.items():
+            try:
+                r = Resource.parse(key)
+            except (ValueError, AttributeError):
+                p.add(f"prices.{key}", "unknown resource", key)
+                continue
+            path = f"prices.{r.name.lower()}"
+            try:
+                q = parse_quantity(value, ureg.yuan / r.unit / ureg.month, path)
+            except FieldError as exc:
+                p.add(exc.path, exc.reason, exc.value)
+                continue
+            if q.magnitude < 0:
+                p.add(path, "must not be negative", f"{q:~P}")
+                continue
+            out[r] = q
+        p.raise_if_any()
+        return out
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("market")
+        for name, low_open in (("load_factor", True), ("idle_share", False)):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                    or not (0 < v <= 1 if low_open else 0 <= v <= 1):
+                p.add(name, "must be a number in (0, 1]" if low_open else
+                      "must be a number in [0, 1]", v)
+        p.raise_if_any()

@@ -1,0 +1,697 @@
+"""Where demand may run and what it consumes: the one rule projection, allocation and policy use.
+
+A **pool** is the cabinets of one profile at one site. Its cabinets in service follow the
+plan (each project's ramp, delayed by its slippage on each path) and the site's status:
+a site that is not operating contributes its own cabinets only from its ``commissioned``
+month, and without one only what projects build there.
+
+A demand block may use a pool when the site carries one of the block's eligibility tags
+and the pool's profile provides every resource the block needs. Per unit of the block's
+primary resource it then consumes, in each **limit** of the pool:
+
+* its need of each non-compute resource (vCPU, storage, floor, IT power, cabinets), the
+  same wherever it runs;
+* **device time**: a profile's accelerators offer a peak rate per precision, and those
+  rates are alternatives of one device time, so serving ``x`` of precision ``p`` takes
+  ``x / rate_p`` cabinets' worth of it and leaves that much less for every other
+  precision. Precisions never add as quantities; this is about what hardware delivers.
+  Every compute precision a profile lists is a rate of the same devices (a profile whose
+  cabinets mix CPUs and accelerators is two profiles).
+
+A block **occupies** the cabinets its most demanding limit takes (``occupancy``); that is
+what draws power beyond the idle draw of the cabinets in service.
+
+Shortfall is decided by Hall's condition (Gale's theorem for splittable demand): demand
+can be served iff, for every union of blocks' eligible pool sets, the demand confined to
+it fits what it holds (:func:`shortfall`). :func:`place` is the placement rule (least cost
+first, demand with fewest options first) that policy costing applies on every path, and
+:class:`CostModel` prices energy, capex and subsidies for allocation and policy alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from capacity.demand import DemandBlock
+from capacity.errors import CapacityError, FieldError
+from capacity.inventory import CabinetProfile, Estate, Site, Status
+from capacity.months import MonthLike, month
+from capacity.plan import Plan
+from capacity.resources import N_RESOURCES, Resource
+
+if TYPE_CHECKING:
+    from capacity.instruments import Instrument, Market
+
+__all__ = [
+    "DEVICE",
+    "DIRECT",
+    "HOURS_PER_YEAR",
+    "LIMITS",
+    "LIMIT_UNITS",
+    "Condition",
+    "CostModel",
+    "PoolKey",
+    "Pools",
+    "Shortfall",
+    "Uses",
+    "cabinets_to_close",
+    "conditions",
+    "least_use",
+    "place",
+    "shortfall",
+    "uses",
+]
+
+_Floats = NDArray[np.float64]
+
+#: Hours in the registry's year (365.25 days): a rate in yuan/year is yuan/hour × this.
+#: Money over a calendar month is always the rate × that month's own hours.
+HOURS_PER_YEAR = 8766.0
+
+#: Non-compute resources a demand may consume directly, in limit order.
+DIRECT = (Resource.CABINETS, Resource.IT_POWER, Resource.FLOOR_AREA, Resource.VCPU,
+           Resource.STORAGE)
+_COMPUTE = tuple(r for r in Resource if r.precision is not None)
+#: Index of the device-time limit.
+DEVICE = len(DIRECT)
+#: Names of the limits of a pool: the direct resources, then accelerator device time.
+LIMITS = (*(r.name.lower() for r in DIRECT), "device_time")
+#: Unit of each limit (device time counts cabinets' worth of accelerator time).
+LIMIT_UNITS = (*(str(r.unit) for r in DIRECT), "cabinet")
+_TOL = 1e-9
+#: Most Hall conditions checked before a request is refused as too large.
+MAX_CONDITIONS = 4096
+
+
+@attrs.frozen
+class PoolKey:
+    """A pool: the cabinets of one profile at one site."""
+
+    site: str
+    profile: str
+
+    def __str__(self) -> str:
+        return f"{self.site}/{self.profile}"
+
+
+def limit_label(limit: int) -> str:
+    """A human label of a limit, e.g. ``"vCPU"`` or ``"device time"``."""
+    return "device time" if limit == DEVICE else DIRECT[limit].label
+
+
+def _rows(profile: CabinetProfile) -> _Floats:
+    """What one cabinet offers in each limit."""
+    v = profile.vector.values
+    out = np.array([*(v[r.index] for r in DIRECT), 0.0])
+    out[DEVICE] = 1.0 if any(v[r.index] > 0 for r in _COMPUTE) else 0.0
+    return out
+
+
+def _own_from(site: Site) -> np.datetime64 | None:
+    """First month a site's own cabinets serve; ``None``: never (only what projects build)."""
+    if site.commissioned is not None:
+        return site.commissioned
+    if site.status is Status.OPERATING:
+        return np.datetime64("0001-01", "M")
+    return None
+
+
+@attrs.frozen(eq=False)
+class Pools:
+    """The pools of a scenario's built estate and how their cabinets come into service.
+
+    Build it with :meth:`of`. Arrays are read-only.
+
+    Attributes
+    ----------
+    keys
+        ``(J,)`` site and profile of each pool.
+    sites
+        Sites of the built estate (the estate's, then the plan's new ones).
+    site_of
+        ``(J,)`` index into `sites` of each pool's site.
+    per_cabinet
+        ``(J, R)`` what one cabinet of each pool provides, canonical units.
+    rows
+        ``(J, L)`` what one cabinet offers in each limit (:data:`LIMITS`).
+    own
+        ``(J,)`` the site's own cabinets in each pool, and `own_from` when they serve.
+    additions
+        ``(K, J)`` cabinets each plan project adds to each pool when complete.
+    """
+
+    keys: tuple[PoolKey, ...]
+    sites: tuple[Site, ...]
+    profiles: Mapping[str, CabinetProfile]
+    site_of: NDArray[np.intp]
+    per_cabinet: _Floats
+    rows: _Floats
+    own: _Floats
+    own_from: tuple[np.datetime64 | None, ...]
+    plan: Plan
+    additions: _Floats
+
+    @classmethod
+    def of(cls, estate: Estate, plan: Plan, extra: PoolKey | None = None) -> Pools:
+        """The pools of `estate` with `plan` built, and an `extra` (possibly empty) pool."""
+        built = plan.built_estate(estate)
+        keys: list[PoolKey] = []
+        for site in built.sites:
+            keys += [PoolKey(site.id, prof) for prof in site.cabinets if prof not in
+                     {k.profile for k in keys if k.site == site.id}]
+        for proj in plan.projects:
+            keys += [PoolKey(proj.site, prof) for prof in proj.cabinets
+                     if PoolKey(proj.site, prof) not in keys]
+        if extra is not None and extra not in keys:
+            if extra.site not in built.site_ids:
+                raise FieldError("site", f"unknown site (known: {', '.join(built.site_ids)})",
+                                 extra.site)
+            if extra.profile not in built.profiles:
+                raise FieldError("profile", "unknown cabinet profile (known: "
+                                 f"{', '.join(built.profiles)})", extra.profile)
+            keys.append(extra)
+        ids = built.site_ids
+        site_of = np.array([ids.index(k.site) for k in keys], dtype=np.intp)
+        per_cab = np.array([built.profiles[k.profile].vector.values for k in keys]).reshape(
+            len(keys), N_RESOURCES)
+        rows = np.array([_rows(built.profiles[k.profile]) for k in keys]).reshape(
+            len(keys), len(LIMITS))
+        own = np.array([float(built.sites[site_of[j]].cabinets.get(k.profile, 0))
+                        for j, k in enumerate(keys)])
+        own_from = tuple(_own_from(built.sites[site_of[j]]) for j in range(len(keys)))
+        add = np.zeros((len(plan.projects), len(keys)))
+        for k, proj in enumerate(plan.projects):
+            for prof, n in proj.cabinets.items():
+                add[k, keys.index(PoolKey(proj.site, prof))] += n
+        for a in (site_of, per_cab, rows, own, add):
+            a.flags.writeable = False
+        return cls(tuple(keys), built.sites, built.profiles, site_of, per_cab, rows, own,
+                   own_from, plan, add)
+
+    @property
+    def n(self) -> int:
+        """Number of pools."""
+        return len(self.keys)
+
+    def index(self, key: PoolKey) -> int:
+        """Position of a pool."""
+        return self.keys.index(key)
+
+    def cabinets(self, months: NDArray[np.datetime64],
+                 delays: Mapping[str, NDArray[np.int64]] | None = None) -> _Floats:
+        """Cabinets in service in each pool, ``(n_paths, n_months, J)``.
+
+        Without `delays` every project keeps its planned dates (one path).
+        """
+        n_paths = 1 if delays is None else next(iter(delays.values()), np.zeros(1)).shape[0]
+        out = np.zeros((n_paths, months.size, self.n))
+        for j in range(self.n):
+            since = self.own_from[j]
+            if self.own[j] and since is not None:
+                out[:, :, j] = self.own[j] * (months >= since)
+        for k, proj in enumerate(self.plan.projects):
+            cols = np.flatnonzero(self.additions[k])
+            if not cols.size:
+                continue
+            share = proj.online(months) if delays is None else proj.online(
+                months, delays[proj.name])
+            share = np.broadcast_to(share, (n_paths, months.size))
+            out[:, :, cols] += share[:, :, None] * self.additions[k, cols]
+        return out
+
+    def capacity(self, cabinets: _Floats) -> _Floats:
+        """Peak capacity of every resource, estate-wide, ``(..., R)``, from `cabinets`."""
+        return np.asarray(cabinets @ self.per_cabinet, dtype=np.float64)
+
+
+@attrs.frozen(eq=False)
+class Uses:
+    """What each demand block consumes in each pool, per unit of its primary resource.
+
+    Attributes
+    ----------
+    blocks
+        The demand blocks, in order.
+    eligible
+        ``(B, J)`` whether the block may use the pool (site tags and resources offered).
+    use
+        ``(B, J, L)`` consumption in each limit per unit of the block's primary; 0 where
+        not eligible.
+    occupancy
+        ``(B, J)`` cabinets occupied per unit: the most demanding limit's share of a
+        cabinet.
+    needs
+        ``(B, L)`` whether the block consumes each limit.
+    """
+
+    blocks: tuple[DemandBlock, ...]
+    eligible: NDArray[np.bool_]
+    use: _Floats
+    occupancy: _Floats
+    needs: NDArray[np.bool_]
+
+    def hosts(self, b: int) -> NDArray[np.intp]:
+        """Pools block `b` may use."""
+        return np.flatnonzero(self.eligible[b])
+
+
+def uses(blocks: Sequence[DemandBlock], pools: Pools) -> Uses:
+    """What `blocks` consume in each of `pools` (see the module docstring)."""
+    n_b, n_j, n_l = len(blocks), pools.n, len(LIMITS)
+    use = np.zeros((n_b, n_j, n_l))
+    eligible = np.zeros((n_b, n_j), dtype=bool)
+    needs = np.zeros((n_b, n_l), dtype=bool)
+    for b, block in enumerate(blocks):
+        ratios = block.ratios
+        for i, r in enumerate(DIRECT):
+            needs[b, i] = ratios[r.index] > 0
+        compute = [r for r in _COMPUTE if ratios[r.index] > 0]
+        needs[b, DEVICE] = bool(compute)
+        for j in range(pools.n):
+            per = pools.per_cabinet[j]
+            if not block.hosts(pools.sites[pools.site_of[j]]):
+                continue
+            if any(per[r.index] <= 0 for r in DIRECT if ratios[r.index] > 0):
+                continue
+            if any(per[r.index] <= 0 for r in compute):
+                continue
+            eligible[b, j] = True
+            use[b, j, :DEVICE] = [ratios[r.index] for r in DIRECT]
+            use[b, j, DEVICE] = sum(ratios[r.index] / per[r.index] for r in compute)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(pools.rows[None] > 0, use / pools.rows[None], 0.0)
+    occupancy = share.max(axis=2, initial=0.0)
+    for a in (eligible, use, occupancy, needs):
+        a.flags.writeable = False
+    return Uses(tuple(blocks), eligible, use, occupancy, needs)
+
+
+# -- shortfall: Hall's condition over unions of eligible pool sets ---------------------------
+@attrs.frozen
+class Condition:
+    """One Hall condition: demand confined to `pools` must fit their room in one limit.
+
+    Attributes
+    ----------
+    limit
+        Index into :data:`LIMITS`.
+    pools
+        The union of eligible pool sets, pool indices.
+    blocks
+        Blocks whose every eligible pool is in `pools` (and that consume `limit`).
+    """
+
+    limit: int
+    pools: tuple[int, ...]
+    blocks: tuple[int, ...]
+
+
+def conditions(u: Uses) -> tuple[Condition, ...]:
+    """Every connected union of eligible pool sets, per limit, with the blocks it confines.
+
+    A union that splits into parts no eligible set spans is implied by its parts, so only
+    connected unions are listed.
+
+    Raises
+    ------
+    CapacityError
+        When the unions number more than :data:`MAX_CONDITIONS`.
+    """
+    out: list[Condition] = []
+    for limit in range(len(LIMITS)):
+        users = [b for b in range(len(u.blocks)) if u.needs[b, limit] and u.eligible[b].any()]
+        patterns = sorted({_mask(u.eligible[b]) for b in users})
+        masks = {b: _mask(u.eligible[b]) for b in users}
+        seen = set(patterns)
+        frontier = list(patterns)
+        while frontier:
+            grown = []
+            for s in frontier:
+                for q in patterns:
+                    if s & q and (s | q) not in seen:
+                        seen.add(s | q)
+                        grown.append(s | q)
+            if len(seen) > MAX_CONDITIONS:
+                raise CapacityError(
+                    f"too many distinct groups of eligible pools ({len(seen)}+ per limit) to "
+                    f"check shortfall; at most {MAX_CONDITIONS} are checked: merge demand "
+                    "blocks with similar eligibility")
+            frontier = grown
+        for s in sorted(seen):
+            pools = tuple(j for j in range(u.eligible.shape[1]) if s >> j & 1)
+            confined = tuple(b for b in users if masks[b] & ~s == 0)
+            if confined:
+                out.append(Condition(limit, pools, confined))
+    return tuple(out)
+
+
+def _mask(row: NDArray[np.bool_]) -> int:
+    return sum(1 << int(j) for j in np.flatnonzero(row))
+
+
+def least_use(u: Uses, b: int, limit: int, room: _Floats) -> _Floats:
+    """Block `b`'s use of `limit` per unit at its most frugal eligible pool with room.
+
+    `room` is ``(..., J)`` capacity in that limit; the result is ``(...)``, ``inf`` where no
+    eligible pool has any.
+    """
+    per = np.where(u.eligible[b], u.use[b, :, limit], np.inf)
+    if np.all(per[u.eligible[b]] == per[u.eligible[b]][0]):
+        # the same at every pool (always so for direct resources): no need to look
+        has = (room[..., u.eligible[b]] > 0).any(axis=-1)
+        return np.where(has, per[u.eligible[b]][0], np.inf)
+    return np.asarray(np.where(room > 0, per, np.inf).min(axis=-1), dtype=np.float64)
+
+
+@attrs.frozen(eq=False)
+class Shortfall:
+    """Which Hall conditions fail on each path and month.
+
+    Attributes
+    ----------
+    conditions
+        The conditions checked.
+    need, room
+        ``(C, P, T)`` demand confined to each condition's pools, in its limit's unit, and
+        what those pools hold.
+    """
+
+    conditions: tuple[Condition, ...]
+    need: _Floats
+    room: _Floats
+
+    @property
+    def violated(self) -> NDArray[np.bool_]:
+        """``(C, P, T)`` where a condition fails."""
+        return np.asarray(self.need > self.room * (1 + 1e-12) + _TOL)
+
+    def any(self) -> NDArray[np.bool_]:
+        """``(P, T)`` where some demand cannot be served."""
+        v = self.violated
+        if not v.size:
+            return np.zeros(self.need.shape[1:], dtype=bool)
+        return np.asarray(v.any(axis=0), dtype=bool)
+
+
+def shortfall(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
+              conds: Sequence[Condition] | None = None) -> Shortfall:
+    """Check every Hall condition on every path and month.
+
+    Parameters
+    ----------
+    need
+        ``(B, P, T)`` each block's primary need, canonical units.
+    cabinets
+        ``(P, T, J)`` cabinets in service per pool.
+    pools, u
+        The pools and what the blocks consume there.
+    conds
+        The conditions (:func:`conditions` of `u` when not given).
+
+    Returns
+    -------
+    Shortfall
+        For splittable demand this is exact (necessary and sufficient) whenever each block
+        consumes one limit, or in general when every resource's conditions hold apart:
+        Gale's theorem per limit. With several limits per block (vCPU and storage,
+        or FP16 and FP64 sharing device time) it is a necessary condition: a failed
+        condition is a real shortfall, while demands whose limits conflict in a mix no
+        condition sees can still fail to pack. Device time is counted at the most frugal
+        eligible pool that has room, which is exact when the pools of a union share one
+        accelerator (as in the embedded scenario).
+    """
+    conds = conditions(u) if conds is None else tuple(conds)
+    n_p, n_t = cabinets.shape[:2]
+    out_need = np.zeros((len(conds), n_p, n_t))
+    out_room = np.zeros((len(conds), n_p, n_t))
+    cache: dict[int, _Floats] = {}
+    for c, cond in enumerate(conds):
+        if cond.limit not in cache:
+            cache[cond.limit] = cabinets * pools.rows[:, cond.limit]
+        room = cache[cond.limit]
+        out_room[c] = room[:, :, list(cond.pools)].sum(axis=2)
+        for b in cond.blocks:
+            d = need[b]
+            per = least_use(u, b, cond.limit, room)
+            with np.errstate(invalid="ignore"):
+                out_need[c] += np.where(d > 0, d * per, 0.0)
+    return Shortfall(conds, out_need, out_room)
+
+
+def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
+                      extra: int) -> tuple[_Floats, NDArray[np.bool_]]:
+    """Cabinets to add to pool `extra` so the demand that may use it is served, per path and month.
+
+    Conditions over pools that do not include `extra` are left to other sites: their
+    shortfalls are returned in the second array, not counted.
+
+    Parameters
+    ----------
+    need, cabinets, pools, u
+        As for :func:`shortfall`; `pools` includes the pool cabinets would be added to.
+    extra
+        Index of that pool.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(P, T)`` whole cabinets that make every condition the pool takes part in hold
+        together (0 where none of them fails, ``inf`` where the profile lacks a limit a
+        failing one needs).
+    numpy.ndarray
+        ``(C, P, T)`` per condition, where it fails and this pool cannot close it
+        (conditions over other pools, or limits the profile lacks).
+    """
+    conds = conditions(u)
+    base = shortfall(need, cabinets, pools, u, conds)
+    present = cabinets.copy()
+    present[:, :, extra] = np.maximum(present[:, :, extra], 1.0)  # k ≥ 1: the pool has room
+    with_pool = shortfall(need, present, pools, u, conds)
+    room_without = base.room
+    k = np.zeros(base.need.shape[1:])
+    touched = np.zeros(base.need.shape[1:], dtype=bool)
+    stuck = np.zeros(base.need.shape, dtype=bool)
+    violated = base.violated
+    for c, cond in enumerate(conds):
+        if extra not in cond.pools:
+            # demand this pool cannot reach: short or not, its cabinets change nothing
+            stuck[c] = violated[c]
+            continue
+        touched |= violated[c]
+        gap = with_pool.need[c] - room_without[c]
+        per = pools.rows[extra, cond.limit]
+        if per > 0:
+            with np.errstate(invalid="ignore"):
+                kc = np.where(gap > _TOL, np.ceil(gap / per - 1e-9), 0.0)
+        else:
+            kc = np.where(violated[c], np.inf, 0.0)
+            stuck[c] = violated[c]
+        k = np.maximum(k, np.nan_to_num(kc, nan=np.inf))
+    return np.where(touched, np.maximum(k, 1.0), 0.0), stuck
+
+
+# -- placement --------------------------------------------------------------------------------
+def _order(u: Uses) -> list[int]:
+    """Blocks with the fewest eligible pools first (they have no other room), then in order."""
+    return sorted(range(len(u.blocks)), key=lambda b: (int(u.eligible[b].sum()), b))
+
+
+def place(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses, unit_cost: _Floats,
+          ) -> _Floats:
+    """Place every block's need on every path and month: the least-cost fill.
+
+    Blocks confined to fewer pools go first; each fills its eligible pools cheapest first
+    (by `unit_cost`), and pools of equal cost pro rata by their room, up to what every
+    limit of the pool still holds. What does not fit stays unplaced. The allocation solves
+    the same placement exactly at one month; where pools are not contested both agree.
+
+    Parameters
+    ----------
+    need
+        ``(B, P, T)`` primary need of each block.
+    cabinets
+        ``(P, T, J)`` cabinets in service per pool.
+    pools, u
+        Pools and what blocks consume there.
+    unit_cost
+        ``(T, B, J)`` cost of one unit of each block's primary at each pool, any currency
+        rate (only the order matters).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(B, P, T, J)`` primary placed per pool.
+    """
+    n_b, n_p, n_t = need.shape
+    room = cabinets[..., None] * pools.rows[None, None]  # (P, T, J, L)
+    placed = np.zeros((n_b, n_p, n_t, pools.n))
+    for b in _order(u):
+        hosts = u.hosts(b)
+        if not hosts.size:
+            continue
+        per = u.use[b][hosts]  # (H, L)
+        left = need[b].copy()
+        cost = unit_cost[:, b, hosts]  # (T, H)
+        levels = np.unique(np.round(cost, 9), axis=None)
+        for level in levels:
+            at = np.isclose(cost, level, rtol=1e-9, atol=1e-9)  # (T, H): pools at this cost
+            if not at.any():
+                continue
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fit = np.where(per[None, None] > 0, room[:, :, hosts] / per[None, None],
+                               np.inf).min(axis=3)  # (P, T, H) units that fit
+            fit = np.where(at[None], np.maximum(fit, 0.0), 0.0)
+            total = fit.sum(axis=2)
+            take = np.minimum(left, total)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                share = np.where(total[..., None] > 0, fit / total[..., None], 0.0)
+            amount = take[..., None] * share  # (P, T, H)
+            placed[b][:, :, hosts] += amount
+            room[:, :, hosts] -= amount[..., None] * per[None, None]
+            left = left - take
+    return placed
+
+
+# -- costs ------------------------------------------------------------------------------------
+@attrs.frozen(eq=False)
+class CostModel:
+    """What serving demand costs in each pool: energy drawn, amortised capex, subsidies.
+
+    Power drawn by a pool is ``rated IT kW × load factor × (idle share × cabinets in service
+    + (1 − idle share) × cabinets occupied)``, grossed up by the site's PUE; energy in a
+    month is that power × the month's calendar hours. Rates are per year of 8,766 hours
+    (:data:`HOURS_PER_YEAR`), so a rate and a month's bill always agree.
+
+    Attributes
+    ----------
+    months
+        ``(T,)`` the months priced.
+    price, subsidy
+        ``(T, S)`` electricity price and the per-kWh subsidies in force at each site,
+        yuan/kWh (budgets are not applied here: they cap the scheme's total, not the
+        marginal cost).
+    capex
+        ``(J,)`` amortised capex per cabinet occupied, yuan/year, net of construction
+        subsidies.
+    load_factor, idle_share
+        The share of rated IT power a fully used cabinet draws, and an idle cabinet's draw
+        as a share of a fully used one's.
+    """
+
+    months: NDArray[np.datetime64]
+    price: _Floats
+    subsidy: _Floats
+    capex: _Floats
+    pue: _Floats
+    kw: _Floats
+    site_of: NDArray[np.intp]
+    load_factor: float
+    idle_share: float
+
+    @classmethod
+    def of(cls, pools: Pools, months: NDArray[np.datetime64], market: Market,
+           policies: Sequence[Instrument], *, lifetime_years: float = 10.0,
+           electricity_price: float | None = None) -> CostModel:
+        """The costs of `pools` over `months` in `market` with `policies` in force.
+
+        Electricity subsidies apply at sites that meet their tags, PUE and green-power
+        conditions, within their window (or their years from the site's first month in
+        service on the planned dates). Construction subsidies lower the capex of the
+        cabinets projects build at eligible sites.
+        """
+        from capacity.instruments import ConstructionSubsidy, ElectricitySubsidy
+
+        n_s = len(pools.sites)
+        price = np.zeros((months.size, n_s))
+        for s, site in enumerate(pools.sites):
+            if site.electricity_price is not None:
+                price[:, s] = float(site.electricity_price.m_as("yuan/kWh"))
+            elif electricity_price is not None:
+                price[:, s] = electricity_price
+        planned = pools.cabinets(months)[0]  # (T, J)
+        subsidy = np.zeros_like(price)
+        for x in policies:
+            if not isinstance(x, ElectricitySubsidy):
+                continue
+            for s, site in enumerate(pools.sites):
+                if not electricity_subsidy_applies(x, site, market):
+                    continue
+                if x.years is not None:
+                    on = planned[:, pools.site_of == s].sum(axis=1) > 0
+                    first = int(np.argmax(on)) if on.any() else months.size
+                    if first == 0 and site.commissioned is not None:
+                        first = min(int((site.commissioned - months[0]).astype(np.int64)), 0)
+                    elif first == 0:
+                        continue  # operating before the axis at an unknown date: not new
+                    t = np.arange(months.size)
+                    window = (t >= first) & (t < first + 12 * x.years)
+                else:
+                    window = x.in_window(months)
+                subsidy[:, s] += window * float(x.amount.m_as("yuan/kWh"))
+        capex = np.zeros(pools.n)
+        for j, key in enumerate(pools.keys):
+            invest = pools.profiles[key.profile].capex
+            each = float(invest.m_as("yuan")) if invest is not None else 0.0
+            built_by_plan = pools.additions[:, j].sum() > 0
+            for x in policies:
+                if isinstance(x, ConstructionSubsidy) and built_by_plan and (
+                        not x.eligible_tags or x.eligible_tags & pools.sites[
+                            pools.site_of[j]].tags):
+                    off = (float(x.per_cabinet.m_as("yuan/cabinet")) if x.per_cabinet
+                           is not None else float(x.share_of_capex or 0.0) * each)
+                    each = max(each - off, 0.0)
+            capex[j] = each / lifetime_years
+        pue = np.array([s.pue for s in pools.sites])
+        kw = pools.per_cabinet[:, Resource.IT_POWER.index]
+        return cls(months, price, subsidy, capex, pue, kw, pools.site_of,
+                   float(market.load_factor), float(market.idle_share))
+
+    def net_price(self) -> _Floats:
+        """``(T, S)`` price net of subsidies, yuan/kWh (never below zero)."""
+        return np.maximum(self.price - self.subsidy, 0.0)
+
+    def drawn_kw(self, cabinets: _Floats, occupied: _Floats) -> _Floats:
+        """Facility power drawn by each pool, kW (IT × PUE), shape of `cabinets` ``(..., J)``."""
+        it = self.kw * self.load_factor * (self.idle_share * cabinets
+                                           + (1 - self.idle_share) * occupied)
+        return np.asarray(it * self.pue[self.site_of], dtype=np.float64)
+
+    def busy_rate(self, t: int) -> _Floats:
+        """``(J,)`` yuan/year one occupied cabinet adds at month `t`: energy beyond idle + capex."""
+        kwh = (self.kw * self.load_factor * (1 - self.idle_share) * self.pue[self.site_of]
+               * HOURS_PER_YEAR)
+        return np.asarray(kwh * self.net_price()[t, self.site_of] + self.capex,
+                          dtype=np.float64)
+
+    def idle_rate(self, t: int) -> _Floats:
+        """``(J,)`` yuan/year one cabinet in service draws idle at month `t` (energy)."""
+        kwh = self.kw * self.load_factor * self.idle_share * self.pue[self.site_of] \
+            * HOURS_PER_YEAR
+        return np.asarray(kwh * self.net_price()[t, self.site_of], dtype=np.float64)
+
+    def unit_cost(self, u: Uses) -> _Floats:
+        """``(T, B, J)`` yuan/year of serving one unit of each block's primary at each pool."""
+        rates = np.stack([self.busy_rate(t) for t in range(self.months.size)])  # (T, J)
+        return np.asarray(rates[:, None, :] * u.occupancy[None], dtype=np.float64)
+
+
+def electricity_subsidy_applies(x: object, site: Site, market: Market) -> bool:
+    """Whether an electricity subsidy's site conditions (tags, PUE, green power) hold."""
+    tags: frozenset[str] = getattr(x, "eligible_tags", frozenset())
+    max_pue = getattr(x, "max_pue", None)
+    green = getattr(x, "min_green_share", None)
+    if tags and not tags & site.tags:
+        return False
+    if max_pue is not None and site.pue > max_pue:
+        return False
+    return not (green is not None and market.green_share.get(site.id, -1.0) < green)
+
+
+def month_of(when: MonthLike) -> NDArray[np.datetime64]:
+    """A one-month axis."""
+    return np.array([month(when, "when")], dtype="datetime64[M]")
