@@ -31,7 +31,6 @@ first, demand with fewest options first) that policy costing applies on every pa
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import attrs
 import numpy as np
@@ -39,13 +38,15 @@ from numpy.typing import NDArray
 
 from capacity.demand import DemandBlock
 from capacity.errors import CapacityError, FieldError
+from capacity.instruments import (
+    ConstructionSubsidy,
+    ElectricitySubsidy,
+    Instrument,
+    Market,
+)
 from capacity.inventory import CabinetProfile, Estate, Site, Status
-from capacity.months import MonthLike, month
 from capacity.plan import Plan
 from capacity.resources import N_RESOURCES, Resource
-
-if TYPE_CHECKING:
-    from capacity.instruments import Instrument, Market
 
 __all__ = [
     "DEVICE",
@@ -53,6 +54,7 @@ __all__ = [
     "HOURS_PER_YEAR",
     "LIMITS",
     "LIMIT_UNITS",
+    "Closing",
     "Condition",
     "CostModel",
     "PoolKey",
@@ -61,9 +63,12 @@ __all__ = [
     "Uses",
     "cabinets_to_close",
     "conditions",
+    "electricity_subsidy_applies",
+    "first_in_service",
     "least_use",
     "place",
     "shortfall",
+    "subsidy_window",
     "uses",
 ]
 
@@ -97,11 +102,6 @@ class PoolKey:
 
     def __str__(self) -> str:
         return f"{self.site}/{self.profile}"
-
-
-def limit_label(limit: int) -> str:
-    """A human label of a limit, e.g. ``"vCPU"`` or ``"device time"``."""
-    return "device time" if limit == DEVICE else DIRECT[limit].label
 
 
 def _rows(profile: CabinetProfile) -> _Floats:
@@ -162,8 +162,7 @@ class Pools:
         built = plan.built_estate(estate)
         keys: list[PoolKey] = []
         for site in built.sites:
-            keys += [PoolKey(site.id, prof) for prof in site.cabinets if prof not in
-                     {k.profile for k in keys if k.site == site.id}]
+            keys += [PoolKey(site.id, prof) for prof in site.cabinets]
         for proj in plan.projects:
             keys += [PoolKey(proj.site, prof) for prof in proj.cabinets
                      if PoolKey(proj.site, prof) not in keys]
@@ -203,12 +202,13 @@ class Pools:
         return self.keys.index(key)
 
     def cabinets(self, months: NDArray[np.datetime64],
-                 delays: Mapping[str, NDArray[np.int64]] | None = None) -> _Floats:
+                 delays: Mapping[str, NDArray[np.int64]] | None = None,
+                 n_paths: int = 1) -> _Floats:
         """Cabinets in service in each pool, ``(n_paths, n_months, J)``.
 
-        Without `delays` every project keeps its planned dates (one path).
+        `delays` holds each project's completion delay per path (``(n_paths,)`` months);
+        without them every project keeps its planned dates.
         """
-        n_paths = 1 if delays is None else next(iter(delays.values()), np.zeros(1)).shape[0]
         out = np.zeros((n_paths, months.size, self.n))
         for j in range(self.n):
             since = self.own_from[j]
@@ -227,6 +227,11 @@ class Pools:
     def capacity(self, cabinets: _Floats) -> _Floats:
         """Peak capacity of every resource, estate-wide, ``(..., R)``, from `cabinets`."""
         return np.asarray(cabinets @ self.per_cabinet, dtype=np.float64)
+
+    def by_site(self, per_pool: _Floats) -> _Floats:
+        """Sum an array over each site's pools: ``(..., J)`` → ``(..., S)``."""
+        onehot = np.eye(len(self.sites))[self.site_of]  # (J, S)
+        return np.asarray(per_pool @ onehot, dtype=np.float64)
 
 
 @attrs.frozen(eq=False)
@@ -443,12 +448,38 @@ def shortfall(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
     return Shortfall(conds, out_need, out_room)
 
 
+@attrs.frozen(eq=False)
+class Closing:
+    """Cabinets one pool needs so that the demand that may use it is served.
+
+    Attributes
+    ----------
+    conditions
+        The Hall conditions of the pools with that pool included.
+    by_condition
+        ``(C, P, T)`` whole cabinets each condition alone asks of the pool (0 where it holds
+        or does not involve the pool, ``inf`` where the profile lacks its limit).
+    stuck
+        ``(C, P, T)`` where a condition fails and the pool cannot close it (it is over
+        other pools, or the profile lacks its limit).
+    cabinets
+        ``(P, T)`` cabinets that close every condition the pool takes part in together.
+    """
+
+    conditions: tuple[Condition, ...]
+    by_condition: _Floats
+    stuck: NDArray[np.bool_]
+    cabinets: _Floats
+
+
 def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
-                      extra: int) -> tuple[_Floats, NDArray[np.bool_]]:
+                      extra: int) -> Closing:
     """Cabinets to add to pool `extra` so the demand that may use it is served, per path and month.
 
     Conditions over pools that do not include `extra` are left to other sites: their
-    shortfalls are returned in the second array, not counted.
+    shortfalls are reported as stuck, not counted. Once the pool has any cabinet, a
+    condition's need no longer depends on how many, so each condition asks
+    ``ceil((need − room) / offered per cabinet)``.
 
     Parameters
     ----------
@@ -456,43 +487,32 @@ def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
         As for :func:`shortfall`; `pools` includes the pool cabinets would be added to.
     extra
         Index of that pool.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``(P, T)`` whole cabinets that make every condition the pool takes part in hold
-        together (0 where none of them fails, ``inf`` where the profile lacks a limit a
-        failing one needs).
-    numpy.ndarray
-        ``(C, P, T)`` per condition, where it fails and this pool cannot close it
-        (conditions over other pools, or limits the profile lacks).
     """
     conds = conditions(u)
     base = shortfall(need, cabinets, pools, u, conds)
     present = cabinets.copy()
     present[:, :, extra] = np.maximum(present[:, :, extra], 1.0)  # k ≥ 1: the pool has room
     with_pool = shortfall(need, present, pools, u, conds)
-    room_without = base.room
-    k = np.zeros(base.need.shape[1:])
-    touched = np.zeros(base.need.shape[1:], dtype=bool)
-    stuck = np.zeros(base.need.shape, dtype=bool)
     violated = base.violated
+    by_condition = np.zeros(base.need.shape)
+    stuck = np.zeros(base.need.shape, dtype=bool)
+    touched = np.zeros(base.need.shape[1:], dtype=bool)
     for c, cond in enumerate(conds):
-        if extra not in cond.pools:
-            # demand this pool cannot reach: short or not, its cabinets change nothing
+        per = pools.rows[extra, cond.limit]
+        if extra not in cond.pools or per <= 0:
+            # its cabinets change nothing here: short or not, this pool cannot close it
             stuck[c] = violated[c]
+            if extra in cond.pools:
+                by_condition[c] = np.where(violated[c], np.inf, 0.0)
+                touched |= violated[c]
             continue
         touched |= violated[c]
-        gap = with_pool.need[c] - room_without[c]
-        per = pools.rows[extra, cond.limit]
-        if per > 0:
-            with np.errstate(invalid="ignore"):
-                kc = np.where(gap > _TOL, np.ceil(gap / per - 1e-9), 0.0)
-        else:
-            kc = np.where(violated[c], np.inf, 0.0)
-            stuck[c] = violated[c]
-        k = np.maximum(k, np.nan_to_num(kc, nan=np.inf))
-    return np.where(touched, np.maximum(k, 1.0), 0.0), stuck
+        gap = with_pool.need[c] - base.room[c]
+        with np.errstate(invalid="ignore"):
+            kc = np.where(gap > _TOL, np.ceil(gap / per - 1e-9), 0.0)
+        by_condition[c] = np.nan_to_num(kc, nan=np.inf)
+    k = by_condition.max(axis=0, initial=0.0)
+    return Closing(conds, by_condition, stuck, np.where(touched, np.maximum(k, 1.0), 0.0))
 
 
 # -- placement --------------------------------------------------------------------------------
@@ -604,8 +624,6 @@ class CostModel:
         service on the planned dates). Construction subsidies lower the capex of the
         cabinets projects build at eligible sites.
         """
-        from capacity.instruments import ConstructionSubsidy, ElectricitySubsidy
-
         n_s = len(pools.sites)
         price = np.zeros((months.size, n_s))
         for s, site in enumerate(pools.sites):
@@ -613,26 +631,16 @@ class CostModel:
                 price[:, s] = float(site.electricity_price.m_as("yuan/kWh"))
             elif electricity_price is not None:
                 price[:, s] = electricity_price
-        planned = pools.cabinets(months)[0]  # (T, J)
+        it_kw = pools.by_site(pools.cabinets(months) * pools.per_cabinet[:,
+                              Resource.IT_POWER.index])  # (1, T, S), planned dates
         subsidy = np.zeros_like(price)
         for x in policies:
             if not isinstance(x, ElectricitySubsidy):
                 continue
             for s, site in enumerate(pools.sites):
-                if not electricity_subsidy_applies(x, site, market):
-                    continue
-                if x.years is not None:
-                    on = planned[:, pools.site_of == s].sum(axis=1) > 0
-                    first = int(np.argmax(on)) if on.any() else months.size
-                    if first == 0 and site.commissioned is not None:
-                        first = min(int((site.commissioned - months[0]).astype(np.int64)), 0)
-                    elif first == 0:
-                        continue  # operating before the axis at an unknown date: not new
-                    t = np.arange(months.size)
-                    window = (t >= first) & (t < first + 12 * x.years)
-                else:
-                    window = x.in_window(months)
-                subsidy[:, s] += window * float(x.amount.m_as("yuan/kWh"))
+                if electricity_subsidy_applies(x, site, market):
+                    window = subsidy_window(x, site, it_kw[:, :, s], months)[0]
+                    subsidy[:, s] += window * float(x.amount.m_as("yuan/kWh"))
         capex = np.zeros(pools.n)
         for j, key in enumerate(pools.keys):
             invest = pools.profiles[key.profile].capex
@@ -680,18 +688,39 @@ class CostModel:
         return np.asarray(rates[:, None, :] * u.occupancy[None], dtype=np.float64)
 
 
-def electricity_subsidy_applies(x: object, site: Site, market: Market) -> bool:
+def electricity_subsidy_applies(x: ElectricitySubsidy, site: Site, market: Market) -> bool:
     """Whether an electricity subsidy's site conditions (tags, PUE, green power) hold."""
-    tags: frozenset[str] = getattr(x, "eligible_tags", frozenset())
-    max_pue = getattr(x, "max_pue", None)
-    green = getattr(x, "min_green_share", None)
-    if tags and not tags & site.tags:
+    if x.eligible_tags and not x.eligible_tags & site.tags:
         return False
-    if max_pue is not None and site.pue > max_pue:
+    if x.max_pue is not None and site.pue > x.max_pue:
         return False
-    return not (green is not None and market.green_share.get(site.id, -1.0) < green)
+    return not (x.min_green_share is not None
+                and market.green_share.get(site.id, -1.0) < x.min_green_share)
 
 
-def month_of(when: MonthLike) -> NDArray[np.datetime64]:
-    """A one-month axis."""
-    return np.array([month(when, "when")], dtype="datetime64[M]")
+def first_in_service(it_kw: _Floats, months: NDArray[np.datetime64], site: Site) -> _Floats:
+    """Month index (float) each path's site first has IT power; -inf unknown, inf never.
+
+    A site already in service when the axis starts counts from its ``commissioned``
+    month; without one it was operating at an unknown date and is not a new site.
+    """
+    on = it_kw > 0
+    first = np.where(on.any(axis=1), on.argmax(axis=1), np.inf).astype(np.float64)
+    if site.commissioned is not None:
+        offset = float((site.commissioned - months[0]).astype(np.int64))
+        return np.where(first == 0, min(offset, 0.0), first)
+    return np.where(first == 0, -np.inf, first)
+
+
+def subsidy_window(x: ElectricitySubsidy, site: Site, it_kw: _Floats,
+                   months: NDArray[np.datetime64]) -> NDArray[np.bool_]:
+    """``(P, T)`` months an electricity subsidy pays at a site, per path.
+
+    Within its start and end months, or, with `years`, for that many years from the month
+    the site first has IT power (`it_kw`, ``(P, T)``) on each path.
+    """
+    if x.years is None:
+        return np.broadcast_to(x.in_window(months), it_kw.shape)
+    first = first_in_service(it_kw, months, site)[:, None]
+    t = np.arange(months.size, dtype=np.float64)
+    return np.asarray((t >= first) & (t < first + 12 * x.years))

@@ -48,7 +48,6 @@ from capacity.placement import (
     Shortfall,
     Uses,
     cabinets_to_close,
-    conditions,
     least_use,
     shortfall,
     uses,
@@ -370,29 +369,24 @@ class Projection:
         key = PoolKey(site, profile)
         pools = Pools.of(self.estate, self.plan, extra=key)
         u = uses(self.uses.blocks, pools)
-        j = pools.index(key)
         cab = self.cabinets
         if pools.n > cab.shape[2]:
             cab = np.concatenate([cab, np.zeros((*cab.shape[:2], 1))], axis=2)
-        k, stuck = cabinets_to_close(need, cab, pools, u, j)
-        conds = conditions(u)
-        q = np.quantile(k, 1 - alpha, axis=0, method="inverted_cdf") if k.size else np.zeros(1)
-        uncovered: set[Resource] = set()
-        for c, cond in enumerate(conds):
-            if (stuck[c].mean(axis=0) > alpha).any():
-                uncovered |= set(_condition_resources(u, cond))
+        closing = cabinets_to_close(need, cab, pools, u, pools.index(key))
+        k = closing.cabinets
+        q = np.quantile(k, 1 - alpha, axis=0, method="inverted_cdf")
+        uncovered = {r for c, cond in enumerate(closing.conditions)
+                     if (closing.stuck[c].mean(axis=0) > alpha).any()
+                     for r in _condition_resources(u, cond)}
         worst = float(np.max(q))
         binding: Resource | None = None
         competing: tuple[Resource, ...] = ()
         if math.isfinite(worst) and worst > 0:
+            # the condition that asks most on the paths that set the number
             t = int(np.argmax(q))
-            # the condition that asks most cabinets on the paths at the quantile
             at = k[:, t] >= worst
-            short = shortfall(need[:, at, t:t + 1], cab[at, t:t + 1], pools, u, conds)
-            gap = (short.need - short.room)[:, :, 0].max(axis=1) / np.maximum(
-                [pools.rows[j, c.limit] for c in conds], 1e-300)
-            c_best = conds[int(np.argmax(np.where([j in c.pools for c in conds], gap,
-                                                  -np.inf)))]
+            c_best = closing.conditions[int(np.argmax(
+                closing.by_condition[:, at, t].mean(axis=1)))]
             res = _condition_resources(u, c_best)
             binding = res[0] if res else None
             competing = tuple(res) if c_best.limit == DEVICE and len(res) > 1 else ()
@@ -459,8 +453,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     pools = Pools.of(scenario.estate, scenario.plan)
     delays = {proj.name: proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
               for proj in scenario.plan.projects}
-    cabinets = pools.cabinets(months, delays) if delays else np.broadcast_to(
-        pools.cabinets(months), (n_paths, months.size, pools.n)).copy()
+    cabinets = pools.cabinets(months, delays, n_paths)
     blocks = scenario.demands
     need = np.empty((len(blocks), n_paths, months.size))
     for b, block in enumerate(blocks):
@@ -468,7 +461,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
                                       block.resource.unit)
     multiplier = np.ones_like(need)
     vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
-    if induced and vouchers and scenario.market.elasticity.value != 0:
+    if induced and vouchers:
         multiplier = respond(need, blocks, vouchers, months,
                              prices=scenario.market.priced(),
                              elasticity=scenario.market.elasticity.value,

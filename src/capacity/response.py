@@ -85,7 +85,7 @@ def budget(v: ComputeVoucher | ElectricitySubsidy) -> float:
     return math.inf if v.annual_budget is None else float(v.annual_budget.m_as("yuan/year"))
 
 
-def enterprise_weights(enterprises: int | Sequence[float]) -> _Floats:
+def enterprise_weights(enterprises: int | Sequence[float] | _Floats) -> _Floats:
     """Normalised weights of the enterprises sharing a voucher's spend."""
     if isinstance(enterprises, (int, np.integer)):
         return np.full(int(enterprises), 1.0 / int(enterprises))

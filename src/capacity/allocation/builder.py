@@ -122,8 +122,8 @@ def build_problem(
     cabinets = cab_all[live]
     keys = [pools.keys[j] for j in live]
     u = uses(scenario.demands, pools)
-    central = np.array([b.growth.magnitudes(axis, b.resource.unit)[0]
-                        for b in scenario.demands], dtype=np.float64).reshape(-1)
+    central = np.array([b.central(axis)[0, b.resource.index] for b in scenario.demands],
+                       dtype=np.float64).reshape(-1)
     kept = [i for i in range(len(scenario.demands)) if central[i] > 0]
     skipped = tuple(b.name for i, b in enumerate(scenario.demands) if i not in kept)
     blocks = [scenario.demands[i] for i in kept]

@@ -56,7 +56,14 @@ from capacity.instruments import (
 )
 from capacity.inventory import Estate, Site
 from capacity.months import hours_in_month
-from capacity.placement import CostModel, Pools, Uses, electricity_subsidy_applies, place
+from capacity.placement import (
+    CostModel,
+    Pools,
+    Uses,
+    electricity_subsidy_applies,
+    place,
+    subsidy_window,
+)
 from capacity.plan import Plan
 from capacity.projection import Projection
 from capacity.provenance import Provenance
@@ -64,6 +71,7 @@ from capacity.resources import N_RESOURCES, Resource
 from capacity.response import (
     budget,
     claims,
+    enterprise_weights,
     respond,
     unit_spend,
     year_index,
@@ -143,12 +151,10 @@ class PolicyCost:
 
     @property
     def _year_of_month(self) -> NDArray[np.int64]:
-        y = self.months.astype("datetime64[Y]").astype(np.int64) + 1970
-        return np.searchsorted(self.years, y).astype(np.int64)
+        return year_index(self.months)[1]
 
     def _yearly_sum(self, monthly: _Floats) -> _Floats:
-        starts = year_starts(self._year_of_month)
-        return np.asarray(np.add.reduceat(monthly, starts, axis=-1), dtype=np.float64)
+        return yearly_sum(monthly, self._year_of_month)
 
     def _yearly_mean(self, monthly: _Floats) -> _Floats:
         """Mean over each year's months that have a value (``nan`` marks none)."""
@@ -265,13 +271,13 @@ def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
         if enterprises < 1:
             p.add("enterprises", "must be at least 1", enterprises)
             return np.ones(1)
-        return np.full(int(enterprises), 1.0 / int(enterprises))
+        return enterprise_weights(int(enterprises))
     w = np.asarray(enterprises, dtype=np.float64).ravel()
     if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         p.add("enterprises", "weights must be finite, not negative, and not all zero",
               list(w))
         return np.ones(1)
-    return np.asarray(w / w.sum(), dtype=np.float64)
+    return enterprise_weights(w)
 
 
 def _site_price(site: Site, fallback: Quantity | None, p: Problems, i: int) -> float:
@@ -318,38 +324,14 @@ def _pay_through_year(cum_claims: _Floats, budget: float, year_of: NDArray[np.in
     return paid_cum - prev, np.where(first < n_months, first, -1).astype(np.int64)
 
 
-def _by_site(per_pool: _Floats, pools: Pools) -> _Floats:
-    """Sum a ``(..., J)`` array over each site's pools: ``(..., S)``."""
-    out = np.zeros((*per_pool.shape[:-1], len(pools.sites)))
-    for j in range(pools.n):
-        out[..., pools.site_of[j]] += per_pool[..., j]
-    return out
-
-
 def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
     """Each site's highest share of a limit in use, ``(P, T, S)``; ``nan`` with no room."""
-    used = np.einsum("bptj,bjl->ptjl", placed, u.use)
-    room = cabinets[..., None] * pools.rows[None, None]
-    site_used = np.stack([_by_site(used[..., lim], pools) for lim in range(used.shape[-1])],
-                         axis=-1)
-    site_room = np.stack([_by_site(room[..., lim], pools) for lim in range(room.shape[-1])],
-                         axis=-1)
+    onehot = np.eye(len(pools.sites))[pools.site_of]  # (J, S)
+    used = np.einsum("bptj,bjl,js->ptsl", placed, u.use, onehot)
+    room = np.einsum("ptj,jl,js->ptsl", cabinets, pools.rows, onehot)
     with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(site_room > 0, site_used / site_room, np.nan)
+        ratio = np.where(room > 0, used / room, np.nan)
     return np.asarray(np.fmax.reduce(ratio, axis=-1), dtype=np.float64)
-
-
-def _first_online(it_kw: _Floats, months: NDArray[np.datetime64], site: Site) -> _Floats:
-    """Month index (float) each path's site first has IT power; -inf unknown, inf never."""
-    on = it_kw > 0
-    first = np.where(on.any(axis=1), on.argmax(axis=1), np.inf).astype(np.float64)
-    if site.commissioned is not None:
-        offset = float((site.commissioned - months[0]).astype(np.int64))
-        first = np.where(first == 0, min(offset, 0.0), first)
-    else:
-        # Operating before the axis began, at an unknown date: not a new site.
-        first = np.where(first == 0, -np.inf, first)
-    return first
 
 
 def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = None,
@@ -465,7 +447,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
 
     months = projection.months
     years, year_of = year_index(months)
-    n_paths, n_months = projection.n_paths, months.size
+    n_paths = projection.n_paths
     names = [b.name for b in projection.uses.blocks]
     if [b.name for b in demands] != names:
         raise ValidationError("invalid policy costing", [FieldError(
@@ -515,12 +497,11 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
 
     # Energy drawn at every site (idle cabinets in service + the occupied ones).
     occupied = np.einsum("bptj,bj->ptj", placed_with, u.occupancy)
-    site_kw = _by_site(model.drawn_kw(cabinets, occupied), pools)  # (P, T, S)
+    site_kw = pools.by_site(model.drawn_kw(cabinets, occupied))  # (P, T, S)
     kwh = site_kw * hours_in_month(months)[None, :, None]
     energy = kwh * model.price[None]
     elec_total = np.zeros_like(energy)
-    t_index = np.arange(n_months, dtype=np.float64)
-    it_kw = _by_site(cabinets * model.kw, pools)
+    it_kw = pools.by_site(cabinets * model.kw)
     for x in policies:
         if not isinstance(x, ElectricitySubsidy):
             continue
@@ -528,11 +509,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
         for j, site in enumerate(pools.sites):
             if not electricity_subsidy_applies(x, site, market):
                 continue
-            if x.years is not None:
-                first = _first_online(it_kw[:, :, j], months, site)[:, None]
-                window = (t_index >= first) & (t_index < first + 12 * x.years)
-            else:
-                window = np.broadcast_to(x.in_window(months), (n_paths, n_months))
+            window = subsidy_window(x, site, it_kw[:, :, j], months)
             pays[:, :, j] = window * kwh[:, :, j] * float(x.amount.m_as("yuan/kWh"))
         cum = _cumulate_by_year(pays.sum(axis=2), year_of)
         outlay[x.name], exhausted[x.name] = _pay_through_year(cum, budget(x), year_of)
