@@ -9,6 +9,7 @@ from capacity.datasets import ganzhou
 from capacity.demand import DemandBlock
 from capacity.growth import Compound, Milestones
 from capacity.inventory import CabinetProfile, Estate, Site
+from capacity.months import month_index
 from capacity.plan import Plan, Project, Ramp, Slippage
 from capacity.scenario import Scenario
 
@@ -69,6 +70,20 @@ def test_fp16_and_fp64_compete_for_the_smart_centres_device_time(ganzhou_project
     # FP16 and FP64 run short together: they draw on the same devices
     np.testing.assert_array_equal(p.shortfall_probability(Resource.COMPUTE_FP16),
                                   p.shortfall_probability(Resource.COMPUTE_FP64))
+
+
+def test_fp16_left_is_the_device_time_fp64_does_not_take(ganzhou_projection):
+    p = ganzhou_projection
+    t = month_index(p.months, "2027-12")
+    fp64_rate = 650 * 33.5 / 989.4
+    fp64 = p.need[3, :, t] * p.multiplier[3, :, t]
+    cabinets = p.capacity_paths(Resource.CABINETS, "smart-computing-centre").m_as("cabinet")[:, t]
+    expected = np.maximum(cabinets - fp64 / fp64_rate, 0) * 650
+    left = p.available_paths(Resource.COMPUTE_FP16).m_as("TFLOPS_fp16")[:, t]
+    np.testing.assert_allclose(left, expected, rtol=1e-9)
+    # vCPU is its own hardware: nothing is taken off it
+    np.testing.assert_array_equal(p.available_paths(Resource.VCPU).magnitude,
+                                  p.capacity_paths(Resource.VCPU).magnitude)
 
 
 def test_government_cloud_runs_short_of_vcpu_where_it_may_run(ganzhou_projection):

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from capacity.placement import DIRECT
 from capacity.policy import PolicyCost
 from capacity.projection import Projection
 from capacity.resources import Resource
+from capacity.units import ureg
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -49,13 +51,34 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
         _, ax = plt.subplots(figsize=(8, 4))
     shown = unit or str(resource.unit)
     x = projection.months.astype("datetime64[D]").astype(object)
-    styles: dict[str, dict[str, Any]] = {"capacity": {"color": "tab:blue"},
-                                         "demand": {"color": "tab:red"}}
+    # Precisions of one accelerator are alternatives: draw what is left for this one once
+    # the others' demand runs, with the peak (all device time on this one) for reference.
+    shared = resource.precision is not None and not np.allclose(
+        projection.available_paths(resource).magnitude, projection.capacity_paths(
+            resource).magnitude)
+    styles: dict[str, dict[str, Any]] = {"available" if shared else "capacity":
+                                         {"color": "tab:blue"}, "demand": {"color": "tab:red"}}
+    labels = {"capacity": "capacity", "demand": "demand",
+              "available": "capacity left after other precisions' demand"}
+    if shared:
+        peak = np.median(projection.capacity_paths(resource).m_as(shown), axis=0)
+        ax.plot(x, peak, color="tab:blue", ls=":", lw=1,
+                label="peak if every device ran this precision (median)")
+    qs = sorted({*bands, 0.5, *(1 - b for b in bands)})
+    group = _tightest_group(projection, resource)
     for of, style in styles.items():
-        qs = sorted({*bands, 0.5, *(1 - b for b in bands)})
-        values = projection.quantiles(resource, qs, of=of).m_as(shown)
+        if group is not None:
+            # demand that may run only in some pools, against what those pools hold
+            c, names = group
+            paths = projection.short.room[c] if of == "capacity" else projection.short.need[c]
+            values = ureg.Quantity(np.quantile(paths, qs, axis=0), resource.unit).m_as(shown)
+            label = (f"room where {names} may run" if of == "capacity"
+                     else f"demand of {names}")
+        else:
+            values = projection.quantiles(resource, qs, of=of).m_as(shown)
+            label = labels[of]
         median = values[qs.index(0.5)]
-        ax.plot(x, median, label=f"{of} (median)", **style)
+        ax.plot(x, median, label=f"{label} (median)", **style)
         for b in bands:
             lo, hi = values[qs.index(b)], values[qs.index(1 - b)]
             ax.fill_between(x, lo, hi, alpha=0.15 + 0.1 * (b > min(bands)), lw=0, **style)
@@ -68,6 +91,24 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     return ax
+
+
+def _tightest_group(projection: Projection, resource: Resource) -> tuple[int, str] | None:
+    """The Hall condition of a non-compute resource most often short, if it is short at all.
+
+    Returns its index and the names of the blocks confined to it.
+    """
+    if resource not in DIRECT:
+        return None
+    limit = DIRECT.index(resource)
+    p = projection.short.violated.mean(axis=1)  # (C, T)
+    found = [(float(p[c].max()), c) for c, cond in enumerate(projection.short.conditions)
+             if cond.limit == limit]
+    worst = max(found, default=(0.0, -1))
+    if worst[0] <= 0:
+        return None
+    cond = projection.short.conditions[worst[1]]
+    return worst[1], ", ".join(projection.uses.blocks[b].name for b in cond.blocks)
 
 
 def outlay_chart(cost: PolicyCost, *, ax: Axes | None = None) -> Axes:

@@ -192,13 +192,50 @@ class Projection:
         """Demand paths of one resource, ``(n_paths, n_months)``."""
         return ureg.Quantity(self.demand[:, :, resource.index], resource.unit)
 
+    def available_paths(self, resource: Resource) -> Quantity:
+        """Capacity of one resource left once other demand on the same hardware is served.
+
+        For compute, the device time that the other precisions' demand takes (at the most
+        frugal pools it may use) is not available to this one: the FP16 the smart centre
+        can still deliver once its FP64 demand runs. Other resources are their peak
+        capacity. Shape ``(n_paths, n_months)``.
+        """
+        if resource.precision is None:
+            return self.capacity_paths(resource)
+        rate = self.pools.per_cabinet[:, resource.index]  # (J,) per cabinet's device time
+        room = self.cabinets * self.pools.rows[:, DEVICE]  # (P, T, J)
+        free = room.copy()
+        demand = self.need * self.multiplier
+        for cond in _widest(self.short.conditions, DEVICE):
+            pools = list(cond.pools)
+            taken = np.zeros(self.capacity.shape[:2])
+            for b in cond.blocks:
+                if self.uses.blocks[b].ratios[resource.index] > 0:
+                    continue  # this resource's own demand
+                per = least_use(self.uses, b, DEVICE, room)
+                with np.errstate(invalid="ignore"):
+                    taken += np.where(demand[b] > 0, demand[b] * per, 0.0)
+            # what the others take comes off the group's device time, roomiest pools first
+            share = np.divide(room[:, :, pools], room[:, :, pools].sum(axis=2, keepdims=True),
+                              out=np.zeros_like(room[:, :, pools]),
+                              where=room[:, :, pools].sum(axis=2, keepdims=True) > 0)
+            free[:, :, pools] = np.maximum(room[:, :, pools] - share * taken[:, :, None], 0.0)
+        return ureg.Quantity(free @ rate, resource.unit)
+
     def quantiles(self, resource: Resource, q: Sequence[float] = (0.05, 0.5, 0.95),
                   *, of: str = "capacity") -> Quantity:
-        """Quantiles over paths of capacity or demand, shape ``(len(q), n_months)``."""
-        data = {"capacity": self.capacity, "demand": self.demand}.get(of)
-        if data is None:
-            raise FieldError("of", "must be 'capacity' or 'demand'", of)
-        return ureg.Quantity(np.quantile(data[:, :, resource.index], q, axis=0), resource.unit)
+        """Quantiles over paths, shape ``(len(q), n_months)``.
+
+        `of` is ``"capacity"`` (peak), ``"available"`` (:meth:`available_paths`) or
+        ``"demand"``.
+        """
+        if of == "available":
+            data = self.available_paths(resource).m_as(resource.unit)
+        elif of in ("capacity", "demand"):
+            data = (self.capacity if of == "capacity" else self.demand)[:, :, resource.index]
+        else:
+            raise FieldError("of", "must be 'capacity', 'available' or 'demand'", of)
+        return ureg.Quantity(np.quantile(data, q, axis=0), resource.unit)
 
     def capacity_at(self, when: MonthLike, resource: Resource) -> Quantity:
         """Median peak capacity over paths of one resource at a month."""
@@ -396,6 +433,12 @@ class Projection:
         rows = "".join(f"<li>{e}</li>" for e in self.exhaustion(0.5))
         return (f"<b>Projection</b>: {self.n_paths:,} paths, {self.months[0]} to "
                 f"{self.months[-1]}<ul>{rows}</ul>")
+
+
+def _widest(conds: Sequence[Condition], limit: int) -> list[Condition]:
+    """The conditions of a limit whose pools no other condition of it contains."""
+    mine = [c for c in conds if c.limit == limit]
+    return [c for c in mine if not any(set(c.pools) < set(o.pools) for o in mine)]
 
 
 def _offers(profile: CabinetProfile, block: Any) -> bool:
