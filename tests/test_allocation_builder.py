@@ -141,3 +141,20 @@ def test_bad_arguments_are_listed_together(scenario):
                       unmet_penalty="5 kW")
     assert {p.path for p in info.value.problems} == {
         "units", "lifetime", "min_sites.no-block", "unmet_penalty"}
+
+
+def test_the_allocation_serves_the_demand_a_voucher_induces():
+    from pathlib import Path
+
+    from capacity import Scenario
+
+    voucher = Scenario.from_toml(Path(__file__).resolve().parents[1] / "scenarios"
+                                 / "ganzhou-voucher.toml")
+    built = build_problem(voucher, "2027-12")
+    placed = built.placement(allocate(built.problem, time_limit=10))
+    # a 30 % voucher, caps and budget not reached: users pay 0.7 of list, elasticity -0.8
+    served = sum(q.m_as("PFLOPS_fp16") for q in placed["enterprise-ai"].values())
+    assert served == pytest.approx(40 * 0.7 ** -0.8, rel=1e-9)
+    # research-hpc buys no priced resource: a voucher lowers no price it pays
+    hpc = sum(q.m_as("PFLOPS_fp64") for q in placed["research-hpc"].values())
+    assert hpc == pytest.approx(1.5, rel=1e-9)

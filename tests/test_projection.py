@@ -239,3 +239,22 @@ def test_report_shows_plan_and_exhaustion(capsys):
     for text in ("smart-computing-centre", "130 PFLOPS_fp16 by 2027-12", "(met)",
                  "size unknown", "P(shortfall)", "Cabinets still needed"):
         assert text in out
+
+
+def test_a_voucher_moves_the_projected_demand_and_exhaustion(ganzhou_projection):
+    from pathlib import Path
+
+    from capacity import Scenario
+
+    voucher = Scenario.from_toml(Path(__file__).resolve().parents[1] / "scenarios"
+                                 / "ganzhou-voucher.toml")
+    v = project(voucher, **HORIZON, n_paths=2000, seed=0)
+    ai, hpc = 2, 3
+    assert np.all(v.multiplier[ai] >= 1)
+    assert np.all(v.multiplier[ai][:, v.months >= np.datetime64("2026-01")] > 1)
+    np.testing.assert_array_equal(v.multiplier[hpc], 1.0)  # no priced spend: no response
+    np.testing.assert_array_equal(v.need, ganzhou_projection.need)  # same draws
+    assert v.exhaustion_date(Resource.COMPUTE_FP16) < ganzhou_projection.exhaustion_date(
+        Resource.COMPUTE_FP16)
+    off = project(voucher, **HORIZON, n_paths=2000, seed=0, induced=False)
+    np.testing.assert_array_equal(off.demand, ganzhou_projection.demand)

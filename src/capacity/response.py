@@ -14,6 +14,8 @@ Modelling decisions (each also listed by :func:`capacity.policy.cost_policy`):
   the scheme pays ``min(Σ_e claims, budget)``.
 * **Net price.** Users respond to the year's average net price: the list price × (1 − the
   share of eligible spend the vouchers pay that year), stacked over vouchers, at most 1.
+* **Who responds.** Only blocks a voucher covers that buy something priced: a block
+  without a list price pays none, so no voucher lowers it.
 * **Induced demand.** Constant price elasticity ε: need × (net/list)^ε, solved together
   with caps and budgets by damped fixed-point iteration; the net price is floored at 1 %
   of list for the response alone (constant elasticity has no limit at a free price).
@@ -161,7 +163,10 @@ def respond(need: _Floats, blocks: Sequence[DemandBlock], vouchers: Sequence[Com
     multiplier = np.ones((n_b, n_p, years.size))
     if not vouchers:
         return Response(np.ones_like(need), np.zeros_like(multiplier), covers, valid, True)
-    spend = need * unit_spend(blocks, prices, months)[:, None, :]
+    per_unit = unit_spend(blocks, prices, months)
+    # a block that buys nothing priced pays no price: a voucher cannot lower it
+    covers = covers * (per_unit.sum(axis=1) > 0)[None, :]
+    spend = need * per_unit[:, None, :]
     spend_year = yearly_sum(spend, year_of)
     spend_window_year = yearly_sum(spend[None] * valid[:, None, None, :], year_of)
     converged = True

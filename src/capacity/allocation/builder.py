@@ -36,9 +36,11 @@ from numpy.typing import NDArray
 from capacity.allocation.problem import AllocationProblem
 from capacity.allocation.solve import Allocation
 from capacity.errors import FieldError, Problems
-from capacity.months import MonthLike, month
+from capacity.instruments import ComputeVoucher
+from capacity.months import MonthLike, month, month_index, month_range
 from capacity.placement import LIMIT_UNITS, LIMITS, CostModel, PoolKey, Pools, uses
 from capacity.resources import N_RESOURCES, Resource
+from capacity.response import enterprise_weights, respond
 from capacity.scenario import Scenario
 from capacity.units import Q_, Quantity, parse_quantity
 
@@ -66,7 +68,8 @@ def build_problem(
         Estate, plan, demand blocks, policies and market (load factor, idle share, green
         power): electricity and construction subsidies lower the costs where they apply.
     when
-        The month whose capacity (planned dates) and central demand are allocated.
+        The month whose capacity (planned dates) and central demand are allocated; the
+        demand includes what the scenario's vouchers induce.
     units
         Parts each demand block is cut into; finer parts pack tighter, coarser solve faster.
     lifetime
@@ -122,8 +125,7 @@ def build_problem(
     cabinets = cab_all[live]
     keys = [pools.keys[j] for j in live]
     u = uses(scenario.demands, pools)
-    central = np.array([b.central(axis)[0, b.resource.index] for b in scenario.demands],
-                       dtype=np.float64).reshape(-1)
+    central = _central_need(scenario, at)
     kept = [i for i in range(len(scenario.demands)) if central[i] > 0]
     skipped = tuple(b.name for i, b in enumerate(scenario.demands) if i not in kept)
     blocks = [scenario.demands[i] for i in kept]
@@ -176,6 +178,25 @@ def build_problem(
     need = np.array([b.ratios * part[i] for i, b in enumerate(blocks)]).reshape(n, N_RESOURCES)
     return ScenarioProblem(problem, at, tuple(keys), need, tuple(b.name for b in blocks),
                            tuple(b.resource for b in blocks), skipped, unhosted)
+
+
+def _central_need(scenario: Scenario, at: np.datetime64) -> NDArray[np.float64]:
+    """``(B,)`` each block's primary need at month `at` on its central path.
+
+    With the demand the scenario's vouchers induce, as the projection counts it: their
+    response depends on the year's spend, so it is solved over the calendar year of `at`.
+    """
+    year = month_range(at.astype("datetime64[Y]"), at.astype("datetime64[Y]")
+                       + np.timedelta64(11, "M"))
+    need = np.array([b.central(year)[:, b.resource.index] for b in scenario.demands],
+                    dtype=np.float64).reshape(len(scenario.demands), 1, year.size)
+    vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
+    if vouchers:
+        market = scenario.market
+        need = need * respond(need, scenario.demands, vouchers, year, prices=market.priced(),
+                              elasticity=market.elasticity.value,
+                              weights=enterprise_weights(market.enterprises)).multiplier
+    return np.asarray(need[:, 0, month_index(year, at)], dtype=np.float64)
 
 
 def _kw(power: Quantity | None) -> float:
