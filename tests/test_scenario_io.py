@@ -145,3 +145,18 @@ def test_policies_and_market_survive_a_round_trip(tmp_path: Path) -> None:
     assert again.policies == scenario.policies
     assert again.market == scenario.market
     assert again == scenario
+
+
+def test_tags_no_site_carries_are_refused_from_python_as_from_files() -> None:
+    import attrs
+
+    from capacity.demand import DemandBlock
+    from capacity.growth import Linear
+
+    s = ganzhou()
+    odd = DemandBlock("odd", "x", "vcpu", Linear("10 vCPU", "2025-01", "0 vCPU/year"),
+                      eligible={"quantum"})
+    with pytest.raises(ValidationError) as info:
+        attrs.evolve(s, demands=(*s.demands, odd))
+    assert [p.path for p in info.value.problems] == ["demands[4].eligible"]
+    assert "no site carries any of these tags" in str(info.value)

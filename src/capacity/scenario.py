@@ -17,6 +17,7 @@ from typing import Any
 import attrs
 
 from capacity.demand import DemandBlock
+from capacity.errors import Problems, ValidationError
 from capacity.instruments import Instrument, Market
 from capacity.inventory import Estate
 from capacity.plan import Plan
@@ -79,7 +80,17 @@ class Scenario:
     notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)
 
     def __attrs_post_init__(self) -> None:
-        self.plan.validate_against(self.estate)
+        p = Problems(f"scenario {self.name!r}")
+        try:
+            self.plan.validate_against(self.estate)
+        except ValidationError as exc:
+            p.absorb(exc)
+        tags = frozenset().union(*(s.tags for s in (*self.estate.sites, *self.plan.sites)))
+        for i, block in enumerate(self.demands):
+            if block.eligible and not block.eligible & tags:
+                p.add(f"demands[{i}].eligible", "no site carries any of these tags (sites carry: "
+                      f"{', '.join(sorted(tags)) or 'none'})", sorted(block.eligible))
+        p.raise_if_any()
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> Scenario:

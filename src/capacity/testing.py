@@ -357,11 +357,15 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     estate = attrs.evolve(estate, sites=[draw(_described_site(s)) for s in estate.sites],
                           profiles=profiles, name=draw(st.text(max_size=20)))
     names = draw(st.lists(site_ids, unique=True, max_size=3))
+    plan = draw(plans(estate))
+    # a block's eligibility names tags some site carries (a scenario refuses others)
+    carried = frozenset().union(*(s.tags for s in (*estate.sites, *plan.sites)))
+    demands = [draw(demand_blocks(n)) for n in names]
     return Scenario(
         name=draw(st.text(max_size=20)),
         estate=estate,
-        plan=draw(plans(estate)),
-        demands=[draw(demand_blocks(n)) for n in names],
+        plan=plan,
+        demands=[attrs.evolve(b, eligible=b.eligible & carried) for b in demands],
         policies=[draw(instruments(n)) for n in draw(st.lists(site_ids, unique=True,
                                                               max_size=3))],
         market=draw(markets(tuple(s.id for s in estate.sites))),
