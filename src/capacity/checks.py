@@ -21,7 +21,15 @@ import numpy as np
 from capacity.resources import Resource, ResourceVector
 from capacity.units import Precision, Quantity
 
-__all__ = ["BANDS", "Band", "Finding", "Severity", "check_estate", "check_profile"]
+__all__ = [
+    "BANDS",
+    "Band",
+    "Finding",
+    "Severity",
+    "check_accelerator_density",
+    "check_estate",
+    "check_profile",
+]
 
 
 class Severity(enum.Enum):
@@ -183,6 +191,44 @@ def check_profile(profile: _Profile, used_by: str = "") -> list[Finding]:
             "power.sparse", Severity.INFO, profile.name,
             f"{kw:g} kW per AI cabinet is sparse: a phased or partial fit-out", "S18, S19"))
     return out
+
+
+#: FP16 peak of one Ascend 910B, TFLOPS (sources give 256-320; S13) and of one H100 SXM
+#: (dense; S12).
+ASCEND_910B_FP16 = 280.0
+H100_SXM_FP16 = 989.4
+#: FP16 per kW of IT power of a fitted-out AI cabinet, TFLOPS/kW: an eight-910B server
+#: (8 × 280 TFLOPS at ~6 kW; S13, S17) and Qingyang's 0.95 PFLOPS per 2.5 kW standard rack
+#: (S27), which agree at ~375.
+FITTED_FP16_PER_KW = Band(373, 380, "TFLOPS_fp16/kW",
+                          "eight-910B server ~373 TFLOPS/kW; Qingyang 0.95 P per standard "
+                          "rack; S13, S17, S27")
+
+
+def check_accelerator_density(profile: _Profile) -> list[Finding]:
+    """Check an AI profile's FP16 per cabinet against the hardware it implies.
+
+    A target met by sizing cabinets to it (130 PFLOPS ÷ 200 cabinets) holds by
+    construction; what can be checked is whether that density is hardware one can fit:
+    how many accelerators a cabinet holds, and FP16 per kW against fitted AI cabinets.
+    """
+    fp16 = float(profile.vector.values[Resource.COMPUTE_FP16.index])
+    kw = float(profile.it_power.m_as("kW"))
+    if profile.kind not in ("ai", "hpc") or fp16 <= 0 or kw <= 0:
+        return []
+    per_kw = fp16 / kw
+    fitted = FITTED_FP16_PER_KW.low
+    share = per_kw / fitted
+    text = (f"{fp16 / 1000:,.3g} PFLOPS FP16 per cabinet is {fp16 / ASCEND_910B_FP16:,.2g} "
+            f"Ascend 910B or {fp16 / H100_SXM_FP16:,.2g} H100 SXM; at {per_kw:,.0f} TFLOPS "
+            f"per kW of IT power it is {share:.0%} of a fitted AI cabinet's ~{fitted:,.0f}")
+    if share < 0.5:
+        return [Finding("compute.density", Severity.WARNING, profile.name,
+                        text + f": a sparse or phased fit-out ({kw:g} kW would power about "
+                        f"{kw * fitted / 1000:,.2g} PFLOPS FP16 of fitted AI hardware)",
+                        FITTED_FP16_PER_KW.reference)]
+    return [Finding("compute.density", Severity.INFO, profile.name, text,
+                    FITTED_FP16_PER_KW.reference)]
 
 
 def check_estate(estate: _Estate) -> list[Finding]:

@@ -16,6 +16,8 @@ import attrs
 import numpy as np
 
 from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
+from capacity.checks import check_accelerator_density
+from capacity.plan import Project
 from capacity.policy import PolicyCost, cost_policy
 from capacity.projection import Projection, project
 from capacity.resources import Resource, ResourceVector
@@ -134,28 +136,51 @@ def plan_report(scenario: Scenario, projection: Projection | None = None) -> lis
             "capex": format_quantity(proj.capex) if proj.capex is not None else None,
         }
         if proj.target is not None:
-            r = Resource.for_quantity(proj.target)
-            sizing = {}
-            for name in proj.cabinets:
-                prof = scenario.estate.profiles[name]
-                if prof.vector.values[r.index] > 0:
-                    sizing[name] = {
-                        "per_cabinet": format_quantity(prof.amount(r)),
-                        "cabinets_needed": prof.cabinets_for(proj.target),
-                        "cabinets_planned": proj.cabinets[name],
-                    }
-            row["target"] = {"amount": format_quantity(proj.target),
-                             "by": str(proj.target_by) if proj.target_by is not None else None,
-                             "sizing": sizing}
-            if projection is not None and proj.target_by is not None:
-                paths = projection.capacity_paths(r, proj.site).m_as(r.unit)
-                i = int((proj.target_by - projection.months[0]).astype(int))
-                if 0 <= i < projection.months.size:
-                    reached = float(np.median(paths[:, i]))
-                    row["target"]["median_at_due_date"] = format_quantity(Q_(reached, r.unit))
-                    row["target"]["met_on_median_path"] = bool(
-                        reached >= proj.target.m_as(r.unit) * (1 - 1e-9))
+            row["target"] = _target(scenario, proj, projection)
         out.append(row)
+    return out
+
+
+def _target(scenario: Scenario, proj: Project, projection: Projection | None,
+            ) -> dict[str, Any]:
+    """A project's stated target, what sizes it, and what the library can check of it.
+
+    A target the plan's cabinets are sized to (cabinets × density = target) holds by
+    construction on any path where the project completes: that is reported as the plan's
+    statement. What is checked: whether the density is hardware one can fit
+    (:func:`capacity.checks.check_accelerator_density`), and, for compute, what is left
+    for the target's precision once the other precisions' demand on the same devices runs.
+    """
+    target = proj.target
+    assert target is not None  # called only for projects with a target
+    r = Resource.for_quantity(target)
+    sizing: dict[str, dict[str, Any]] = {}
+    findings = []
+    for name in proj.cabinets:
+        prof = scenario.estate.profiles[name]
+        if prof.vector.values[r.index] > 0:
+            sizing[name] = {"per_cabinet": format_quantity(prof.amount(r)),
+                            "cabinets_needed": prof.cabinets_for(target),
+                            "cabinets_planned": proj.cabinets[name]}
+            findings += [{"code": f.code, "severity": f.severity.value, "subject": f.subject,
+                          "message": f.message, "reference": f.reference}
+                         for f in check_accelerator_density(prof)]
+    sized = bool(sizing) and all(z["cabinets_planned"] >= z["cabinets_needed"]
+                                 for z in sizing.values())
+    out: dict[str, Any] = {
+        "amount": format_quantity(target),
+        "by": str(proj.target_by) if proj.target_by is not None else None,
+        "kind": "stated target" + (" (the planned cabinets are sized to it)" if sized else ""),
+        "sizing": sizing, "findings": findings}
+    if projection is not None and proj.target_by is not None:
+        i = int((proj.target_by - projection.months[0]).astype(int))
+        if 0 <= i < projection.months.size:
+            peak = float(np.median(projection.capacity_paths(r, proj.site).m_as(r.unit)[:, i]))
+            out["median_at_due_date"] = format_quantity(Q_(peak, r.unit))
+            out["met_on_median_path"] = bool(peak >= target.m_as(r.unit) * (1 - 1e-9))
+            if r.precision is not None:
+                left = float(np.median(projection.available_paths(r).m_as(r.unit)[:, i]))
+                out["left_after_other_precisions"] = format_quantity(Q_(left, r.unit))
     return out
 
 
@@ -381,14 +406,20 @@ def render_text(report: dict[str, Any]) -> str:
                        + (f", capex {p['capex']}" if p["capex"] else ""))
             if "target" in p:
                 t = p["target"]
-                line = f"    target {t['amount']} by {t['by']}"
+                line = f"    {t['kind']}: {t['amount']} by {t['by']}"
                 if "median_at_due_date" in t:
-                    line += (f": {t['median_at_due_date']} on the median path "
-                             f"({'met' if t['met_on_median_path'] else 'NOT met'})")
+                    line += (f"; peak {t['median_at_due_date']} on the median path "
+                             f"({'reached' if t['met_on_median_path'] else 'NOT reached'})")
                 out.append(line)
+                if "left_after_other_precisions" in t:
+                    out.append(f"    finding: {t['left_after_other_precisions']} of it left "
+                               "once the other precisions' demand on the same devices runs "
+                               "(median)")
                 out += [f"    {n}: {z['per_cabinet']}/cabinet → {z['cabinets_needed']} "
                         f"cabinets needed, {z['cabinets_planned']} planned"
                         for n, z in t["sizing"].items()]
+                out += [f"    finding ({f['severity']}): {f['message']} [{f['reference']}]"
+                        for f in t["findings"]]
         out.append("")
     if report.get("projection"):
         pr = report["projection"]
