@@ -43,6 +43,17 @@ def test_compare_shows_what_the_voucher_changes(capsys):
     assert "outlay ganzhou-voucher 2030" in out
     assert "induced demand compute_fp16" in out
     assert "other figures are the same" in out
+    # the voucher's induced demand reaches the projection: FP16 runs short months earlier
+    row = next(line for line in out.splitlines()
+               if line.startswith("exhaustion P≥0.5 compute_fp16"))
+    assert row.rstrip().endswith("months") and " -" in row
+
+
+def test_month_differences_are_counted_in_months():
+    from capacity.compare import _delta
+
+    assert _delta("2028-10", "2028-07") == "-3 months"
+    assert _delta("2027-12", "2029-01") == "+13 months"
 
 
 def test_compare_of_a_scenario_with_itself_finds_nothing(capsys):

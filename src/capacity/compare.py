@@ -8,12 +8,17 @@ the draws.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+import numpy as np
 
 from capacity.report import Study, format_quantity
 from capacity.units import Q_, Quantity
 
 __all__ = ["compare", "render_comparison"]
+
+_MONTH = re.compile(r"\d{4}-\d{2}")
 
 
 def _figures(study: Study, alpha: float) -> dict[str, str]:
@@ -60,6 +65,10 @@ def _figures(study: Study, alpha: float) -> dict[str, str]:
 def _delta(a: str | None, b: str | None) -> str:
     if a is None or b is None or a == b:
         return ""
+    if _MONTH.fullmatch(a) and _MONTH.fullmatch(b):
+        # months are dates, not quantities: pint would read "2028-07" as 2028 - 7
+        moved = int((np.datetime64(b, "M") - np.datetime64(a, "M")).astype(np.int64))
+        return f"{moved:+d} months"
     try:
         qa: Quantity = Q_(a)
         qb: Quantity = Q_(b)

@@ -277,8 +277,9 @@ class Projection:
         """The groups of demand that run short, where, and from when.
 
         One entry per failing Hall condition reached with at least `probability`: the
-        limit, the pools the demand may use, the blocks confined there, the first month
-        P(shortfall) ≥ `probability`, and the median deficit then in the limit's unit.
+        limit and the resources short, the pools the demand may use, the blocks confined
+        there, the first month P(shortfall) ≥ `probability`, P(shortfall) in the last
+        month, and the median deficit then (0 where it is not short), in the limit's unit.
         """
         out = []
         violated = self.short.violated
@@ -287,14 +288,15 @@ class Projection:
             hit = np.flatnonzero(p >= probability)
             if not hit.size:
                 continue
-            t = int(hit[0])
+            gap = np.maximum(self.short.need[c, :, -1] - self.short.room[c, :, -1], 0.0)
             out.append({
                 "limit": LIMITS[cond.limit],
                 "resources": [r.name.lower() for r in _condition_resources(self.uses, cond)],
                 "pools": [str(self.pools.keys[j]) for j in cond.pools],
                 "blocks": [self.uses.blocks[b].name for b in cond.blocks],
-                "from": self.months[t],
-                "deficit": float(np.median(self.short.need[c, :, t] - self.short.room[c, :, t])),
+                "from": self.months[int(hit[0])],
+                "p_end": float(p[-1]),
+                "deficit_end": float(np.median(gap)),
                 "unit": LIMIT_UNITS[cond.limit],
             })
         return out

@@ -17,6 +17,7 @@ import numpy as np
 
 from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
 from capacity.checks import check_accelerator_density
+from capacity.months import month_index
 from capacity.plan import Project
 from capacity.policy import PolicyCost, cost_policy
 from capacity.projection import Projection, project
@@ -187,11 +188,26 @@ def _target(scenario: Scenario, proj: Project, projection: Projection | None,
 def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, Any]:
     """Summarise a projection.
 
-    Exhaustion dates, the binding resource, cabinets still needed per profile, and median
-    capacity against demand at each year end.
+    Exhaustion dates where demand may run, the groups of demand that run short and where,
+    accelerator device time each precision needs, cabinets still needed per profile (each
+    an alternative on its own, at the site where it helps most), and median capacity
+    against demand at each year end.
     """
     resources = [e.resource for e in projection.exhaustion(0.5)]
     years = [m for m in projection.months if str(m).endswith("-12")]
+    p_short = projection.shortfall_probability()
+    left = {r: np.median(projection.available_paths(r).m_as(r.unit), axis=0)
+            for r in resources if r.precision is not None}
+
+    def need(name: str) -> dict[str, Any]:
+        n = projection.cabinets_needed(name, alpha)
+        return {"profile": n.profile, "alpha": alpha, "site": n.site,
+                "cabinets": format_quantity(n.cabinets),
+                "binding": n.binding.name.lower() if n.binding else None,
+                "competing": [r.name.lower() for r in n.competing],
+                "uncovered": [r.name.lower() for r in n.uncovered],
+                "alternatives": {k: format_quantity(v) for k, v in n.alternatives.items()}}
+
     return {
         "horizon": [str(projection.months[0]), str(projection.months[-1])],
         "paths": projection.n_paths,
@@ -203,20 +219,18 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
         ],
         "binding_resource": {str(p): (r.name.lower() if (r := projection.binding_resource(p))
                                       else None) for p in (0.5, alpha)},
-        "cabinets_needed": [
-            {"profile": need.profile, "alpha": alpha,
-             "cabinets": format_quantity(need.cabinets),
-             "binding": need.binding.name.lower() if need.binding else None,
-             "uncovered": [r.name.lower() for r in need.uncovered]}
-            for name in projection.estate.profiles
-            if (need := projection.cabinets_needed(name, alpha))
-        ],
+        "shortfalls": [{**g, "from": str(g["from"])} for g in projection.shortfalls(alpha)],
+        "device_time": [{"month": str(m), "groups": projection.device_time(m)}
+                        for m in years],
+        "cabinets_needed": [need(name) for name in projection.estate.profiles],
         "year_end": [
             {"month": str(m), "resource": r.name.lower(),
              "capacity": format_quantity(projection.capacity_at(m, r)),
+             "left_after_other_precisions": format_quantity(
+                 Q_(float(left[r][month_index(projection.months, m)]), r.unit))
+             if r in left else None,
              "demand": format_quantity(projection.demand_at(m, r)),
-             "p_shortfall": float(projection.shortfall_probability(r)[
-                 int((m - projection.months[0]).astype(int))])}
+             "p_shortfall": float(p_short[month_index(projection.months, m), r.index])}
             for r in resources for m in years
         ],
     }
@@ -429,16 +443,40 @@ def render_text(report: dict[str, Any]) -> str:
                           [[e["resource"], f"{e['probability']:g}",
                             e["month"] or "not within the horizon"]
                            for e in pr["exhaustion"]]))
-        out.append("Cabinets still needed to keep P(shortfall) ≤ "
-                   f"{pr['cabinets_needed'][0]['alpha']:g} every month:"
-                   if pr["cabinets_needed"] else "")
-        out += [f"  {c['profile']}: {_num(c['cabinets'])}"
-                + (f" (binding: {c['binding']})" if c["binding"] else "")
-                + (f"; cannot cover {', '.join(c['uncovered'])}" if c["uncovered"] else "")
-                for c in pr["cabinets_needed"]]
-        out.append("Median capacity and demand at year end:")
-        out.append(_table(["month", "resource", "capacity", "demand", "P(shortfall)"],
-                          [[y["month"], y["resource"], y["capacity"], y["demand"],
+        if pr["shortfalls"]:
+            out.append("Demand short where it may run (P ≥ "
+                       f"{pr['cabinets_needed'][0]['alpha']:g}):")
+            out += [f"  {', '.join(g['blocks'])} on {', '.join(g['pools'])}: "
+                    f"{g['limit'].replace('_', ' ')} ({', '.join(g['resources'])}) from "
+                    f"{g['from']}; P = {g['p_end']:.2f} in {pr['horizon'][1]}, median "
+                    f"deficit {g['deficit_end']:,.4g} {g['unit']}" for g in pr["shortfalls"]]
+        if pr["device_time"]:
+            out.append("Accelerator device time each block needs, in cabinets' worth (median; "
+                       "precisions of one device share it):")
+            out += [f"  {d['month']} {', '.join(g['pools'])}: " + ", ".join(
+                f"{b} {v:,.1f}" for b, v in g["needs"].items())
+                + f"; has {g['has']:,.0f}" for d in pr["device_time"] for g in d["groups"]]
+        if pr["cabinets_needed"]:
+            out.append("Cabinets still needed to keep P(shortfall) ≤ "
+                       f"{pr['cabinets_needed'][0]['alpha']:g} every month (each profile an "
+                       "alternative on its own):")
+        for c in pr["cabinets_needed"]:
+            if c["site"] is None:
+                out.append(f"  {c['profile']}: none helps"
+                           + (f" ({', '.join(c['uncovered'])} run short where it cannot "
+                              "serve them)" if c["uncovered"] else ""))
+                continue
+            out.append(f"  {c['profile']}: {_num(c['cabinets'])} at {c['site']}"
+                       + (f" (binding: {', '.join(c['competing'])} sharing device time)"
+                          if c["competing"] else
+                          f" (binding: {c['binding']})" if c["binding"] else "")
+                       + (f"; {', '.join(c['uncovered'])} short elsewhere, not covered"
+                          if c["uncovered"] else ""))
+        out.append("Median capacity and demand at year end (compute: peak, and what is left "
+                   "once other precisions run on the same devices):")
+        out.append(_table(["month", "resource", "capacity", "left", "demand", "P(shortfall)"],
+                          [[y["month"], y["resource"], y["capacity"],
+                            y["left_after_other_precisions"] or "-", y["demand"],
                             f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]]))
         out.append("")
     if report.get("allocation"):
