@@ -329,7 +329,8 @@ def conditions(u: Uses) -> tuple[Condition, ...]:
     """
     out: list[Condition] = []
     for limit in range(len(LIMITS)):
-        users = [b for b in range(len(u.blocks)) if u.needs[b, limit] and u.eligible[b].any()]
+        # a block no pool may host is a condition over no pools: any need of it is short
+        users = [b for b in range(len(u.blocks)) if u.needs[b, limit]]
         patterns = sorted({_mask(u.eligible[b]) for b in users})
         masks = {b: _mask(u.eligible[b]) for b in users}
         seen = set(patterns)
@@ -366,6 +367,8 @@ def least_use(u: Uses, b: int, limit: int, room: _Floats) -> _Floats:
     eligible pool has any.
     """
     per = np.where(u.eligible[b], u.use[b, :, limit], np.inf)
+    if not u.eligible[b].any():
+        return np.full(room.shape[:-1], np.inf)
     if np.all(per[u.eligible[b]] == per[u.eligible[b]][0]):
         # the same at every pool (always so for direct resources): no need to look
         has = (room[..., u.eligible[b]] > 0).any(axis=-1)
