@@ -46,7 +46,8 @@ def test_compare_shows_what_the_voucher_changes(capsys):
     # the voucher's induced demand reaches the projection: FP16 runs short months earlier
     row = next(line for line in out.splitlines()
                if line.startswith("exhaustion P≥0.5 compute_fp16"))
-    assert row.rstrip().endswith("months") and " -" in row
+    assert row.rstrip().endswith("months")
+    assert " -" in row
 
 
 def test_month_differences_are_counted_in_months():
