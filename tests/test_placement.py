@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
@@ -153,3 +153,48 @@ def test_allocation_policy_and_hand_agree_on_one_months_energy():
     january = cost.energy[:, 0, :].sum(axis=1)
     np.testing.assert_allclose(january, hand_rate * 744 / 8766, rtol=1e-9)
     np.testing.assert_allclose(cost.utilisation_with[:, 0, :], [[1.0, 0.25]] * 3)
+
+
+@st.composite
+def growing_scenarios(draw):
+    from capacity.growth import Compound
+    from capacity.scenario import Scenario
+
+    estate = draw(estates())
+    demand = []
+    for b in draw(blocks(companions=True)):
+        start = b.growth.magnitudes(np.array(["2025-01"], dtype="datetime64[M]"))[0]
+        demand.append(DemandBlock(b.name, b.kind, b.resource, Compound(
+            Q_(max(float(start), 1.0), str(b.resource.unit)), "2025-01",
+            draw(st.floats(0, 0.6)), rate_sd=draw(st.floats(0.01, 0.3))),
+            per_unit=b.per_unit, eligible=b.eligible & frozenset().union(
+                *(s.tags for s in estate.sites))))
+    return Scenario("s", estate, demands=tuple(demand))
+
+
+@settings(max_examples=15)
+@given(growing_scenarios(), st.sampled_from(["cpu", "gpu"]), st.sampled_from([0.05, 0.2]))
+def test_cabinets_needed_is_the_fewest_that_keep_shortfall_within_alpha(s, profile, alpha):
+    import attrs
+
+    from capacity import project
+    from capacity.placement import PoolKey
+    from capacity.plan import Project, Ramp
+
+    horizon = {"start": "2025-01", "end": "2027-12", "n_paths": 60, "seed": 1}
+    need = project(s, **horizon).cabinets_needed(profile, alpha)
+    if need.site is None:
+        return
+    n = int(need.cabinets.magnitude)
+
+    def short_where_it_helps(k):
+        extra = Project("extra", site=need.site, cabinets={profile: k}, start="2024-01",
+                        completion="2024-01", ramp=Ramp.STEP)
+        p = project(attrs.evolve(s, plan=Plan(projects=(extra,))), **horizon)
+        j = p.pools.index(PoolKey(need.site, profile))
+        touched = [c for c, cond in enumerate(p.short.conditions) if j in cond.pools]
+        return p.short.violated[touched].any(axis=0).mean(axis=0).max(initial=0.0)
+
+    assert short_where_it_helps(n) <= alpha
+    if n > 0:
+        assert short_where_it_helps(n - 1) > alpha
