@@ -28,6 +28,25 @@ def test_shipped_scenarios_run(name, capsys):
         assert data["policy"]["instruments"]
 
 
+def test_a_month_before_the_smart_centre_opens_gives_the_whole_report(capsys):
+    assert main(["run", str(SCENARIOS / "ganzhou-baseline.toml"), "--month", "2025-01",
+                 *FAST]) == 0
+    out = capsys.readouterr().out
+    assert "Allocation at 2025-01: optimal" in out
+    assert "Demand short where it may run" in out
+    assert "Assumptions (" in out
+
+
+def test_the_report_names_the_government_clouds_vcpu_shortfall(capsys):
+    assert main(["run", str(SCENARIOS / "ganzhou-baseline.toml"), "--format", "json",
+                 *FAST]) == 0
+    short = json.loads(capsys.readouterr().out)["projection"]["shortfalls"]
+    gov = next(g for g in short if g["blocks"] == ["government-cloud"] and g["limit"] == "vcpu")
+    assert len(gov["pools"]) == 3
+    device = next(g for g in short if g["limit"] == "device_time")
+    assert set(device["resources"]) == {"compute_fp16", "compute_fp64"}
+
+
 def test_voucher_outlay_stays_within_its_budget(capsys):
     assert main(["run", str(SCENARIOS / "ganzhou-voucher.toml"), "--format", "json",
                  *FAST]) == 0
