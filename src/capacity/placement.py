@@ -360,20 +360,24 @@ def _mask(row: NDArray[np.bool_]) -> int:
     return sum(1 << int(j) for j in np.flatnonzero(row))
 
 
-def least_use(u: Uses, b: int, limit: int, room: _Floats) -> _Floats:
+def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats) -> _Floats:
     """Block `b`'s use of `limit` per unit at its most frugal eligible pool with room.
 
-    `room` is ``(..., J)`` capacity in that limit; the result is ``(...)``, ``inf`` where no
-    eligible pool has any.
+    `cabinets` is ``(..., J)`` cabinets in service and `rows` ``(J, L)`` what a cabinet
+    offers in each limit; the result is ``(...)``, ``inf`` where no eligible pool has room.
     """
-    per = np.where(u.eligible[b], u.use[b, :, limit], np.inf)
-    if not u.eligible[b].any():
-        return np.full(room.shape[:-1], np.inf)
-    if np.all(per[u.eligible[b]] == per[u.eligible[b]][0]):
-        # the same at every pool (always so for direct resources): no need to look
-        has = (room[..., u.eligible[b]] > 0).any(axis=-1)
-        return np.where(has, per[u.eligible[b]][0], np.inf)
-    return np.asarray(np.where(room > 0, per, np.inf).min(axis=-1), dtype=np.float64)
+    hosts = np.flatnonzero(u.eligible[b] & (rows[:, limit] > 0))
+    if not hosts.size:
+        return np.full(cabinets.shape[:-1], np.inf)
+    per = u.use[b, hosts, limit]
+    if np.all(per == per[0]):
+        # the same at every pool (always so for direct resources): only whether any has room
+        has = cabinets @ np.isin(np.arange(rows.shape[0]), hosts).astype(np.float64) > 0
+        return np.where(has, per[0], np.inf)
+    out = np.full(cabinets.shape[:-1], np.inf)
+    for j, each in zip(hosts, per, strict=True):
+        out = np.where(cabinets[..., j] > 0, np.minimum(out, each), out)
+    return out
 
 
 @attrs.frozen(eq=False)
@@ -437,17 +441,18 @@ def shortfall(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
     n_p, n_t = cabinets.shape[:2]
     out_need = np.zeros((len(conds), n_p, n_t))
     out_room = np.zeros((len(conds), n_p, n_t))
-    cache: dict[int, _Floats] = {}
+    # each block's need in each limit is the same whichever condition counts it
+    confined: dict[tuple[int, int], _Floats] = {}
     for c, cond in enumerate(conds):
-        if cond.limit not in cache:
-            cache[cond.limit] = cabinets * pools.rows[:, cond.limit]
-        room = cache[cond.limit]
-        out_room[c] = room[:, :, list(cond.pools)].sum(axis=2)
+        weights = np.zeros(pools.n)
+        weights[list(cond.pools)] = pools.rows[list(cond.pools), cond.limit]
+        out_room[c] = cabinets @ weights
         for b in cond.blocks:
-            d = need[b]
-            per = least_use(u, b, cond.limit, room)
-            with np.errstate(invalid="ignore"):
-                out_need[c] += np.where(d > 0, d * per, 0.0)
+            if (b, cond.limit) not in confined:
+                per = least_use(u, b, cond.limit, cabinets, pools.rows)
+                with np.errstate(invalid="ignore"):
+                    confined[b, cond.limit] = np.where(need[b] > 0, need[b] * per, 0.0)
+            out_need[c] += confined[b, cond.limit]
     return Shortfall(conds, out_need, out_room)
 
 

@@ -212,10 +212,10 @@ class Projection:
             for b in cond.blocks:
                 if self.uses.blocks[b].ratios[resource.index] > 0:
                     continue  # this resource's own demand
-                per = least_use(self.uses, b, DEVICE, room)
+                per = least_use(self.uses, b, DEVICE, self.cabinets, self.pools.rows)
                 with np.errstate(invalid="ignore"):
                     taken += np.where(demand[b] > 0, demand[b] * per, 0.0)
-            # what the others take comes off the group's device time, roomiest pools first
+            # what the others take comes off the group's device time, pro rata by room
             share = np.divide(room[:, :, pools], room[:, :, pools].sum(axis=2, keepdims=True),
                               out=np.zeros_like(room[:, :, pools]),
                               where=room[:, :, pools].sum(axis=2, keepdims=True) > 0)
@@ -316,7 +316,7 @@ class Projection:
             needs = {}
             for b in cond.blocks:
                 block = self.uses.blocks[b]
-                per = least_use(self.uses, b, DEVICE, room)
+                per = least_use(self.uses, b, DEVICE, self.cabinets[:, t, :], self.pools.rows)
                 d = self.need[b, :, t] * self.multiplier[b, :, t]
                 needs[block.name] = float(np.median(np.where(d > 0, d * per, 0.0)))
             out.append({"pools": [str(self.pools.keys[j]) for j in cond.pools],
@@ -512,9 +512,10 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
                              elasticity=scenario.market.elasticity.value,
                              weights=enterprise_weights(scenario.market.enterprises)).multiplier
     ratios = np.array([b.ratios for b in blocks]).reshape(len(blocks), N_RESOURCES)
-    demand = np.einsum("bpt,br->ptr", need * multiplier, ratios)
+    served = need * multiplier if vouchers and induced else need
+    demand = np.einsum("bpt,br->ptr", served, ratios)
     u = uses(blocks, pools)
-    short = shortfall(need * multiplier, cabinets, pools, u)
+    short = shortfall(served, cabinets, pools, u)
     for a in (cabinets, need, multiplier, demand, short.need, short.room, *delays.values()):
         _readonly(a)
     return Projection(months, _readonly(pools.capacity(cabinets)), demand,
