@@ -18,6 +18,7 @@ np.datetime64('2025-03')
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TypeAlias, cast
 
 import numpy as np
@@ -28,11 +29,16 @@ from capacity.errors import FieldError
 __all__ = ["MonthLike", "hours_in_month", "month", "month_index", "month_range",
            "months_between"]
 
-MonthLike: TypeAlias = "str | dt.date | np.datetime64"
+#: What a month may be given as (a real alias, so annotations resolve at run time).
+MonthLike: TypeAlias = str | dt.date | np.datetime64
+
+_MONTH_TEXT = re.compile(r"\s*(\d{4})-(\d{2})(?:-(\d{2}))?\s*")
 
 
 def month(value: MonthLike, path: str = "month") -> np.datetime64:
     """Read a month from a string (``"2025-03"``, ``"2025-03-17"``), date or datetime64.
+
+    A string is read whole: ``"2025-03 garbage"`` and ``"2025-13"`` are refused.
 
     Raises
     ------
@@ -46,11 +52,14 @@ def month(value: MonthLike, path: str = "month") -> np.datetime64:
     if isinstance(value, dt.date):
         return np.datetime64(f"{value.year:04d}-{value.month:02d}", "M")
     if isinstance(value, str):
-        text = value.strip()
-        try:
-            return np.datetime64(text[:7] if len(text) >= 7 else text, "M")
-        except ValueError:
-            pass
+        # The whole text is a month or a date; "2025-03 garbage" is not 2025-03.
+        found = _MONTH_TEXT.fullmatch(value)
+        if found:
+            try:
+                day = np.datetime64(f"{found[1]}-{found[2]}-{found[3] or '01'}", "D")
+                return cast(np.datetime64, day.astype("datetime64[M]"))
+            except ValueError:
+                pass
     raise FieldError(path, "is not a month (write it as 'YYYY-MM')", value)
 
 

@@ -38,6 +38,7 @@ from capacity.errors import DimensionError, FieldError
 __all__ = [
     "DEFINITIONS_VERSION",
     "H100_SXM",
+    "MAX_MAGNITUDE",
     "Q_",
     "Precision",
     "PrecisionRatio",
@@ -47,13 +48,15 @@ __all__ = [
     "parse_quantity",
     "plain_quantity",
     "plain_unit",
+    "read_unit",
     "ureg",
 ]
 
 #: Version of the shipped definitions file ``units.txt``.
 DEFINITIONS_VERSION = 1
 
-Quantity: TypeAlias = "pint.Quantity[Any]"
+#: The quantity type of :data:`ureg` (a real alias, so annotations resolve at run time).
+Quantity: TypeAlias = pint.Quantity[Any]
 
 _YEN = re.compile(r"[¥￥]")
 
@@ -210,7 +213,9 @@ def convert_precision(quantity: Quantity, ratio: PrecisionRatio) -> Quantity:
 
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
-_NAME = r"(?:[^\W\d]\w*|%|[¥￥])"
+# A name starts with a letter: "1_0W" would otherwise pass as 1 and "_0W", and pint (like
+# Python) reads "1_0" as the number 10.
+_NAME = r"(?:[^\W\d_]\w*|%|[¥￥])"
 _POWER = r"(?:\s*(?:\*\*|\^)\s*[+-]?\d{1,2}|[²³])?"
 _TERMS = rf"{_NAME}{_POWER}(?:(?:\s*[*/]\s*|\s+){_NAME}{_POWER})*"
 _FACTOR = rf"(?:{_NAME}|\(\s*{_TERMS}\s*\)){_POWER}"
@@ -218,7 +223,8 @@ _UNIT = rf"(?:/\s*)?{_FACTOR}(?:(?:\s*[*/]\s*|\s+){_FACTOR})*"
 # Only "number unit" reaches pint's parser: it evaluates arithmetic on numbers, which input
 # could abuse ("10**10**10 kW" never finishes, "1 2 3 kW" silently reads as 6 kW) and no
 # figure needs. One level of parentheses serves "yuan/(PFLOPS_fp16*hour)".
-_QUANTITY_TEXT = re.compile(rf"\s*(?:{_NUMBER})?\s*(?:{_UNIT})?\s*")
+# The number is required: "kW" alone would be read as 1 kW, a figure nobody wrote.
+_QUANTITY_TEXT = re.compile(rf"\s*(?:{_NUMBER})\s*(?:{_UNIT})?\s*")
 _UNIT_TEXT = re.compile(rf"\s*{_UNIT}\s*|\s*")
 _MAX_TEXT = 200  # longer is no quantity; keeps hostile input from feeding pint megabytes
 
@@ -263,57 +269,115 @@ def dimension_name(value: Quantity | pint.Unit) -> str:
     return f"of dimension {dim}"
 
 
-def parse_quantity(value: object, unit: str | pint.Unit, path: str) -> Quantity:
-    """Read `value` as a quantity with the dimension of `unit`.
+#: Largest magnitude any figure may have, in the unit it is checked against (1e15 cabinets,
+#: kW, yuan, ...): larger is a typo or a unit slip, never a city's estate.
+MAX_MAGNITUDE = 1e15
 
-    Accepts a :class:`pint.Quantity` of :data:`ureg` or a string such as ``"8 kW"``.
-    A bare number is rejected: capacity never guesses a unit.
+
+def _not_plain(path: str, value: str, expected: pint.Unit | None) -> FieldError:
+    unit = f"{expected:~P}" if expected is not None and str(expected) else "kW"
+    # "1/yr" after a number reads as a second number: the plain spelling is "/yr".
+    example = f"8 {'/' + unit[2:] if unit.startswith('1/') else unit}"
+    return FieldError(path, f"is not a quantity (write '<number> <unit>', e.g. '{example}')",
+                      value)
+
+
+def parse_quantity(value: object, unit: str | pint.Unit | None, path: str) -> Quantity:
+    """Read `value` as a quantity with the dimension of `unit`: the one quantity reader.
+
+    Every constructor, scenario file and command-line option that accepts an amount reads
+    it here. A string must be a plain ``"number unit"`` (checked before pint sees it, so no
+    text can make pint compute: ``"1 2 3 kW"`` and ``"10**10**10 kW"`` are refused, not read
+    as 6 kW or computed for ever). A bare number is rejected: capacity never guesses a unit.
 
     Parameters
     ----------
     value
-        The input.
+        A :class:`pint.Quantity` of :data:`ureg` or a string such as ``"8 kW"``.
     unit
-        A unit with the expected dimension.
+        A unit with the expected dimension; ``None`` accepts any dimension but requires a
+        unit (``"12 %"`` counts as one).
     path
         The field path to name in errors.
 
     Raises
     ------
     FieldError
-        If the value is a bare number, unparseable or not finite.
+        If the value is a bare number, not plain text, unparseable, not finite or
+        absurdly large (beyond :data:`MAX_MAGNITUDE` in `unit`).
     DimensionError
         If the value has another dimension.
+
+    Examples
+    --------
+    >>> parse_quantity("8 kW", "kW", "it_power")
+    <Quantity(8, 'kilowatt')>
+    >>> parse_quantity("1 2 3 kW", "kW", "it_power")
+    Traceback (most recent call last):
+    ...
+    capacity.errors.FieldError: it_power: is not a quantity (write '<number> <unit>', \
+e.g. '8 kW') (got '1 2 3 kW')
     """
-    expected = ureg.Unit(unit) if isinstance(unit, str) else unit
+    expected = read_unit(unit, "unit") if isinstance(unit, str) else unit
     if isinstance(value, str):
         if not plain_quantity(value) or not value.strip():
-            raise FieldError(path, f"is not a quantity (write '<number> <unit>', e.g. "
-                             f"'8 {expected:~P}')", value)
+            raise _not_plain(path, value, expected)
         try:
             q: Quantity = Q_(value)
-        except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
-            raise FieldError(path, f"cannot read {value!r} as a quantity: {exc}", value) from None
-        if not isinstance(q, pint.Quantity):
+        except Exception as exc:  # pint raises many kinds; none may escape unexplained
+            raise FieldError(path, f"cannot be read as a quantity: {exc}", value) from None
+        if not isinstance(q, pint.Quantity):  # a bare number in a string
             q = Q_(q)
+        if expected is None and q.unitless and "%" not in value:
+            raise FieldError(path, "has no unit", value)
     elif isinstance(value, pint.Quantity):
         if value._REGISTRY is not ureg:
             raise FieldError(path, "quantity belongs to another unit registry; use capacity.ureg",
                              value)
         q = value
     elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        raise FieldError(path, f"has no unit; give it in {expected:~P} (e.g. '{value} "
-                         f"{expected:~P}')", value)
+        shown = f"{expected:~P}" if expected is not None else "its unit"
+        raise FieldError(path, f"has no unit; give it in {shown} (e.g. '{value} {shown}')"
+                         if expected is not None else "has no unit", value)
     else:
-        raise FieldError(path, f"expected a quantity in {expected:~P}, not "
-                         f"{type(value).__name__}", value)
-    if q.dimensionality != expected.dimensionality:
+        shown = f" in {expected:~P}" if expected is not None else ""
+        raise FieldError(path, f"expected a quantity{shown}, not {type(value).__name__}",
+                         value)
+    if expected is not None and q.dimensionality != expected.dimensionality:
         raise DimensionError(
             path, f"is {dimension_name(q)}, expected {dimension_name(expected)}", f"{q:~P}")
     mags = np.asarray(q.magnitude, dtype=float)
     if not np.all(np.isfinite(mags)):
         raise FieldError(path, "must be finite", f"{q:~P}")
+    size = np.abs(np.asarray(q.m_as(expected) if expected is not None else mags, dtype=float))
+    if size.size and float(size.max()) > MAX_MAGNITUDE:
+        shown = f"{expected:~P}" if expected is not None else f"{q.units:~P}"
+        raise FieldError(path, f"is absurdly large (more than {MAX_MAGNITUDE:g} {shown})".rstrip(),
+                         f"{q:~P}")
     return q
+
+
+def read_unit(value: object, path: str) -> pint.Unit:
+    """Read a unit (``"kW"``, ``"yuan/(PFLOPS_fp16*hour)"``) through the same plain grammar.
+
+    Raises
+    ------
+    FieldError
+        If `value` is not a plain unit expression of :data:`ureg`.
+    """
+    if isinstance(value, pint.Unit):
+        if value._REGISTRY is not ureg:
+            raise FieldError(path, "unit belongs to another unit registry; use capacity.ureg",
+                             str(value))
+        return value
+    if not isinstance(value, str):
+        raise FieldError(path, f"expected a unit, not {type(value).__name__}", value)
+    if not plain_unit(value):
+        raise FieldError(path, "is not a unit (write e.g. 'kW' or 'yuan/kWh')", value)
+    try:
+        return ureg.Unit(value)
+    except Exception as exc:  # pint raises many kinds; none may escape unexplained
+        raise FieldError(path, f"is not a unit: {exc}", value) from None
 
 
 def magnitudes(
