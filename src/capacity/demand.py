@@ -21,33 +21,32 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 import attrs
 import numpy as np
+import pint
 from numpy.typing import NDArray
 
-from capacity.errors import FieldError, Problems
+from capacity import fields
+from capacity.errors import Problems
 from capacity.growth import GrowthModel
-from capacity.inventory import Site, _lenient_quantity, _optional_quantity, _tags
+from capacity.inventory import Site, _resource
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
-from capacity.units import Quantity, parse_quantity
+from capacity.units import Quantity, ureg
 
 __all__ = ["DemandBlock"]
 
 
-def _resource(value: object) -> Resource:
-    try:
-        return Resource.parse(cast(Any, value))
-    except (ValueError, AttributeError):
-        return cast(Resource, value)
+def _companion(value: Any, companion: Resource, owner: DemandBlock, path: str) -> Quantity:
+    primary = owner.resource
+    unit = companion.unit / primary.unit if isinstance(primary, Resource) else None
+    return fields.read_amount(value, unit, path, "nonnegative")
 
 
-def _per_unit(value: object) -> Mapping[Resource, Quantity]:
-    if not isinstance(value, Mapping):
-        return cast(Mapping[Resource, Quantity], value)
-    return {_resource(k): _lenient_quantity(v) for k, v in value.items()}
+def _value_unit(owner: DemandBlock) -> pint.Unit:
+    return ureg.Unit(ureg.yuan / owner.resource.unit / ureg.year)
 
 
 @attrs.frozen
@@ -77,20 +76,21 @@ class DemandBlock:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    kind: str
-    resource: Resource = attrs.field(converter=_resource)
-    growth: GrowthModel
-    per_unit: Mapping[Resource, Quantity] = attrs.field(factory=dict, converter=_per_unit)
-    eligible: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
-    value: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    kind: str = fields.text(nonempty=True)
+    resource: Resource = fields.choice_of(_resource, lambda r: r.name.lower(), "resource")
+    growth: GrowthModel = fields.nested(GrowthModel)
+    per_unit: Mapping[Resource, Quantity] = fields.table(
+        _resource, _companion, write_key=lambda r: r.name.lower(),
+        write_value=fields.written_quantity, describe="companions per unit of the primary",
+        parses="quantity")
+    eligible: frozenset[str] = fields.tags()
+    value: Quantity | None = fields.quantity(_value_unit, optional=True)
+    provenance: Mapping[str, Provenance] = fields.provenance()
     _ratios: NDArray[np.float64] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"demand block {self.name!r}")
-        self.validate_into(p)
-        p.raise_if_any()
+        fields.settle(self, f"demand block {self.name!r}", self._rules)
         ratios = np.zeros(N_RESOURCES)
         ratios[self.resource.index] = 1.0
         for r, q in self.per_unit.items():
@@ -98,37 +98,11 @@ class DemandBlock:
         ratios.flags.writeable = False
         object.__setattr__(self, "_ratios", ratios)
 
-    def validate_into(self, p: Problems, prefix: str = "") -> None:
-        """Record every problem of this block in `p`, paths under `prefix`."""
-        at = f"{prefix}." if prefix else ""
-        if not isinstance(self.resource, Resource):
-            p.add(f"{at}resource", "unknown resource", self.resource)
-            return
-        if not isinstance(self.growth, GrowthModel):
-            p.add(f"{at}growth", "must be a growth model", self.growth)
-        elif self.growth.unit.dimensionality != self.resource.unit.dimensionality:
-            p.add(f"{at}growth", f"grows in {self.growth.unit:~P}, not in "
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "growth", "resource") and \
+                self.growth.unit.dimensionality != self.resource.unit.dimensionality:
+            p.add("growth", f"grows in {self.growth.unit:~P}, not in "
                   f"{self.resource.label} ({self.resource.unit:~P})")
-        if not isinstance(self.per_unit, Mapping):
-            p.add(f"{at}per_unit", "must map resources to amounts per unit", self.per_unit)
-            return
-        for r, q in self.per_unit.items():
-            path = f"{at}per_unit.{getattr(r, 'name', r)}".lower()
-            if not isinstance(r, Resource):
-                p.add(path, "unknown resource", r)
-                continue
-            try:
-                amount = parse_quantity(q, r.unit / self.resource.unit, path)
-            except FieldError as exc:
-                p.add(exc.path, exc.reason, exc.value)
-                continue
-            if amount.magnitude < 0:
-                p.add(path, "must not be negative", f"{amount:~P}")
-        if self.value is not None:
-            try:
-                parse_quantity(self.value, f"yuan / ({self.resource.unit}) / year", f"{at}value")
-            except FieldError as exc:
-                p.add(exc.path, exc.reason, exc.value)
 
     @property
     def ratios(self) -> NDArray[np.float64]:

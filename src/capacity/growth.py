@@ -30,10 +30,11 @@ array([20000., 25000., 31250.])
 from __future__ import annotations
 
 import abc
+import itertools
 import math
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal, NoReturn, Self, TypeAlias
 
 import attrs
@@ -43,9 +44,10 @@ from numpy.typing import NDArray
 from scipy.optimize import OptimizeWarning, curve_fit
 from scipy.special import expit
 
+from capacity import fields
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.months import MonthLike, month
-from capacity.units import Q_, Quantity, parse_quantity, ureg
+from capacity.units import Q_, Quantity, read_unit, ureg
 
 __all__ = [
     "Compound",
@@ -53,6 +55,7 @@ __all__ = [
     "GrowthModel",
     "Linear",
     "Logistic",
+    "Milestone",
     "Milestones",
     "Months",
     "fit",
@@ -60,114 +63,57 @@ __all__ = [
 ]
 
 #: A month axis: a 1-D ``datetime64[M]`` array or a sequence of months.
-Months: TypeAlias = "NDArray[np.datetime64] | Sequence[MonthLike]"
+Months: TypeAlias = NDArray[np.datetime64] | Sequence[MonthLike]
 
 _Floats: TypeAlias = NDArray[np.float64]
 _YEAR = ureg.Unit("year")
 _MONTHS_PER_YEAR = 12.0
 
 
-# ---------------------------------------------------------------- reading inputs
-
-def _read(
-    problems: Problems, value: object, unit: pint.Unit | None, path: str
-) -> Quantity | None:
-    """Parse a quantity of `unit`'s dimension, recording a problem instead of raising.
-
-    With `unit` None (its reference amount was itself invalid) only the presence of a
-    unit is checked, so a bare number is still reported.
-    """
-    if unit is None:
-        if isinstance(value, pint.Quantity):
-            unit = _units(value)
-        elif isinstance(value, str):
-            try:
-                unit = _units(Q_(value))
-            except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError):
-                unit = ureg.dimensionless  # parse_quantity below reports the reason
-            if unit == ureg.dimensionless:
-                problems.add(path, "has no unit", value)
-                return None
-        else:
-            unit = ureg.dimensionless
-            if not isinstance(value, bool) and isinstance(value, (int, float, np.number)):
-                problems.add(path, "has no unit", value)
-                return None
-    try:
-        return parse_quantity(value, unit, path)
-    except FieldError as exc:
-        problems.extend([exc])
-        return None
-
+# ---------------------------------------------------------------- field units
 
 def _units(q: Quantity) -> pint.Unit:
     """The unit of a quantity, typed as the registry's unit class."""
     return ureg.Unit(q.units)
 
 
-def _read_optional(
-    problems: Problems, value: object, unit: pint.Unit | None, path: str
-) -> Quantity | None:
-    """Like :func:`_read`, but ``None`` and a bare 0 mean zero (zero needs no unit)."""
-    if value is None or (
-        isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0
-    ):
-        return Q_(0.0, unit if unit is not None else ureg.dimensionless)
-    return _read(problems, value, unit, path)
+def _per_year(field: str) -> Callable[[Any], pint.Unit]:
+    """The unit of an earlier amount field, per year (a slope's unit)."""
+    return lambda owner: fields.unit_of(owner, field) / _YEAR
 
 
-def _read_ratio(problems: Problems, value: object, path: str) -> Quantity | None:
-    """A dimensionless quantity; a bare number is fine here (``0.25`` or ``"25 %"``)."""
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        if not math.isfinite(float(value)):
-            problems.add(path, "must be finite", value)
+def _same_as(field: str) -> Callable[[Any], pint.Unit]:
+    """The unit of an earlier amount field (a floor's or a spread's unit)."""
+    return lambda owner: fields.unit_of(owner, field)
+
+
+def _or_zero(rule: Callable[[Any], pint.Unit], *, optional: bool = False,
+             sign: str = "nonnegative") -> Any:
+    """An amount in the unit `rule` gives, where a bare 0 needs no unit."""
+    def read(value: Any, owner: Any, path: str) -> Quantity | None:
+        if value is None and optional:
             return None
-        return Q_(float(value), ureg.dimensionless)
-    return _read(problems, value, ureg.dimensionless, path)
+        try:
+            unit = rule(owner)
+        except (AttributeError, TypeError):
+            unit = None  # the field it follows is itself invalid, and reported
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+            return Q_(0.0, unit if unit is not None else ureg.dimensionless)
+        return fields.read_amount(value, unit, path, sign)
+
+    spec = fields.Spec(read, lambda q: None if q is None else fields.written_quantity(q),
+                       "quantity (0 needs no unit)", parses="quantity")
+    return fields.declare(spec, default=None if optional else 0.0, kw_only=True)
 
 
-def _read_months(problems: Problems, value: object, path: str) -> float | None:
-    """A duration in months: a bare number of months or a ``[time]`` quantity."""
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        q = Q_(float(value), "month")
-    else:
-        read = _read(problems, value, ureg.Unit("month"), path)
-        if read is None:
-            return None
-        q = read
-    months = float(q.m_as("month"))
-    if not math.isfinite(months):
-        problems.add(path, "must be finite", value)
-        return None
-    if months < 0:
-        problems.add(path, "must not be negative", value)
-        return None
-    return months
+def _derive(owner: Any, **values: Any) -> None:
+    """Store derived, private values (never fields a caller gave) on a frozen instance."""
+    for name, value in values.items():
+        object.__setattr__(owner, name, value)
 
 
-def _read_month(problems: Problems, value: object, path: str) -> np.datetime64 | None:
-    try:
-        return month(value, path)  # type: ignore[arg-type]  # month() rejects other types
-    except FieldError as exc:
-        problems.extend([exc])
-        return None
-
-
-def _magnitude(q: Quantity | None, unit: pint.Unit | None) -> float:
-    """The float value of a parsed quantity; NaN where the input was invalid."""
-    if q is None or unit is None:
-        return math.nan
+def _magnitude(q: Quantity, unit: pint.Unit) -> float:
     return float(q.m_as(unit))
-
-
-def _require(problems: Problems, ok: bool, path: str, reason: str, value: object) -> None:
-    """Record a problem unless `ok`; NaN (an already reported input) compares False."""
-    if not ok:
-        problems.add(path, reason, value)
-
-
-def _shown(q: Quantity | None) -> str | None:
-    return None if q is None else f"{q:~P}"
 
 
 def _axis(months: Months) -> NDArray[np.datetime64]:
@@ -180,7 +126,12 @@ def _axis(months: Months) -> NDArray[np.datetime64]:
     if isinstance(months, str) or not isinstance(months, Sequence | np.ndarray):
         _fail("month axis", "months", "must be a sequence of months, not one month")
     problems = Problems("month axis")
-    read = [_read_month(problems, m, f"months[{i}]") for i, m in enumerate(months)]
+    read: list[np.datetime64] = []
+    for i, m in enumerate(months):
+        try:
+            read.append(month(m, f"months[{i}]"))
+        except FieldError as error:
+            problems.items.append(error)
     problems.raise_if_any()
     return np.array(read, dtype="datetime64[M]")
 
@@ -198,9 +149,9 @@ def _factor(unit: pint.Unit, to: str | pint.Unit | None) -> float:
     if to is None:
         return 1.0
     try:
-        target = ureg.Unit(to) if isinstance(to, str) else to
-    except (pint.PintError, ValueError, SyntaxError, TypeError, AttributeError) as exc:
-        _fail("unit", "unit", f"cannot read {to!r} as a unit: {exc}", to)
+        target = read_unit(to, "unit")
+    except FieldError as error:
+        raise ValidationError("invalid unit", [error]) from None
     if target.dimensionality != unit.dimensionality:
         _fail("unit", "unit", f"has dimension {target.dimensionality}, the model's values "
               f"have {unit.dimensionality} (e.g. {unit:~P})", f"{target:~P}")
@@ -230,11 +181,6 @@ class GrowthModel(abc.ABC):
     def unit(self) -> pint.Unit:
         """The unit of the values: the unit the leading amount was given in."""
         return self._unit
-
-    def _settle(self, **fields: Any) -> None:
-        """Store validated and derived fields on the frozen instance (post-init only)."""
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
 
     @abc.abstractmethod
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
@@ -334,22 +280,10 @@ class _Anchored(GrowthModel):
     from ``centre + spread·N(0, 1)``, so zero spread reproduces the central path exactly.
     """
 
-    start: Quantity
-    at: MonthLike
+    start: Quantity = fields.quantity(None)
+    at: np.datetime64 = fields.month()
     _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
-    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
     _params: tuple[float, float, float] = attrs.field(init=False, repr=False, eq=False)
-
-    def _read_start(self, p: Problems) -> tuple[Quantity | None, pint.Unit | None, float]:
-        """Validate `start` (non-negative) and `at`, storing `at` as a month."""
-        start = _read(p, self.start, None, "start")
-        unit = None if start is None else _units(start)
-        amount = _magnitude(start, unit)
-        _require(p, start is None or amount >= 0, "start", "must not be negative",
-                 _shown(start))
-        at = _read_month(p, self.at, "at")
-        self._settle(at=at, _anchor=at)
-        return start, unit, amount
 
     @staticmethod
     @abc.abstractmethod
@@ -358,13 +292,13 @@ class _Anchored(GrowthModel):
 
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
         start, centre, _ = self._params
-        return self._path(_years_since(axis, self._anchor), start, centre)
+        return self._path(_years_since(axis, self.at), start, centre)
 
     def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
               rng: np.random.Generator) -> _Floats:
         start, centre, spread = self._params
         shapes = centre + spread * rng.standard_normal(n_paths)
-        return self._path(_years_since(axis, self._anchor), start, shapes[:, None])
+        return self._path(_years_since(axis, self.at), start, shapes[:, None])
 
 
 # ---------------------------------------------------------------- linear
@@ -386,7 +320,7 @@ class Linear(_Anchored):
         Change per unit time, ``[amount]/[time]`` (e.g. ``Q_("5000 vCPU/year")``); any sign.
     slope_sd
         Standard deviation of the slope, ``[amount]/[time]``, non-negative; ``None`` or 0
-        for none. Each path draws its own slope from a normal distribution.
+        (no unit needed) for none. Each path draws its own slope from a normal distribution.
 
     Examples
     --------
@@ -395,27 +329,22 @@ class Linear(_Anchored):
     array([160.])
     """
 
-    slope: Quantity
-    slope_sd: Quantity | None = attrs.field(default=None, kw_only=True)
+    slope: Quantity = fields.quantity(_per_year("start"), sign="any")
+    slope_sd: Quantity | None = _or_zero(_per_year("start"), optional=True)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("linear growth model")
-        start, unit, amount = self._read_start(p)
-        per_year = None if unit is None else unit / _YEAR
-        slope = _read(p, self.slope, per_year, "slope")
-        # With a valid start, _read has checked slope against start/year; without one the
-        # slope can still be seen not to be a rate (power itself has [time]**-3, so only
-        # the absence of any inverse time tells).
-        _require(p, slope is None or unit is not None
-                 or float(slope.dimensionality.get("[time]", 0).real) < 0, "slope",
-                 "must be an amount per time, e.g. vCPU/year", _shown(slope))
-        slope_sd = _read_optional(p, self.slope_sd, per_year, "slope_sd")
-        sd = _magnitude(slope_sd, per_year)
-        _require(p, slope_sd is None or sd >= 0, "slope_sd", "must not be negative",
-                 _shown(slope_sd))
-        p.raise_if_any()
-        self._settle(start=start, slope=slope, _unit=unit,
-                     _params=(amount, _magnitude(slope, per_year), sd))
+        fields.settle(self, "linear growth model", self._rules)
+        unit = _units(self.start)
+        sd = 0.0 if self.slope_sd is None else _magnitude(self.slope_sd, unit / _YEAR)
+        _derive(self, _unit=unit, _params=(_magnitude(self.start, unit),
+                                           _magnitude(self.slope, unit / _YEAR), sd))
+
+    def _rules(self, p: Problems) -> None:
+        # With a valid start the slope's unit is checked against start/year; without one
+        # it can still be seen not to be a rate (no inverse time at all).
+        if not fields.valid(self, "start") and fields.valid(self, "slope") and \
+                float(self.slope.dimensionality.get("[time]", 0).real) >= 0:
+            p.add("slope", "must be an amount per time, e.g. vCPU/year", f"{self.slope:~P}")
 
     @staticmethod
     def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
@@ -446,7 +375,8 @@ class Compound(_Anchored):
     at
         The month of `start`.
     rate
-        Compound annual growth rate, dimensionless, above -1: ``0.25`` or ``Q_("25 %")``.
+        Compound annual growth rate, dimensionless, above -1: ``0.25`` or ``Q_("25 %")``;
+        kept as a float.
     rate_sd
         Uncertainty of the rate, dimensionless, non-negative. Each path draws its growth
         factor ``1 + rate`` log-normally with median ``1 + rate`` and log-sd
@@ -460,22 +390,14 @@ class Compound(_Anchored):
     array([2250.])
     """
 
-    rate: Quantity | float
-    rate_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
+    rate: float = fields.ratio(low=-1.0, high=None, low_open=True)
+    rate_sd: float = fields.ratio(default=0.0, high=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("compound growth model")
-        start, unit, amount = self._read_start(p)
-        rate = _read_ratio(p, self.rate, "rate")
-        rate_sd = _read_ratio(p, self.rate_sd, "rate_sd")
-        r = _magnitude(rate, ureg.dimensionless)
-        sd = _magnitude(rate_sd, ureg.dimensionless)
-        _require(p, rate is None or r > -1, "rate", "must be above -100 %", _shown(rate))
-        _require(p, rate_sd is None or sd >= 0, "rate_sd", "must not be negative",
-                 _shown(rate_sd))
-        p.raise_if_any()
-        self._settle(start=start, rate=rate, rate_sd=rate_sd, _unit=unit,
-                     _params=(amount, math.log1p(r), sd / (1 + r)))
+        fields.settle(self, "compound growth model")
+        unit = _units(self.start)
+        _derive(self, _unit=unit, _params=(_magnitude(self.start, unit), math.log1p(self.rate),
+                                           self.rate_sd / (1 + self.rate)))
 
     @staticmethod
     def _path(t: _Floats, start: float, shape: float | _Floats) -> _Floats:
@@ -527,46 +449,31 @@ class Logistic(GrowthModel):
     array([500.])
     """
 
-    ceiling: Quantity
-    midpoint: MonthLike
-    rate: Quantity
-    floor: Quantity | float = attrs.field(default=0.0, kw_only=True)
-    ceiling_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
-    midpoint_sd_months: float | Quantity = attrs.field(default=0.0, kw_only=True)
+    ceiling: Quantity = fields.quantity(None, sign="positive")
+    midpoint: np.datetime64 = fields.month()
+    rate: Quantity = fields.quantity("1/year", sign="positive")
+    floor: Quantity = _or_zero(_same_as("ceiling"))
+    ceiling_sd: Quantity = _or_zero(_same_as("ceiling"))
+    midpoint_sd_months: float = fields.duration(kw_only=True)
     _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
-    _anchor: np.datetime64 = attrs.field(init=False, repr=False, eq=False)
     _params: tuple[float, float, float, float, float] = attrs.field(
         init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("logistic growth model")
-        ceiling = _read(p, self.ceiling, None, "ceiling")
-        unit = None if ceiling is None else _units(ceiling)
-        midpoint = _read_month(p, self.midpoint, "midpoint")
-        rate = _read(p, self.rate, ureg.Unit("1 / year"), "rate")
-        floor = _read_optional(p, self.floor, unit, "floor")
-        ceiling_sd = _read_optional(p, self.ceiling_sd, unit, "ceiling_sd")
-        midpoint_sd = _read_months(p, self.midpoint_sd_months, "midpoint_sd_months")
-        top, bottom = _magnitude(ceiling, unit), _magnitude(floor, unit)
-        r = _magnitude(rate, ureg.Unit("1 / year"))
-        sd = _magnitude(ceiling_sd, unit)
-        _require(p, floor is None or not bottom < 0, "floor", "must not be negative",
-                 _shown(floor))
-        _require(p, ceiling is None or top > 0, "ceiling", "must be positive", _shown(ceiling))
-        _require(p, ceiling is None or floor is None or not 0 < top <= bottom, "ceiling",
-                 f"must be above the floor ({_shown(floor)})", _shown(ceiling))
-        _require(p, rate is None or r > 0, "rate", "must be positive", _shown(rate))
-        _require(p, ceiling_sd is None or sd >= 0, "ceiling_sd", "must not be negative",
-                 _shown(ceiling_sd))
-        p.raise_if_any()
-        assert midpoint_sd is not None
-        self._settle(ceiling=ceiling, midpoint=midpoint, rate=rate, floor=floor,
-                     ceiling_sd=ceiling_sd, _unit=unit, _anchor=midpoint,
-                     _params=(bottom, top, r, sd, midpoint_sd / _MONTHS_PER_YEAR))
+        fields.settle(self, "logistic growth model", self._rules)
+        unit = _units(self.ceiling)
+        _derive(self, _unit=unit, _params=(
+            _magnitude(self.floor, unit), _magnitude(self.ceiling, unit),
+            _magnitude(self.rate, ureg.Unit("1/year")), _magnitude(self.ceiling_sd, unit),
+            self.midpoint_sd_months / _MONTHS_PER_YEAR))
+
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "ceiling", "floor") and not self.ceiling > self.floor:
+            p.add("ceiling", f"must be above the floor ({self.floor:~P})", f"{self.ceiling:~P}")
 
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
         floor, ceiling, rate, _, _ = self._params
-        return _logistic(_years_since(axis, self._anchor), floor, ceiling, rate, 0.0)
+        return _logistic(_years_since(axis, self.midpoint), floor, ceiling, rate, 0.0)
 
     def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
               rng: np.random.Generator) -> _Floats:
@@ -574,13 +481,13 @@ class Logistic(GrowthModel):
         z = rng.standard_normal((2, n_paths))
         ceilings = np.maximum(ceiling + ceiling_sd * z[0], floor)
         shifts = shift_sd * z[1]
-        return _logistic(_years_since(axis, self._anchor), floor, ceilings[:, None], rate,
+        return _logistic(_years_since(axis, self.midpoint), floor, ceilings[:, None], rate,
                          shifts[:, None])
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         f = _check_factor(factor)
-        return attrs.evolve(self, ceiling=self.ceiling * f, floor=Q_(self.floor) * f,
-                            ceiling_sd=Q_(self.ceiling_sd) * f)
+        return attrs.evolve(self, ceiling=self.ceiling * f, floor=self.floor * f,
+                            ceiling_sd=self.ceiling_sd * f)
 
 
 # ---------------------------------------------------------------- milestones
@@ -620,57 +527,85 @@ def target(text: str, path: str = "target") -> tuple[np.datetime64, Quantity]:
         p.add(path, "expected '<amount> <unit> by YYYY-MM'", text)
         p.raise_if_any()
     assert found is not None
-    when = _read_month(p, found["month"], f"{path}.month")
-    amount = _read(p, found["amount"], None, f"{path}.value")
-    p.raise_if_any()
-    assert when is not None
-    assert amount is not None
-    return when, amount
+    point = _as_milestone((found["month"], found["amount"]), path)
+    return point.month, point.value
 
 
-def _read_points(
-    p: Problems, points: object, path: str
-) -> tuple[NDArray[np.datetime64], _Floats, pint.Unit | None, tuple[Any, ...]]:
-    """Read ``(month, amount)`` pairs in strictly increasing months, one dimension.
+@attrs.frozen
+class Milestone:
+    """One stated target: an amount by a month.
 
-    Returns the months, the magnitudes in the first amount's unit, that unit (None when
-    no amount could be read) and the pairs with parsed values.
+    Parameters
+    ----------
+    month
+        The month the amount is due.
+    value
+        The amount, ``[amount]``, non-negative.
     """
-    if isinstance(points, str) or not isinstance(points, Sequence) or len(points) == 0:
-        p.add(path, "expected a non-empty list of (month, value) pairs", points)
-        return np.array([], dtype="datetime64[M]"), np.array([]), None, ()
-    unit: pint.Unit | None = None
-    months: list[np.datetime64 | None] = []
-    amounts: list[Quantity | None] = []
-    for i, point in enumerate(points):
-        here = f"{path}[{i}]"
-        if isinstance(point, str) or not isinstance(point, Sequence) or len(point) != 2:
-            p.add(here, "expected a (month, value) pair", point)
-            months.append(None)
-            amounts.append(None)
-            continue
-        months.append(_read_month(p, point[0], f"{here}.month"))
-        amount = _read(p, point[1], unit, f"{here}.value")
-        if amount is not None and unit is None:
-            unit = _units(amount)  # the first readable amount sets the dimension and unit
-        amounts.append(amount)
-    values = np.array([_magnitude(a, unit) for a in amounts])
-    for i, (a, v) in enumerate(zip(amounts, values, strict=True)):
-        _require(p, a is None or v >= 0, f"{path}[{i}].value", "must not be negative",
-                 _shown(a))
-    previous: tuple[int, np.datetime64] | None = None
-    for i, m in enumerate(months):
-        if m is None:
-            continue
-        if previous is not None and m <= previous[1]:
-            reason = "repeats" if m == previous[1] else "comes before"
-            p.add(f"{path}[{i}].month",
-                  f"{reason} the month of {path}[{previous[0]}]; months must increase",
-                  str(m))
-        previous = (i, m)
-    axis = np.array([m if m is not None else "NaT" for m in months], dtype="datetime64[M]")
-    pairs = tuple(zip(list(axis), amounts, strict=True))
-    return axis, values, unit, pairs
+
+    month: np.datetime64 = fields.month()
+    value: Quantity = fields.quantity(None)
+
+    def __attrs_post_init__(self) -> None:
+        fields.settle(self, "milestone")
+
+    def __iter__(self) -> Any:
+        """Unpack as ``month, value``."""
+        return iter((self.month, self.value))
+
+
+def _as_milestone(point: Any, path: str) -> Milestone:
+    if isinstance(point, Milestone):
+        return point
+    if isinstance(point, str) or not isinstance(point, Sequence) or len(point) != 2:
+        raise FieldError(path, "expected a (month, value) pair", point)
+    try:
+        return Milestone(*point)
+    except ValidationError as error:
+        raise ValidationError(f"invalid {path}", [
+            FieldError(f"{path}.{e.path}", e.reason, e.value) for e in error.problems]
+        ) from None
+
+
+def _read_points(value: Any, path: str) -> tuple[Milestone, ...]:
+    """``(month, amount)`` pairs in strictly increasing months, all of one dimension."""
+    if isinstance(value, (str, dict)) or not isinstance(value, Iterable):
+        raise FieldError(path, "expected a non-empty list of (month, value) pairs", value)
+    p = Problems(path)
+    read: list[tuple[int, Milestone]] = []
+    items = list(value)
+    for i, point in enumerate(items):
+        try:
+            read.append((i, _as_milestone(point, f"{path}[{i}]")))
+        except ValidationError as error:
+            p.items.extend(error.problems)
+        except FieldError as error:
+            p.items.append(error)
+    if not items:
+        p.add(path, "expected a non-empty list of (month, value) pairs", value)
+    # Order and dimension are checked among the points that could be read.
+    for (h, before), (i, point) in itertools.pairwise(read):
+        first = read[0][1].value
+        if point.value.dimensionality != first.dimensionality:
+            p.add(f"{path}[{i}].value", f"is not of the first point's dimension "
+                  f"({first.units:~P})", f"{point.value:~P}")
+        if point.month <= before.month:
+            reason = "repeats" if point.month == before.month else "comes before"
+            p.add(f"{path}[{i}].month", f"{reason} the month of {path}[{h}]; months "
+                  "must increase", str(point.month))
+    points = [pt for _, pt in read]
+    if p:
+        raise ValidationError(f"invalid {path}", [
+            FieldError(e.path[len(path):].lstrip("."), e.reason, e.value)
+            if e.path.startswith(path) else e for e in p.items])
+    return tuple(points)
+
+
+def _knots(points: Sequence[Milestone]) -> tuple[NDArray[np.datetime64], _Floats, pint.Unit]:
+    unit = _units(points[0].value)
+    knots = np.array([pt.month for pt in points], dtype="datetime64[M]")
+    values = np.array([_magnitude(pt.value, unit) for pt in points], dtype=np.float64)
+    return knots, values, unit
 
 
 def _piecewise(x: _Floats, knots: _Floats, values: _Floats, *, geometric: bool,
@@ -734,40 +669,35 @@ class Milestones(GrowthModel):
     array([  0., 130., 130.])
     """
 
-    points: Sequence[tuple[MonthLike, Quantity]]
-    interpolation: Literal["linear", "geometric"] = attrs.field(default="linear", kw_only=True)
-    before: Literal["zero", "hold", "extrapolate"] = attrs.field(default="zero", kw_only=True)
-    rel_sd: Quantity | float = attrs.field(default=0.0, kw_only=True)
-    delay_sd_months: float | Quantity = attrs.field(default=0.0, kw_only=True)
+    points: tuple[Milestone, ...] = fields.declare(fields.Spec(
+        lambda v, o, p: _read_points(v, p), list, "list of milestones", nested="many"))
+    interpolation: Literal["linear", "geometric"] = fields.text(
+        default="linear", choices=_INTERPOLATIONS, kw_only=True)
+    before: Literal["zero", "hold", "extrapolate"] = fields.text(
+        default="zero", choices=_BEFORE, kw_only=True)
+    rel_sd: float = fields.ratio(default=0.0, high=None, kw_only=True)
+    delay_sd_months: float = fields.duration(kw_only=True)
     _unit: pint.Unit = attrs.field(init=False, repr=False, eq=False)
     _knots: NDArray[np.datetime64] = attrs.field(init=False, repr=False, eq=False)
     _values: _Floats = attrs.field(init=False, repr=False, eq=False)
-    _spread: tuple[float, float] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("milestones")
-        knots, values, unit, pairs = _read_points(p, self.points, "points")
-        _require(p, self.interpolation in _INTERPOLATIONS, "interpolation",
-                 f"must be one of {', '.join(_INTERPOLATIONS)}", self.interpolation)
-        _require(p, self.before in _BEFORE, "before", f"must be one of {', '.join(_BEFORE)}",
-                 self.before)
-        if self.interpolation == "geometric":
-            for i, v in enumerate(values):
-                _require(p, v != 0, f"points[{i}].value",
-                         "must be positive for geometric interpolation", v)
-        _require(p, self.before != "extrapolate" or len(pairs) >= 2, "before",
-                 "'extrapolate' needs at least two points", self.before)
-        rel_sd = _read_ratio(p, self.rel_sd, "rel_sd")
-        _require(p, rel_sd is None or rel_sd.m_as("") >= 0, "rel_sd", "must not be negative",
-                 _shown(rel_sd))
-        delay_sd = _read_months(p, self.delay_sd_months, "delay_sd_months")
-        p.raise_if_any()
-        assert rel_sd is not None
-        assert delay_sd is not None
+        fields.settle(self, "milestones", self._rules)
+        knots, values, unit = _knots(self.points)
         values.flags.writeable = False
         knots.flags.writeable = False
-        self._settle(points=pairs, rel_sd=rel_sd, _unit=unit, _knots=knots, _values=values,
-                     _spread=(float(rel_sd.m_as("")), delay_sd))
+        _derive(self, _unit=unit, _knots=knots, _values=values)
+
+    def _rules(self, p: Problems) -> None:
+        if not fields.valid(self, "points", "interpolation", "before"):
+            return
+        if self.interpolation == "geometric":
+            for i, point in enumerate(self.points):
+                if point.value.magnitude <= 0:
+                    p.add(f"points[{i}].value", "must be positive for geometric interpolation",
+                          f"{point.value:~P}")
+        if self.before == "extrapolate" and len(self.points) < 2:
+            p.add("before", "'extrapolate' needs at least two points", self.before)
 
     @classmethod
     def parse(cls, targets: Sequence[str], **options: Any) -> Milestones:
@@ -798,7 +728,7 @@ class Milestones(GrowthModel):
             except ValidationError as error:
                 p.absorb(error)
         p.raise_if_any()
-        return cls(points, **options)
+        return cls(points, **options)  # type: ignore[arg-type]  # pairs are read as points
 
     def _offsets(self, axis: NDArray[np.datetime64]) -> tuple[_Floats, _Floats]:
         origin = self._knots[0]
@@ -812,7 +742,7 @@ class Milestones(GrowthModel):
 
     def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
               rng: np.random.Generator) -> _Floats:
-        rel_sd, delay_sd = self._spread
+        rel_sd, delay_sd = self.rel_sd, self.delay_sd_months
         z = rng.standard_normal((2, n_paths))
         delays = np.rint(np.abs(delay_sd * z[0]))
         scales = np.exp(rel_sd * z[1])
@@ -824,7 +754,10 @@ class Milestones(GrowthModel):
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         f = _check_factor(factor)
-        return attrs.evolve(self, points=[(m, q * f) for m, q in self.points])
+        return attrs.evolve(self, points=tuple(Milestone(m, q * f) for m, q in self.points))
+
+    def __iter__(self) -> Any:  # pragma: no cover - guard against unpacking a model
+        raise TypeError("a growth model is not a sequence")
 
 
 # ---------------------------------------------------------------- fitted
@@ -899,14 +832,23 @@ _SHAPES: dict[str, _Shape] = {
 }
 
 
-def _unit_field(value: str | pint.Unit) -> pint.Unit:
-    return ureg.Unit(value)
+def _floats(ndim: int) -> Any:
+    """A read-only float64 array of `ndim` dimensions, finite (a list in a file)."""
+    def read(value: Any, owner: Any, path: str) -> _Floats:
+        try:
+            arr = np.array(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise FieldError(path, f"must be {'a list' if ndim == 1 else 'a matrix'} of "
+                             "numbers", value) from None
+        if arr.ndim != ndim:
+            raise FieldError(path, f"must have {ndim} dimension(s)", arr.shape)
+        if not np.all(np.isfinite(arr)):
+            raise FieldError(path, "must be finite")
+        arr.flags.writeable = False
+        return arr
 
-
-def _array_field(value: Any) -> _Floats:
-    arr = np.array(value, dtype=np.float64)
-    arr.flags.writeable = False
-    return arr
+    spec = fields.Spec(read, lambda a: a.tolist(), "list of numbers")
+    return fields.declare(spec, eq=attrs.cmp_using(eq=np.array_equal))
 
 
 @attrs.frozen
@@ -919,7 +861,7 @@ class Fitted(GrowthModel):
 
     Parameters
     ----------
-    kind
+    curve
         ``"linear"``, ``"compound"`` or ``"logistic"`` (floor 0).
     anchor
         The month where t = 0 (the first month of the history).
@@ -933,30 +875,24 @@ class Fitted(GrowthModel):
         Their covariance matrix.
     """
 
-    kind: Kind
-    anchor: np.datetime64
-    unit: pint.Unit = attrs.field(converter=_unit_field)
-    estimate: _Floats = attrs.field(converter=_array_field,
-                                    eq=attrs.cmp_using(eq=np.array_equal), hash=False)
-    covariance: _Floats = attrs.field(converter=_array_field,
-                                      eq=attrs.cmp_using(eq=np.array_equal), hash=False)
+    curve: Kind = fields.text(choices=tuple(_SHAPES))
+    anchor: np.datetime64 = fields.month()
+    unit: pint.Unit = fields.unit()
+    estimate: _Floats = _floats(1)
+    covariance: _Floats = _floats(2)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("fitted model")
-        shape = _SHAPES.get(self.kind)
-        if shape is None:
-            p.add("kind", f"must be one of {', '.join(_SHAPES)}", self.kind)
-        else:
-            k = len(shape.names)
-            _require(p, self.estimate.shape == (k,), "estimate",
-                     f"must hold {k} parameters {shape.names}", self.estimate.shape)
-            _require(p, self.covariance.shape == (k, k), "covariance",
-                     f"must be a {k}×{k} matrix", self.covariance.shape)
-        _require(p, bool(np.all(np.isfinite(self.estimate))), "estimate", "must be finite",
-                 None)
-        _require(p, bool(np.all(np.isfinite(self.covariance))), "covariance",
-                 "must be finite", None)
-        p.raise_if_any()
+        fields.settle(self, "fitted model", self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if not fields.valid(self, "curve", "estimate", "covariance"):
+            return
+        k = len(_SHAPES[self.curve].names)
+        if self.estimate.shape != (k,):
+            p.add("estimate", f"must hold {k} parameters {_SHAPES[self.curve].names}",
+                  self.estimate.shape)
+        if self.covariance.shape != (k, k):
+            p.add("covariance", f"must be a {k}×{k} matrix", self.covariance.shape)
 
     @property
     def parameters(self) -> dict[str, Quantity]:
@@ -967,9 +903,9 @@ class Fitted(GrowthModel):
         ``1/[time]``, ``midpoint`` ``[time]`` after :attr:`anchor`.
         """
         e = self.estimate
-        if self.kind == "linear":
+        if self.curve == "linear":
             return {"start": Q_(e[0], self.unit), "slope": Q_(e[1], self.unit / _YEAR)}
-        if self.kind == "compound":
+        if self.curve == "compound":
             return {"start": Q_(math.exp(e[0]), self.unit),
                     "rate": Q_(math.expm1(e[1]), ureg.dimensionless)}
         return {"ceiling": Q_(e[0], self.unit), "rate": Q_(e[1], 1 / _YEAR),
@@ -977,7 +913,7 @@ class Fitted(GrowthModel):
 
     def _curve(self, t: _Floats, params: _Floats) -> _Floats:
         """The curve at parameters `params` (first axis: parameter), clipped at zero."""
-        return np.maximum(_SHAPES[self.kind].curve(t, *params), 0.0)
+        return np.maximum(_SHAPES[self.curve].curve(t, *params), 0.0)
 
     def _central(self, axis: NDArray[np.datetime64]) -> _Floats:
         return self._curve(_years_since(axis, self.anchor), self.estimate)
@@ -993,11 +929,15 @@ class Fitted(GrowthModel):
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         f = _check_factor(factor)
-        scaling = np.array(_SHAPES[self.kind].scaling)
+        scaling = np.array(_SHAPES[self.curve].scaling)
         multiplier = np.where(scaling == "mul", f, 1.0)
         shift = np.where(scaling == "log", math.log(f), 0.0)
         return attrs.evolve(self, estimate=self.estimate * multiplier + shift,
                             covariance=self.covariance * np.outer(multiplier, multiplier))
+
+
+def _join_path(prefix: str, path: str) -> str:
+    return f"{prefix}.{path}" if path else prefix
 
 
 def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
@@ -1032,17 +972,25 @@ def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
     '0.200'
     """
     p = Problems("history")
-    months, values, unit, _ = _read_points(p, history, "history")
     shape = _SHAPES.get(kind)
+    points: tuple[Milestone, ...] = ()
+    try:
+        points = _read_points(history, "history")
+    except ValidationError as error:
+        p.items.extend(FieldError(f"history{e.path}" if e.path.startswith("[") else
+                                  _join_path("history", e.path), e.reason, e.value)
+                       for e in error.problems)
+    except FieldError as error:
+        p.items.append(error)
     if shape is None:
         p.add("kind", f"must be one of {', '.join(_SHAPES)}", kind)
-    elif 0 < months.size <= len(shape.names):
+    elif 0 < len(points) <= len(shape.names):
         p.add("history", f"kind={kind!r} has {len(shape.names)} parameters and needs at "
               f"least {len(shape.names) + 1} points to estimate them and their "
-              f"uncertainty", f"{months.size} point(s)")
+              f"uncertainty", f"{len(points)} point(s)")
     p.raise_if_any()
     assert shape is not None
-    assert unit is not None
+    months, values, unit = _knots(points)
     t = _years_since(months, months[0])
     # Fit amounts scaled to a largest value of 1 so the optimiser sees one scale,
     # then scale the fitted model back.

@@ -17,25 +17,18 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 import attrs
 import numpy as np
-import pint
 
-from capacity.errors import FieldError, Problems
-from capacity.inventory import (
-    _check_quantity,
-    _lenient_quantity,
-    _optional_month,
-    _optional_quantity,
-    _tags,
-)
+from capacity import fields
+from capacity.errors import Problems
+from capacity.inventory import _resource
 from capacity.provenance import Provenance
 from capacity.resources import Resource
-from capacity.units import Q_, Quantity, parse_quantity, ureg
+from capacity.units import Quantity, ureg
 
 __all__ = [
     "ComputeVoucher",
@@ -47,42 +40,10 @@ __all__ = [
 ]
 
 
-def _fraction(value: object) -> float:
-    # Rates and shares may be given as 0.3, "30 %" or Q_(30, "%"); anything else is kept
-    # as given and reported by the validation pass with its field path.
-    if isinstance(value, str):
-        try:
-            value = Q_(value)
-        except Exception:  # reported later, with its field path
-            return cast(float, value)
-    if isinstance(value, pint.Quantity):
-        return float(value.m_as("")) if value.dimensionless else cast(float, value)
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return float(value)
-    return cast(float, value)
-
-
-def _optional_fraction(value: object) -> float | None:
-    return None if value is None else _fraction(value)
-
-
-def _check_fraction(p: Problems, path: str, value: object, *, upper: float = 1.0) -> None:
-    if not isinstance(value, float) or not math.isfinite(value):
-        p.add(path, "must be a plain number or a percentage (0.3 or '30 %')", value)
-    elif not 0.0 <= value <= upper:
-        p.add(path, f"must be between 0 and {upper:g}", value)
-
-
-def _check_name(p: Problems, value: object) -> None:
-    if not isinstance(value, str) or not value.strip():
-        p.add("name", "must be a non-empty string", value)
-
-
-def _check_window(p: Problems, start: object, end: object) -> None:
-    for path, value in (("start", start), ("end", end)):
-        if value is not None and not isinstance(value, np.datetime64):
-            p.add(path, "is not a month (write it as 'YYYY-MM')", value)
-    if isinstance(start, np.datetime64) and isinstance(end, np.datetime64) and end < start:
+def _check_window(p: Problems, owner: Any) -> None:
+    start, end = owner.start, owner.end
+    if fields.valid(owner, "start", "end") and start is not None and end is not None \
+            and end < start:
         p.add("end", f"is before start ({start})", str(end))
 
 
@@ -97,12 +58,6 @@ def _window(start: np.datetime64 | None, end: np.datetime64 | None, months: Mont
     if end is not None:
         ok &= months <= end
     return ok
-
-
-def _check_provenance(p: Problems, value: object) -> None:
-    if not isinstance(value, Mapping) or not all(
-            isinstance(v, Provenance) for v in value.values()):
-        p.add("provenance", "must map field names to Provenance values", value)
 
 
 @attrs.frozen
@@ -133,30 +88,23 @@ class ComputeVoucher:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    rate: float = attrs.field(converter=_fraction)
-    cap_per_enterprise: Quantity = attrs.field(converter=_lenient_quantity)
-    annual_budget: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    eligible_kinds: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
-    start: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    end: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    min_claim: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    rate: float = fields.ratio()
+    cap_per_enterprise: Quantity = fields.quantity("yuan/year")
+    annual_budget: Quantity | None = fields.quantity("yuan/year", optional=True)
+    eligible_kinds: frozenset[str] = fields.tags()
+    start: np.datetime64 | None = fields.month(optional=True)
+    end: np.datetime64 | None = fields.month(optional=True)
+    min_claim: Quantity | None = fields.quantity("yuan", optional=True)
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"compute voucher {self.name!r}")
-        _check_name(p, self.name)
-        _check_fraction(p, "rate", self.rate)
-        _check_quantity(p, "cap_per_enterprise", self.cap_per_enterprise, "yuan/year")
-        if self.annual_budget is not None:
-            _check_quantity(p, "annual_budget", self.annual_budget, "yuan/year")
-        if not self.eligible_kinds:
+        fields.settle(self, f"compute voucher {self.name!r}", self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "eligible_kinds") and not self.eligible_kinds:
             p.add("eligible_kinds", "must name at least one demand kind (e.g. 'enterprise-ai')")
-        _check_window(p, self.start, self.end)
-        if self.min_claim is not None:
-            _check_quantity(p, "min_claim", self.min_claim, "yuan")
-        _check_provenance(p, self.provenance)
-        p.raise_if_any()
+        _check_window(p, self)
 
     def in_window(self, months: Months) -> Mask:
         """True for the months in which the voucher is valid."""
@@ -195,38 +143,25 @@ class ElectricitySubsidy:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    amount: Quantity = attrs.field(converter=_lenient_quantity)
-    years: float | None = None
-    start: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    end: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    max_pue: float | None = None
-    min_green_share: float | None = attrs.field(default=None, converter=_optional_fraction)
-    annual_budget: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    eligible_tags: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    amount: Quantity = fields.quantity("yuan/kWh")
+    years: float | None = fields.number(optional=True, low=0.0, low_open=True,
+                                        describe="years")
+    start: np.datetime64 | None = fields.month(optional=True)
+    end: np.datetime64 | None = fields.month(optional=True)
+    max_pue: float | None = fields.number(optional=True, low=1.0)
+    min_green_share: float | None = fields.ratio(optional=True)
+    annual_budget: Quantity | None = fields.quantity("yuan/year", optional=True)
+    eligible_tags: frozenset[str] = fields.tags()
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"electricity subsidy {self.name!r}")
-        _check_name(p, self.name)
-        _check_quantity(p, "amount", self.amount, "yuan/kWh")
-        if self.years is not None:
-            if isinstance(self.years, bool) or not isinstance(self.years, (int, float)) \
-                    or not math.isfinite(self.years) or self.years <= 0:
-                p.add("years", "must be a positive number of years", self.years)
-            if self.start is not None or self.end is not None:
-                p.add("years", "give either years (from commissioning) or start/end months")
-        _check_window(p, self.start, self.end)
-        if self.max_pue is not None and (
-                isinstance(self.max_pue, bool) or not isinstance(self.max_pue, (int, float))
-                or not math.isfinite(self.max_pue) or self.max_pue < 1):
-            p.add("max_pue", "must be a number of at least 1", self.max_pue)
-        if self.min_green_share is not None:
-            _check_fraction(p, "min_green_share", self.min_green_share)
-        if self.annual_budget is not None:
-            _check_quantity(p, "annual_budget", self.annual_budget, "yuan/year")
-        _check_provenance(p, self.provenance)
-        p.raise_if_any()
+        fields.settle(self, f"electricity subsidy {self.name!r}", self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if self.years is not None and (self.start is not None or self.end is not None):
+            p.add("years", "give either years (from commissioning) or start/end months")
+        _check_window(p, self)
 
     def in_window(self, months: Months) -> Mask:
         """True for the months inside `start`..`end` (every month when both are open)."""
@@ -257,26 +192,19 @@ class ConstructionSubsidy:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    per_cabinet: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    share_of_capex: float | None = attrs.field(default=None, converter=_optional_fraction)
-    cap: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    eligible_tags: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    per_cabinet: Quantity | None = fields.quantity("yuan/cabinet", optional=True)
+    share_of_capex: float | None = fields.ratio(optional=True)
+    cap: Quantity | None = fields.quantity("yuan", optional=True)
+    eligible_tags: frozenset[str] = fields.tags()
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"construction subsidy {self.name!r}")
-        _check_name(p, self.name)
+        fields.settle(self, f"construction subsidy {self.name!r}", self._rules)
+
+    def _rules(self, p: Problems) -> None:
         if (self.per_cabinet is None) == (self.share_of_capex is None):
             p.add("per_cabinet", "give exactly one of per_cabinet and share_of_capex")
-        if self.per_cabinet is not None:
-            _check_quantity(p, "per_cabinet", self.per_cabinet, "yuan/cabinet")
-        if self.share_of_capex is not None:
-            _check_fraction(p, "share_of_capex", self.share_of_capex)
-        if self.cap is not None:
-            _check_quantity(p, "cap", self.cap, "yuan")
-        _check_provenance(p, self.provenance)
-        p.raise_if_any()
 
 
 #: Any policy instrument :func:`~capacity.policy.cost_policy` can cost.
@@ -296,23 +224,21 @@ class Elasticity:
         Origin of the figure (usually an assumption with its rationale).
     """
 
-    value: float = attrs.field(converter=float)
-    provenance: Provenance
+    value: float = fields.number(high=0.0, describe="d ln(demand) / d ln(price), ≤ 0")
+    provenance: Provenance = fields.nested(Provenance)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("elasticity")
-        if not math.isfinite(self.value) or self.value > 0:
-            p.add("value", "must be finite and not positive (demand falls as price rises)",
-                  self.value)
-        if not isinstance(self.provenance, Provenance):
-            p.add("provenance", "must be a Provenance", self.provenance)
-        p.raise_if_any()
+        fields.settle(self, "elasticity")
 
 
-def _prices(value: Mapping[str, Any]) -> Mapping[str, Any]:
-    # quantities as given, strings read once: a market read from a file equals one built
-    # in code
-    return {str(getattr(k, "name", k)).lower(): _lenient_quantity(v) for k, v in value.items()}
+def _price(value: Any, key: str, owner: Any, path: str) -> Quantity:
+    resource = Resource.parse(key)
+    return fields.read_amount(value, ureg.yuan / resource.unit / ureg.month, path,
+                              "nonnegative")
+
+
+def _price_key(key: Any, path: str) -> str:
+    return _resource(key, path).name.lower()
 
 
 def _no_response() -> Elasticity:
@@ -344,49 +270,22 @@ class Market:
         Origin of each figure, keyed by field name.
     """
 
-    prices: Mapping[str, Any] = attrs.field(factory=dict, converter=_prices)
-    elasticity: Elasticity = attrs.field(factory=_no_response)
-    enterprises: int = 10
-    load_factor: float = 0.6
-    idle_share: float = 0.5
-    green_share: Mapping[str, float] = attrs.field(factory=dict)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
-
-    def priced(self) -> dict[Resource, Quantity]:
-        """The list prices keyed by resource, each checked against its resource's dimension.
-
-        Raises
-        ------
-        ValidationError
-            Naming every price that is not ``[currency]/[resource]/[time]`` or is negative.
-        """
-        p = Problems("market")
-        out: dict[Resource, Quantity] = {}
-        for key, value in self.prices.items():
-            try:
-                r = Resource.parse(key)
-            except (ValueError, AttributeError):
-                p.add(f"prices.{key}", "unknown resource", key)
-                continue
-            path = f"prices.{r.name.lower()}"
-            try:
-                q = parse_quantity(value, ureg.yuan / r.unit / ureg.month, path)
-            except FieldError as exc:
-                p.add(exc.path, exc.reason, exc.value)
-                continue
-            if q.magnitude < 0:
-                p.add(path, "must not be negative", f"{q:~P}")
-                continue
-            out[r] = q
-        p.raise_if_any()
-        return out
+    prices: Mapping[str, Quantity] = fields.table(
+        _price_key, _price, write_value=fields.written_quantity,
+        describe="list price by resource name", parses="quantity")
+    elasticity: Elasticity = fields.nested(Elasticity, factory=_no_response)
+    enterprises: int = fields.count(default=10, low=1)
+    load_factor: float = fields.ratio(default=0.6, low_open=True)
+    idle_share: float = fields.ratio(default=0.5)
+    green_share: Mapping[str, float] = fields.table(
+        lambda k, p: fields.read_text(k, p, key=True),
+        lambda v, k, o, p: fields.read_ratio_in(v, p, 0.0, 1.0), describe="share by site id",
+        parses="share")
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems("market")
-        for name, low_open in (("load_factor", True), ("idle_share", False)):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
-                    or not (0 < v <= 1 if low_open else 0 <= v <= 1):
-                p.add(name, "must be a number in (0, 1]" if low_open else
-                      "must be a number in [0, 1]", v)
-        p.raise_if_any()
+        fields.settle(self, "market")
+
+    def priced(self) -> dict[Resource, Quantity]:
+        """The list prices keyed by resource."""
+        return {Resource.parse(k): q for k, q in self.prices.items()}

@@ -30,19 +30,20 @@ from __future__ import annotations
 import enum
 import html
 import math
-from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.checks import Finding, Severity, check_estate
 from capacity.errors import FieldError, Problems
-from capacity.months import month
+from capacity.paths import Item, join
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource, ResourceVector
-from capacity.units import Q_, Precision, Quantity, parse_quantity, ureg
+from capacity.units import Q_, Precision, Quantity, ureg
 
 __all__ = [
     "CabinetProfile",
@@ -54,39 +55,6 @@ __all__ = [
     "Site",
     "Status",
 ]
-
-
-def _lenient_quantity(value: object) -> Quantity:
-    # Parse "8 kW" strings early so fields hold quantities; anything unreadable is kept
-    # as given and reported, with every other problem, by the class's validation pass.
-    if isinstance(value, str):
-        try:
-            return Q_(value)
-        except Exception:  # reported later, with its field path
-            return cast(Quantity, value)
-    return cast(Quantity, value)
-
-
-def _optional_quantity(value: object) -> Quantity | None:
-    return None if value is None else _lenient_quantity(value)
-
-
-def _check_quantity(problems: Problems, path: str, value: object, unit: str,
-                    *, positive: bool = False) -> Quantity | None:
-    """Validate one quantity field; record problems, return the quantity if it is good."""
-    try:
-        q = parse_quantity(value, unit, path)
-    except FieldError as exc:
-        problems.add(exc.path, exc.reason, exc.value)
-        return None
-    m = np.asarray(q.magnitude)
-    if positive and np.any(m <= 0):
-        problems.add(path, "must be positive", f"{q:~P}")
-        return None
-    if np.any(m < 0):
-        problems.add(path, "must not be negative", f"{q:~P}")
-        return None
-    return q
 
 
 class Status(enum.Enum):
@@ -102,19 +70,17 @@ _PROFILE_KINDS = ("general", "ai", "hpc", "storage", "network")
 _COOLING = ("air", "liquid")
 
 
-def _compute_map(value: object) -> Mapping[Precision, Quantity]:
-    if not isinstance(value, Mapping):
-        return cast(Mapping[Precision, Quantity], value)
-    out: dict[Any, Any] = {}
-    for k, v in value.items():
-        key = k
-        if isinstance(k, str):
-            try:
-                key = Precision[k.strip().upper()]
-            except KeyError:
-                key = k
-        out[key] = _lenient_quantity(v)
-    return out
+def _precision(key: Any, path: str) -> Precision:
+    if isinstance(key, Precision):
+        return key
+    names = [p.name.lower() for p in Precision]
+    if isinstance(key, str) and key.strip().lower() in names:
+        return Precision[key.strip().upper()]
+    raise FieldError(path, f"unknown precision; use {', '.join(names)}", key)
+
+
+def _compute(value: Any, precision: Precision, owner: Any, path: str) -> Quantity:
+    return fields.read_amount(value, Resource.compute(precision).unit, path, "nonnegative")
 
 
 @attrs.frozen
@@ -146,22 +112,23 @@ class CabinetProfile:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    it_power: Quantity = attrs.field(converter=_lenient_quantity)
-    floor_area: Quantity = attrs.field(converter=_lenient_quantity)
-    vcpu: Quantity = attrs.field(default="0 vCPU", converter=_lenient_quantity)
-    storage: Quantity = attrs.field(default="0 TB", converter=_lenient_quantity)
-    compute: Mapping[Precision, Quantity] = attrs.field(factory=dict, converter=_compute_map)
-    kind: str = "general"
-    cooling: str = "air"
-    capex: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    it_power: Quantity = fields.quantity("kW", sign="positive")
+    floor_area: Quantity = fields.quantity("m**2")
+    vcpu: Quantity = fields.quantity("vCPU", default=fields.zero("vCPU"))
+    storage: Quantity = fields.quantity("TB", default=fields.zero("TB"))
+    compute: Mapping[Precision, Quantity] = fields.table(
+        _precision, _compute, write_key=lambda p: p.name.lower(),
+        write_value=fields.written_quantity, describe="compute by precision",
+        parses="quantity")
+    kind: str = fields.text(default="general", choices=_PROFILE_KINDS)
+    cooling: str = fields.text(default="air", choices=_COOLING)
+    capex: Quantity | None = fields.quantity("yuan", optional=True)
+    provenance: Mapping[str, Provenance] = fields.provenance()
     _vector: ResourceVector = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"cabinet profile {self.name!r}")
-        self.validate_into(p)
-        p.raise_if_any()
+        fields.settle(self, f"cabinet profile {self.name!r}")
         v = np.zeros(N_RESOURCES)
         v[Resource.CABINETS.index] = 1.0
         v[Resource.IT_POWER.index] = self.it_power.m_as(Resource.IT_POWER.unit)
@@ -172,32 +139,6 @@ class CabinetProfile:
             r = Resource.compute(precision)
             v[r.index] = q.m_as(r.unit)
         object.__setattr__(self, "_vector", ResourceVector(v))
-
-    def validate_into(self, p: Problems, prefix: str = "") -> None:
-        """Record every problem of this profile in `p`, paths under `prefix`."""
-        at = f"{prefix}." if prefix else ""
-        if not isinstance(self.name, str) or not self.name.strip():
-            p.add(f"{at}name", "must be a non-empty string", self.name)
-        _check_quantity(p, f"{at}it_power", self.it_power, "kW", positive=True)
-        _check_quantity(p, f"{at}floor_area", self.floor_area, "m**2")
-        _check_quantity(p, f"{at}vcpu", self.vcpu, "vCPU")
-        _check_quantity(p, f"{at}storage", self.storage, "TB")
-        if not isinstance(self.compute, Mapping):
-            p.add(f"{at}compute", "must map precisions (fp64, fp32, fp16, int8) to compute",
-                  self.compute)
-        else:
-            for key, q in self.compute.items():
-                if not isinstance(key, Precision):
-                    p.add(f"{at}compute.{key}", "unknown precision; use fp64, fp32, fp16 or "
-                          "int8", key)
-                    continue
-                _check_quantity(p, f"{at}compute.{key.name.lower()}", q, key.value)
-        if self.kind not in _PROFILE_KINDS:
-            p.add(f"{at}kind", f"must be one of {', '.join(_PROFILE_KINDS)}", self.kind)
-        if self.cooling not in _COOLING:
-            p.add(f"{at}cooling", f"must be one of {', '.join(_COOLING)}", self.cooling)
-        if self.capex is not None:
-            _check_quantity(p, f"{at}capex", self.capex, "yuan")
 
     @property
     def vector(self) -> ResourceVector:
@@ -236,34 +177,6 @@ class CabinetProfile:
         return float(self.it_power.m_as("standard_rack"))
 
 
-def _site_counts(value: object) -> Mapping[str, int]:
-    return dict(value) if isinstance(value, Mapping) else cast(Mapping[str, int], value)
-
-
-def _month_or_raw(value: object) -> np.datetime64:
-    try:
-        return month(cast(Any, value))
-    except FieldError:
-        return cast(np.datetime64, value)
-
-
-def _optional_month(value: object) -> np.datetime64 | None:
-    return None if value is None else _month_or_raw(value)
-
-
-def _tags(value: Iterable[str]) -> frozenset[str]:
-    return frozenset([value] if isinstance(value, str) else value)
-
-
-def _status(value: object) -> Status:
-    if isinstance(value, Status):
-        return value
-    try:
-        return Status(str(value).replace("_", " ").lower())
-    except ValueError:
-        return cast(Status, value)
-
-
 @attrs.frozen
 class Site:
     """A data-centre site: cabinets by profile, power, price, status and provenance.
@@ -298,55 +211,22 @@ class Site:
         Origin of each figure, keyed by field name.
     """
 
-    id: str
-    name: str
-    cabinets: Mapping[str, int] = attrs.field(factory=dict, converter=_site_counts)
-    operator: str = ""
-    name_en: str = ""
-    pue: float = 1.5
-    grid: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    electricity_price: Quantity | None = attrs.field(default=None,
-                                                     converter=_optional_quantity)
-    status: Status = attrs.field(default=Status.OPERATING, converter=_status)
-    commissioned: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    region: str = ""
-    tags: frozenset[str] = attrs.field(factory=frozenset, converter=_tags)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    id: str = fields.text(key=True)
+    name: str = fields.text()
+    cabinets: Mapping[str, int] = fields.counts()
+    operator: str = fields.text(default="")
+    name_en: str = fields.text(default="")
+    pue: float = fields.number(default=1.5, low=1.0, describe="facility power / IT power")
+    grid: Quantity | None = fields.quantity("kW", optional=True)
+    electricity_price: Quantity | None = fields.quantity("yuan/kWh", optional=True)
+    status: Status = fields.choice(Status, default=Status.OPERATING)
+    commissioned: np.datetime64 | None = fields.month(optional=True)
+    region: str = fields.text(default="")
+    tags: frozenset[str] = fields.tags()
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"site {self.id!r}")
-        self.validate_into(p)
-        p.raise_if_any()
-
-    def validate_into(self, p: Problems, prefix: str = "") -> None:
-        """Record every problem of this site in `p`, paths under `prefix`."""
-        at = f"{prefix}." if prefix else ""
-        if not isinstance(self.id, str) or not self.id.strip() or any(
-                c.isspace() for c in self.id):
-            p.add(f"{at}id", "must be a non-empty key without spaces", self.id)
-        if not isinstance(self.cabinets, Mapping):
-            p.add(f"{at}cabinets", "must map profile names to cabinet counts", self.cabinets)
-        else:
-            for name, n in self.cabinets.items():
-                if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-                    p.add(f"{at}cabinets.{name}", "must be a whole number of cabinets", n)
-                elif n < 0:
-                    p.add(f"{at}cabinets.{name}", "must not be negative", n)
-        pue = self.pue
-        if isinstance(pue, bool) or not isinstance(pue, (int, float, np.floating)):
-            p.add(f"{at}pue", "must be a number (facility power / IT power)", pue)
-        elif not math.isfinite(pue) or pue < 1.0:
-            p.add(f"{at}pue", "must be finite and at least 1", pue)
-        if self.grid is not None:
-            _check_quantity(p, f"{at}grid", self.grid, "kW")
-        if self.electricity_price is not None:
-            _check_quantity(p, f"{at}electricity_price", self.electricity_price, "yuan/kWh")
-        if not isinstance(self.status, Status):
-            p.add(f"{at}status", "must be one of " + ", ".join(s.value for s in Status),
-                  self.status)
-        if self.commissioned is not None and not isinstance(self.commissioned, np.datetime64):
-            p.add(f"{at}commissioned", "is not a month (write it as 'YYYY-MM')",
-                  self.commissioned)
+        fields.settle(self, f"site {self.id!r}")
 
     @property
     def n_cabinets(self) -> int:
@@ -369,8 +249,12 @@ class Site:
 class Reported:
     """A total as a source reports it, kept beside the computed one."""
 
-    value: Quantity = attrs.field(converter=_lenient_quantity)
-    provenance: Provenance = attrs.field(factory=lambda: Provenance.source("reported"))
+    value: Quantity = fields.quantity(None)
+    provenance: Provenance = fields.nested(Provenance,
+                                           factory=lambda: Provenance.source("reported"))
+
+    def __attrs_post_init__(self) -> None:
+        fields.settle(self, "reported total")
 
 
 @attrs.frozen
@@ -400,27 +284,28 @@ class Reconciliation:
             float(self.difference.magnitude) == 0
 
 
-def _site_tuple(value: Iterable[Site]) -> tuple[Site, ...]:
-    return tuple(value)
+def _resource(key: Any, path: str) -> Resource:
+    try:
+        return Resource.parse(key)
+    except (ValueError, AttributeError):
+        names = [m.name.lower() for m in Resource]
+        hint = fields._hint(str(key).lower(), names)
+        raise FieldError(path, f"unknown resource; use one of {', '.join(names)}{hint}",
+                         key) from None
 
 
-def _profile_map(value: Mapping[str, CabinetProfile]) -> Mapping[str, CabinetProfile]:
-    return dict(value)
+def _reported(value: Any, resource: Resource, owner: Any, path: str) -> Reported:
+    rep = value if isinstance(value, Reported) else Reported(value)
+    fields.read_amount(rep.value, resource.unit, f"{path}.value", "nonnegative")
+    return rep
 
 
-def _reported_map(value: object) -> Mapping[Resource, Reported]:
-    if not isinstance(value, Mapping):
-        return cast(Mapping[Resource, Reported], value)
-    out: dict[Any, Any] = {}
-    for k, v in value.items():
-        key: Any = k
-        if isinstance(k, str):
-            try:
-                key = Resource.parse(k)
-            except ValueError:
-                key = k
-        out[key] = v if isinstance(v, Reported) else Reported(v)
-    return out
+def _profile(value: Any, key: str, owner: Any, path: str) -> CabinetProfile:
+    if not isinstance(value, CabinetProfile):
+        raise FieldError(path, "must be a CabinetProfile", type(value).__name__)
+    if value.name != key:
+        raise FieldError(f"{path}.name", f"must equal its key {key!r}", value.name)
+    return value
 
 
 @attrs.frozen
@@ -439,39 +324,19 @@ class Estate:
         Name of the estate.
     """
 
-    sites: tuple[Site, ...] = attrs.field(converter=_site_tuple)
-    profiles: Mapping[str, CabinetProfile] = attrs.field(converter=_profile_map)
-    reported: Mapping[Resource, Reported] = attrs.field(factory=dict, converter=_reported_map)
-    name: str = "estate"
+    sites: tuple[Site, ...] = fields.instances(Site, required=True)
+    profiles: Mapping[str, CabinetProfile] = fields.table(
+        lambda k, p: fields.read_text(k, p, key=True), _profile, nested=True, required=True,
+        describe="cabinet profiles by name")
+    reported: Mapping[Resource, Reported] = fields.table(
+        _resource, _reported, write_key=lambda r: r.name.lower(), nested=True,
+        describe="reported totals by resource")
+    name: str = fields.text(default="estate")
     _counts: NDArray[np.float64] = attrs.field(init=False, repr=False, eq=False)
     _per_cabinet: NDArray[np.float64] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"estate {self.name!r}")
-        for key, prof in self.profiles.items():
-            if not isinstance(prof, CabinetProfile):
-                p.add(f"profiles.{key}", "must be a CabinetProfile", prof)
-            elif prof.name != key:
-                p.add(f"profiles.{key}.name", f"must equal its key {key!r}", prof.name)
-        seen: set[str] = set()
-        for i, site in enumerate(self.sites):
-            if not isinstance(site, Site):
-                p.add(f"sites[{i}]", "must be a Site", site)
-                continue
-            if site.id in seen:
-                p.add(f"sites[{i}].id", "duplicate site id", site.id)
-            seen.add(site.id)
-            for prof_name in site.cabinets:
-                if prof_name not in self.profiles:
-                    known = ", ".join(sorted(self.profiles)) or "none"
-                    p.add(f"sites[{i}].cabinets.{prof_name}",
-                          f"unknown cabinet profile (known: {known})", prof_name)
-        for r, rep in self.reported.items():
-            if not isinstance(r, Resource):
-                p.add(f"reported.{r}", "unknown resource", r)
-                continue
-            _check_quantity(p, f"reported.{r.name.lower()}", rep.value, str(r.unit))
-        p.raise_if_any()
+        fields.settle(self, f"estate {self.name!r}", self._rules)
         names = list(self.profiles)
         counts = np.array([[site.cabinets.get(n, 0) for n in names] for site in self.sites],
                           dtype=np.float64).reshape(len(self.sites), len(names))
@@ -481,6 +346,20 @@ class Estate:
         per_cab.flags.writeable = False
         object.__setattr__(self, "_counts", counts)
         object.__setattr__(self, "_per_cabinet", per_cab)
+
+    def _rules(self, p: Problems) -> None:
+        if not fields.valid(self, "sites", "profiles"):
+            return
+        seen: set[str] = set()
+        for i, site in enumerate(self.sites):
+            if site.id in seen:
+                p.add(f"sites[{i}].id", "duplicate site id", site.id)
+            seen.add(site.id)
+            for prof_name in site.cabinets:
+                if prof_name not in self.profiles:
+                    known = ", ".join(sorted(self.profiles)) or "none"
+                    p.add(f"sites[{i}].cabinets.{prof_name}",
+                          f"unknown cabinet profile (known: {known})", prof_name)
 
     # -- lookups -----------------------------------------------------------------------
     @property
@@ -562,12 +441,12 @@ class Estate:
         """Every figure marked as an assumption, with the field path it belongs to."""
         out: list[tuple[str, Provenance]] = []
         for name, prof in self.profiles.items():
-            out += [(f"profiles.{name}.{f}", pv) for f, pv in prof.provenance.items()
+            out += [(join("profiles", name, f), pv) for f, pv in prof.provenance.items()
                     if pv.is_assumption]
         for site in self.sites:
-            out += [(f"sites.{site.id}.{f}", pv) for f, pv in site.provenance.items()
+            out += [(join("sites", Item(site.id), f), pv) for f, pv in site.provenance.items()
                     if pv.is_assumption]
-        out += [(f"reported.{r.name.lower()}", rep.provenance)
+        out += [(join("reported", r.name.lower()), rep.provenance)
                 for r, rep in self.reported.items() if rep.provenance.is_assumption]
         return out
 

@@ -19,26 +19,15 @@ Examples
 from __future__ import annotations
 
 import enum
-import math
-from collections.abc import Iterable, Mapping
-from typing import cast
+from collections.abc import Mapping
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from capacity.errors import FieldError, Problems
-from capacity.inventory import (
-    Estate,
-    Site,
-    Status,
-    _check_quantity,
-    _month_or_raw,
-    _optional_month,
-    _optional_quantity,
-    _site_counts,
-    _status,
-)
+from capacity import fields
+from capacity.errors import Problems
+from capacity.inventory import Estate, Site, Status
 from capacity.months import MonthLike, month, months_between
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource, ResourceVector
@@ -71,11 +60,6 @@ class Ramp(enum.Enum):
         return x * x * (3.0 - 2.0 * x)  # smoothstep: 0 and 1 exactly at the ends
 
 
-def _nonneg(_: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not (math.isfinite(value) and value >= 0):
-        raise FieldError(attribute.name, "must be finite and not negative", value)
-
-
 @attrs.frozen
 class Slippage:
     """Random delay of a completion date, in whole months.
@@ -92,13 +76,21 @@ class Slippage:
         Standard deviation of the delay, months.
     """
 
-    mean: float = attrs.field(default=0.0, converter=float, validator=_nonneg)
-    sd: float = attrs.field(default=0.0, converter=float, validator=_nonneg)
+    mean: float = fields.number(default=0.0, low=0.0, describe="months")
+    sd: float = fields.number(default=0.0, low=0.0, describe="months")
+
+    def __attrs_post_init__(self) -> None:
+        fields.settle(self, "slippage", self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "mean", "sd") and self.sd > 0 and self.mean <= 0:
+            p.add("sd", "needs a positive mean: a delay that is never negative and averages "
+                  "0 months is always 0", self.sd)
 
     def draw(self, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
         """`n` delays in whole months."""
         # A spread this small is no spread: the gamma's shape would overflow.
-        if self.sd <= 1e-6 * max(self.mean, 1.0) or self.mean <= 1e-6:
+        if self.sd <= 1e-6 * max(self.mean, 1.0):
             return np.full(n, round(self.mean), dtype=np.int64)
         shape = (self.mean / self.sd) ** 2
         scale = self.sd**2 / self.mean
@@ -107,15 +99,6 @@ class Slippage:
     def median(self, n: int = 20_001, seed: int = 0) -> float:
         """Median delay in months (by simulation, for reports)."""
         return float(np.median(self.draw(n, np.random.default_rng(seed))))
-
-
-def _ramp(value: object) -> Ramp:
-    if isinstance(value, Ramp):
-        return value
-    try:
-        return Ramp(str(value).lower().replace("_", "-"))
-    except ValueError:
-        return cast(Ramp, value)
 
 
 @attrs.frozen
@@ -152,55 +135,32 @@ class Project:
         Origin of each figure, keyed by field name.
     """
 
-    name: str
-    site: str
-    cabinets: Mapping[str, int] = attrs.field(factory=dict, converter=_site_counts)
-    start: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
-    completion: np.datetime64 = attrs.field(default="2025-01", converter=_month_or_raw)
-    ramp: Ramp = attrs.field(default=Ramp.LINEAR, converter=_ramp)
-    slippage: Slippage = Slippage()
-    capex: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    status: Status = attrs.field(default=Status.PLANNED, converter=_status)
-    target: Quantity | None = attrs.field(default=None, converter=_optional_quantity)
-    target_by: np.datetime64 | None = attrs.field(default=None, converter=_optional_month)
-    provenance: Mapping[str, Provenance] = attrs.field(factory=dict)
+    name: str = fields.text(key=True)
+    site: str = fields.text(key=True)
+    cabinets: Mapping[str, int] = fields.counts()
+    # Required, though after a field with a default: a missing month is reported as such.
+    start: np.datetime64 = fields.month(default=fields.MISSING)
+    completion: np.datetime64 = fields.month(default=fields.MISSING)
+    ramp: Ramp = fields.choice(Ramp, default=Ramp.LINEAR)
+    slippage: Slippage = fields.nested(Slippage, factory=Slippage)
+    capex: Quantity | None = fields.quantity("yuan", optional=True)
+    status: Status = fields.choice(Status, default=Status.PLANNED)
+    target: Quantity | None = fields.quantity(None, optional=True)
+    target_by: np.datetime64 | None = fields.month(optional=True)
+    provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"project {self.name!r}")
-        self.validate_into(p)
-        p.raise_if_any()
+        fields.settle(self, f"project {self.name!r}", self._rules)
 
-    def validate_into(self, p: Problems, prefix: str = "") -> None:
-        """Record every problem of this project in `p`, paths under `prefix`."""
-        at = f"{prefix}." if prefix else ""
-        for name, n in self.cabinets.items():
-            if isinstance(n, bool) or not isinstance(n, (int, np.integer)):
-                p.add(f"{at}cabinets.{name}", "must be a whole number of cabinets", n)
-            elif n < 0:
-                p.add(f"{at}cabinets.{name}", "must not be negative", n)
-        ok = True
-        for field in ("start", "completion"):
-            if not isinstance(getattr(self, field), np.datetime64):
-                p.add(f"{at}{field}", "is not a month (write it as 'YYYY-MM')",
-                      getattr(self, field))
-                ok = False
-        if ok and self.completion < self.start:
-            p.add(f"{at}completion", f"is before the construction start ({self.start})",
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "start", "completion") and self.completion < self.start:
+            p.add("completion", f"is before the construction start ({self.start})",
                   str(self.completion))
-        if not isinstance(self.status, Status):
-            p.add(f"{at}status", "must be one of " + ", ".join(s.value for s in Status),
-                  self.status)
-        if not isinstance(self.ramp, Ramp):
-            p.add(f"{at}ramp", "must be one of " + ", ".join(r.value for r in Ramp), self.ramp)
-        if self.capex is not None:
-            _check_quantity(p, f"{at}capex", self.capex, "yuan")
-        if self.target is not None:
+        if fields.valid(self, "target") and self.target is not None:
             try:
                 Resource.for_quantity(self.target)
-            except (ValueError, AttributeError):
-                p.add(f"{at}target", "is not an amount of any resource", self.target)
-        if self.target_by is not None and not isinstance(self.target_by, np.datetime64):
-            p.add(f"{at}target_by", "is not a month (write it as 'YYYY-MM')", self.target_by)
+            except ValueError:
+                p.add("target", "is not an amount of any resource", f"{self.target:~P}")
 
     @property
     def target_resource(self) -> Resource | None:
@@ -240,14 +200,6 @@ class Project:
         return self.ramp.fraction(elapsed[None, :], duration)
 
 
-def _projects(value: Iterable[Project]) -> tuple[Project, ...]:
-    return tuple(value)
-
-
-def _new_sites(value: Iterable[Site]) -> tuple[Site, ...]:
-    return tuple(value)
-
-
 @attrs.frozen
 class Plan:
     """Build-out projects, and the new sites they build.
@@ -261,8 +213,11 @@ class Plan:
         own beyond what they list, and projects add to them.
     """
 
-    projects: tuple[Project, ...] = attrs.field(default=(), converter=_projects)
-    sites: tuple[Site, ...] = attrs.field(default=(), converter=_new_sites)
+    projects: tuple[Project, ...] = fields.instances(Project)
+    sites: tuple[Site, ...] = fields.instances(Site)
+
+    def __attrs_post_init__(self) -> None:
+        fields.settle(self, "plan")
 
     def validate_against(self, estate: Estate) -> None:
         """Check that every project's site and profiles exist; raise every problem at once.

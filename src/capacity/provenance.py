@@ -7,8 +7,11 @@ separate what a document states from what a planner assumed.
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import attrs
+
+from capacity.errors import Problems
 
 __all__ = ["Assumption", "Kind", "Provenance"]
 
@@ -21,9 +24,11 @@ class Kind(enum.Enum):
     ASSUMPTION = "assumption"
 
 
-def _nonempty(_: object, attribute: attrs.Attribute[str], value: str) -> None:
-    if not value.strip():
-        raise ValueError(f"{attribute.name} must not be empty")
+def _kind(value: Any) -> Any:
+    try:
+        return Kind(value)
+    except ValueError:
+        return value  # reported, with the other fields' problems, after construction
 
 
 @attrs.frozen
@@ -41,9 +46,21 @@ class Provenance:
         Optional supporting reference (a source id or address) behind an assumption.
     """
 
-    kind: Kind = attrs.field(converter=Kind)
-    note: str = attrs.field(validator=_nonempty)
+    kind: Kind = attrs.field(converter=_kind)
+    note: str
     reference: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("provenance")
+        if not isinstance(self.kind, Kind):
+            p.add("kind", "must be one of " + ", ".join(k.value for k in Kind), self.kind)
+        for name in ("note", "reference"):
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                p.add(name, f"expected a string, not {type(value).__name__}", value)
+        if isinstance(self.note, str) and not self.note.strip():
+            p.add("note", "must not be empty", self.note)
+        p.raise_if_any()
 
     @classmethod
     def source(cls, note: str) -> Provenance:
@@ -76,6 +93,14 @@ class Assumption:
 
     field: str
     provenance: Provenance
+
+    def __attrs_post_init__(self) -> None:
+        p = Problems("assumption")
+        if not isinstance(self.field, str) or not self.field.strip():
+            p.add("field", "must name the field path it governs", self.field)
+        if not isinstance(self.provenance, Provenance):
+            p.add("provenance", "must be a Provenance", type(self.provenance).__name__)
+        p.raise_if_any()
 
     def __str__(self) -> str:
         ref = f" [{self.provenance.reference}]" if self.provenance.reference else ""

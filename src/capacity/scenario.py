@@ -11,15 +11,23 @@ Examples
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from capacity import fields
 from capacity.demand import DemandBlock
 from capacity.errors import Problems, ValidationError
-from capacity.instruments import Instrument, Market
+from capacity.instruments import (
+    ComputeVoucher,
+    ConstructionSubsidy,
+    ElectricitySubsidy,
+    Instrument,
+    Market,
+)
 from capacity.inventory import Estate
+from capacity.paths import Item, join
 from capacity.plan import Plan
 from capacity.provenance import Assumption
 from capacity.scenario_io import from_dict, read_file, to_dict, write_file
@@ -32,18 +40,6 @@ __all__ = [
     "scenario_from_dict",
     "scenario_to_dict",
 ]
-
-
-def _notes(value: Iterable[Assumption]) -> tuple[Assumption, ...]:
-    return tuple(value)
-
-
-def _policies(value: Iterable[Instrument]) -> tuple[Instrument, ...]:
-    return tuple(value)
-
-
-def _demands(value: Iterable[DemandBlock]) -> tuple[DemandBlock, ...]:
-    return tuple(value)
 
 
 @attrs.frozen
@@ -70,21 +66,35 @@ class Scenario:
         Scenario-wide assumptions not tied to one figure (e.g. how totals were split).
     """
 
-    name: str
-    estate: Estate
-    plan: Plan = attrs.field(factory=Plan)
-    demands: tuple[DemandBlock, ...] = attrs.field(default=(), converter=_demands)
-    policies: tuple[Instrument, ...] = attrs.field(default=(), converter=_policies)
-    market: Market = attrs.field(factory=Market)
-    description: str = ""
-    notes: tuple[Assumption, ...] = attrs.field(default=(), converter=_notes)
+    name: str = fields.text()
+    estate: Estate = fields.nested(Estate)
+    plan: Plan = fields.nested(Plan, factory=Plan)
+    demands: tuple[DemandBlock, ...] = fields.instances(DemandBlock)
+    policies: tuple[Instrument, ...] = fields.instances(
+        (ComputeVoucher, ElectricitySubsidy, ConstructionSubsidy))
+    market: Market = fields.nested(Market, factory=Market)
+    description: str = fields.text(default="")
+    notes: tuple[Assumption, ...] = fields.instances(Assumption)
 
     def __attrs_post_init__(self) -> None:
-        p = Problems(f"scenario {self.name!r}")
+        fields.settle(self, f"scenario {self.name!r}", self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if not fields.valid(self, "estate", "plan", "demands", "policies"):
+            return
         try:
             self.plan.validate_against(self.estate)
         except ValidationError as exc:
             p.absorb(exc)
+        for what, noun, items in (("demands", "demand block", self.demands),
+                                  ("policies", "policy", self.policies)):
+            seen: set[str] = set()
+            for i, item in enumerate(items):
+                if item.name in seen:
+                    # Blocks are keyed by name (paths, random streams, reports): two blocks
+                    # of one name would draw the same paths and be indistinguishable.
+                    p.add(f"{what}[{i}].name", f"duplicate {noun} name", item.name)
+                seen.add(item.name)
         tags = frozenset().union(*(s.tags for s in (*self.estate.sites, *self.plan.sites)))
         for i, block in enumerate(self.demands):
             if block.eligible and not block.eligible & tags:
@@ -126,19 +136,14 @@ class Scenario:
     def assumptions(self) -> list[Assumption]:
         """Every assumption of the scenario: its notes, then each assumed figure."""
         out = [*self.notes, *(Assumption(f, p) for f, p in self.estate.assumptions())]
-        for site in self.plan.sites:
-            out += [Assumption(f"plan.sites.{site.id}.{f}", p)
-                    for f, p in site.provenance.items() if p.is_assumption]
-        for proj in self.plan.projects:
-            out += [Assumption(f"plan.projects.{proj.name}.{f}", p)
-                    for f, p in proj.provenance.items() if p.is_assumption]
-        for block in self.demands:
-            out += [Assumption(f"demands.{block.name}.{f}", p)
-                    for f, p in block.provenance.items() if p.is_assumption]
-        for pol in self.policies:
-            out += [Assumption(f"policies.{pol.name}.{f}", p)
-                    for f, p in pol.provenance.items() if p.is_assumption]
-        out += [Assumption(f"market.{f}", p) for f, p in self.market.provenance.items()
+        for where, items in ((("plan", "sites"), self.plan.sites),
+                             (("plan", "projects"), self.plan.projects),
+                             (("demands",), self.demands), (("policies",), self.policies)):
+            for item in items:
+                key = Item(getattr(item, "id", None) or item.name)
+                out += [Assumption(join(*where, key, f), p)
+                        for f, p in item.provenance.items() if p.is_assumption]
+        out += [Assumption(join("market", f), p) for f, p in self.market.provenance.items()
                 if p.is_assumption]
         if self.market.elasticity.provenance.is_assumption:
             out.append(Assumption("market.elasticity", self.market.elasticity.provenance))

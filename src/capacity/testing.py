@@ -53,6 +53,7 @@ __all__ = [
     "scenarios",
     "site_ids",
     "sites",
+    "slippages",
 ]
 
 #: Units each canonical unit may be written in, for "same answer in other units" laws.
@@ -87,6 +88,13 @@ def in_other_units(q: Quantity) -> st.SearchStrategy[Quantity]:
 
 
 site_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=12)
+
+
+@st.composite
+def slippages(draw: st.DrawFn) -> Slippage:
+    """Delays of a completion: a spread only with a positive mean (never negative)."""
+    mean = draw(st.floats(0, 24))
+    return Slippage(mean, draw(st.floats(0, 12)) if mean > 0 else 0.0)
 
 
 @st.composite
@@ -273,7 +281,7 @@ def projects(draw: st.DrawFn, name: str, site_ids: tuple[str, ...],
         start=start,
         completion=start + np.timedelta64(draw(st.integers(0, 60)), "M"),
         ramp=draw(st.sampled_from(list(Ramp))),
-        slippage=Slippage(draw(st.floats(0, 24)), draw(st.floats(0, 12))),
+        slippage=draw(slippages()),
         capex=draw(st.none() | quantities("万元", max_value=1e7).flatmap(in_other_units)),
         status=draw(st.sampled_from(list(Status))),
         target=draw(st.none() | quantities("PFLOPS_fp16", max_value=1e4)),

@@ -1,0 +1,89 @@
+"""Field paths: the one way capacity names a value inside a scenario.
+
+The same syntax names the field of an error (``sites[2].pue: must be at least 1``), the
+value a sweep varies (``sites[tianyi-huawei].pue``) and the figure an assumption governs:
+
+- a **dot** leads to a field or to a key of a table: ``market.load_factor``,
+  ``profiles.smart-ai.it_power``, ``market.prices.compute_fp16``;
+- **brackets** pick an element of a list, by position or by its key (a site's id, or
+  the name of a project, demand block or policy): ``sites[0]``, ``sites[tianyi-huawei]``,
+  ``plan.projects[smart-computing-centre].completion``;
+- a name that holds a dot or a bracket is quoted: ``green_share."site.a"``.
+
+Examples
+--------
+>>> parse('plan.projects[smart-computing-centre].slippage.mean')
+('plan', 'projects', Item('smart-computing-centre'), 'slippage', 'mean')
+>>> parse("sites[2].pue")
+('sites', Item(2), 'pue')
+>>> join("profiles", "a.b", "it_power")
+'profiles."a.b".it_power'
+"""
+
+from __future__ import annotations
+
+import re
+
+import attrs
+
+from capacity.errors import FieldError
+
+__all__ = ["Item", "join", "parse"]
+
+
+@attrs.frozen
+class Item:
+    """An element of a list: its position, or its key (id or name)."""
+
+    key: int | str
+
+    def __repr__(self) -> str:
+        return f"Item({self.key!r})"
+
+
+_STEP = re.compile(r'\.?(?:"(?P<quoted>[^"]*)"|(?P<name>[^.\[\]"]+))|\[(?P<item>[^\[\]]+)\]')
+
+
+def parse(path: str) -> tuple[str | Item, ...]:
+    """Split a field path into names and :class:`Item` selections.
+
+    Raises
+    ------
+    FieldError
+        If `path` is not a field path.
+    """
+    parts: list[str | Item] = []
+    at = 0
+    while at < len(path):
+        found = _STEP.match(path, at)
+        if found is None or (at == 0 and path.startswith(".")) or (
+                found[0].startswith(".") is False and at > 0 and found["item"] is None):
+            raise FieldError(path, f"is not a field path (at character {at + 1}); write "
+                             "e.g. 'sites[tianyi-huawei].pue' or 'market.load_factor'")
+        if found["item"] is not None:
+            key = found["item"].strip()
+            parts.append(Item(int(key) if re.fullmatch(r"\d+", key) else key))
+        else:
+            parts.append(found["quoted"] if found["quoted"] is not None else found["name"])
+        at = found.end()
+    if not parts or isinstance(parts[0], Item):
+        raise FieldError(path, "is not a field path; it starts with a field name, e.g. "
+                         "'sites[0].pue'")
+    return tuple(parts)
+
+
+def join(*parts: str | int | Item) -> str:
+    """Format names, positions and keys as one path (the inverse of :func:`parse`)."""
+    out = ""
+    for part in parts:
+        if isinstance(part, Item):
+            out += f"[{part.key}]"
+        elif isinstance(part, int):
+            out += f"[{part}]"
+        elif not part:
+            continue
+        elif re.search(r'[.\[\]"]', part):
+            out += f'{"." if out else ""}"{part}"'
+        else:
+            out += f"{'.' if out else ''}{part}"
+    return out
