@@ -26,9 +26,9 @@ def main() -> None:
     args = parser.parse_args()
     n_scale = max(1, args.variants // 12)
     grid = {
-        "demands.enterprise-ai.scale": list(np.linspace(0.5, 2.0, n_scale)),
-        "sites.tianyi-huawei.pue": [1.2, 1.3, 1.4, 1.5],
-        "plan.projects.smart-computing-centre.slippage.mean": [0.0, 3.0, 6.0],
+        "demands[enterprise-ai].scale": list(np.linspace(0.5, 2.0, n_scale)),
+        "sites[tianyi-huawei].pue": [1.2, 1.3, 1.4, 1.5],
+        "plan.projects[smart-computing-centre].slippage.mean": [1.0, 3.0, 6.0],
     }
     scenario = ganzhou()
     t0 = time.perf_counter()

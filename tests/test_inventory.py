@@ -37,7 +37,7 @@ def test_ganzhou_marks_what_the_letter_does_not_give():
     assumed = {a.field for a in scenario.assumptions()}
     assert "profiles.cloud-general.it_power" in assumed
     assert "profiles.cloud-general.compute" in assumed
-    assert {f"sites.{s}.pue" for s in scenario.estate.site_ids} <= assumed
+    assert {f"sites[{s}].pue" for s in scenario.estate.site_ids} <= assumed
     assert "estate.split" in assumed
     # what the letter states is a source, never an assumption
     for site in scenario.estate.sites:

@@ -12,6 +12,7 @@ from capacity.inventory import CabinetProfile, Estate, Site
 from capacity.months import month_index
 from capacity.plan import Plan, Project, Ramp, Slippage
 from capacity.scenario import Scenario
+from capacity.testing import slippages
 
 HORIZON = {"start": "2025-01", "end": "2030-12"}
 
@@ -132,7 +133,7 @@ def projects(draw, i):
     return Project(f"p{i}", site=draw(st.sampled_from(["a", "b"])),
                    cabinets={"p": draw(st.integers(0, 500))}, start=a, completion=b,
                    ramp=draw(st.sampled_from(list(Ramp))),
-                   slippage=Slippage(draw(st.floats(0, 12)), draw(st.floats(0, 6))))
+                   slippage=draw(slippages()))
 
 
 @st.composite
@@ -212,12 +213,18 @@ def test_project_validation_lists_every_problem():
                 ramp="zigzag", capex="5 kW", status="demolished")
     assert {p.path for p in info.value.problems} == {
         "cabinets.p", "cabinets.q", "completion", "ramp", "capex", "status"}
-    assert Project("y", "a", status="under_construction").status.value == "under construction"
+    assert Project("y", "a", start="2025-01", completion="2025-06",
+                   status="under_construction").status.value == "under construction"
+    with pytest.raises(ValidationError) as info:
+        Project("z", "a")
+    assert {(p.path, p.reason) for p in info.value.problems} == {
+        ("start", "is required"), ("completion", "is required")}
 
 
 def test_plan_rejects_unknown_sites_and_profiles():
     estate = Estate(sites=(Site("a", "A", cabinets={"p": 1}),), profiles={"p": PROFILE})
-    plan = Plan(projects=(Project("x", "nowhere", {"q": 1}), Project("x", "a", {"p": 1})))
+    plan = Plan(projects=(Project("x", "nowhere", {"q": 1}, "2025-01", "2025-01"),
+                          Project("x", "a", {"p": 1}, "2025-01", "2025-01")))
     with pytest.raises(ValidationError) as info:
         Scenario("s", estate, plan=plan)
     assert {p.path for p in info.value.problems} == {

@@ -86,7 +86,7 @@ def test_problem_message_shows_file_path_value_and_reason() -> None:
     path = BAD / "many_problems.toml"
     with pytest.raises(ValidationError) as info:
         load_scenario(path)
-    assert f"{path}: sites[2].pue: must be finite and at least 1 (got 0.8)" in str(info.value)
+    assert f"{path}: sites[2].pue: must be at least 1 (got 0.8)" in str(info.value)
 
 
 def test_close_misspelling_is_suggested() -> None:

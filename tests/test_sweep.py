@@ -7,9 +7,9 @@ from capacity.datasets import ganzhou
 from capacity.sweep import sweep, vary
 
 GRID = {
-    "demands.enterprise-ai.scale": [0.8, 1.0, 1.5],
-    "sites.tianyi-huawei.pue": [1.3, 1.5],
-    "plan.projects.smart-computing-centre.slippage.mean": [0, 6],
+    "demands[enterprise-ai].scale": [0.8, 1.0, 1.5],
+    "sites[tianyi-huawei].pue": [1.3, 1.5],
+    "plan.projects[smart-computing-centre].slippage.mean": [2, 6],
 }
 
 
@@ -21,13 +21,13 @@ def serial():
 def test_rows_cover_the_grid_in_order(serial):
     assert len(serial.rows) == 12
     assert serial.columns[:3] == tuple(GRID)
-    assert serial.column("demands.enterprise-ai.scale") == [0.8] * 4 + [1.0] * 4 + [1.5] * 4
+    assert serial.column("demands[enterprise-ai].scale") == [0.8] * 4 + [1.0] * 4 + [1.5] * 4
 
 
 def test_more_ai_demand_runs_out_sooner(serial):
-    by_scale = {r["demands.enterprise-ai.scale"]: r for r in serial.rows
-                if r["sites.tianyi-huawei.pue"] == 1.5
-                and r["plan.projects.smart-computing-centre.slippage.mean"] == 0}
+    by_scale = {r["demands[enterprise-ai].scale"]: r for r in serial.rows
+                if r["sites[tianyi-huawei].pue"] == 1.5
+                and r["plan.projects[smart-computing-centre].slippage.mean"] == 2}
     assert by_scale[1.5]["exhaustion.compute_fp16"] < by_scale[1.0]["exhaustion.compute_fp16"]
     assert by_scale[1.5]["p_shortfall_end.compute_fp16"] >= by_scale[0.8][
         "p_shortfall_end.compute_fp16"]
@@ -49,23 +49,23 @@ def test_same_results_on_a_local_dask_cluster(serial):
 
 
 def test_vary_sets_nested_fields():
-    s = vary(ganzhou(), "plan.projects.ic-enablement-base.slippage.mean", 12.0)
+    s = vary(ganzhou(), "plan.projects[ic-enablement-base].slippage.mean", 12.0)
     proj = next(p for p in s.plan.projects if p.name == "ic-enablement-base")
     assert proj.slippage.mean == 12.0
-    assert vary(ganzhou(), "sites.gannan-data-lake.pue", 1.2).estate.site(
+    assert vary(ganzhou(), "sites[gannan-data-lake].pue", 1.2).estate.site(
         "gannan-data-lake").pue == 1.2
 
 
 def test_bad_grid_paths_are_listed_together():
     with pytest.raises(ValidationError) as info:
-        sweep(ganzhou(), {"sites.nowhere.pue": [1.2], "sites.tianyi-huawei.colour": [1],
-                          "demands.enterprise-ai.scale": []})
+        sweep(ganzhou(), {"sites[nowhere].pue": [1.2], "sites[tianyi-huawei].colour": [1],
+                          "demands[enterprise-ai].scale": []})
     assert {p.path for p in info.value.problems} == {
-        "sites.nowhere.pue", "sites.tianyi-huawei.colour", "demands.enterprise-ai.scale"}
+        "sites[nowhere].pue", "sites[tianyi-huawei].colour", "demands[enterprise-ai].scale"}
 
 
 def test_progress_is_reported(capsys):
-    sweep(ganzhou(), {"demands.enterprise-ai.scale": [1.0, 2.0]}, n_paths=50, batch_size=1,
+    sweep(ganzhou(), {"demands[enterprise-ai].scale": [1.0, 2.0]}, n_paths=50, batch_size=1,
           progress=True)
     err = capsys.readouterr().err
     assert "sweep: 1/2 variants" in err

@@ -36,6 +36,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.demand import DemandBlock
 from capacity.errors import CapacityError, FieldError
 from capacity.instruments import (
@@ -156,6 +157,9 @@ class Pools:
     plan: Plan
     additions: _Floats
 
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
+
     @classmethod
     def of(cls, estate: Estate, plan: Plan, extra: PoolKey | None = None) -> Pools:
         """The pools of `estate` with `plan` built, and an `extra` (possibly empty) pool."""
@@ -259,6 +263,9 @@ class Uses:
     use: _Floats
     occupancy: _Floats
     needs: NDArray[np.bool_]
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     def hosts(self, b: int) -> NDArray[np.intp]:
         """Pools block `b` may use."""
@@ -397,6 +404,9 @@ class Shortfall:
     need: _Floats
     room: _Floats
 
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
+
     @property
     def violated(self) -> NDArray[np.bool_]:
         """``(C, P, T)`` where a condition fails."""
@@ -478,6 +488,9 @@ class Closing:
     by_condition: _Floats
     stuck: NDArray[np.bool_]
     cabinets: _Floats
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
 
 def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
@@ -620,6 +633,9 @@ class CostModel:
     site_of: NDArray[np.intp]
     load_factor: float
     idle_share: float
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     @classmethod
     def of(cls, pools: Pools, months: NDArray[np.datetime64], market: Market,

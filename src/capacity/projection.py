@@ -26,13 +26,13 @@ import functools
 import math
 import zlib
 from collections.abc import Mapping, Sequence
-from types import MappingProxyType
 from typing import Any
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.errors import FieldError
 from capacity.instruments import ComputeVoucher
 from capacity.inventory import CabinetProfile, Estate
@@ -68,6 +68,9 @@ class Exhaustion:
     resource: Resource
     probability: float
     month: np.datetime64 | None
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     def __str__(self) -> str:
         when = str(self.month) if self.month is not None else "not within the horizon"
@@ -110,6 +113,9 @@ class CabinetNeed:
     competing: tuple[Resource, ...]
     uncovered: tuple[Resource, ...]
     alternatives: Mapping[str, Quantity] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
 
 def _readonly(a: NDArray[Any]) -> NDArray[Any]:
@@ -154,6 +160,9 @@ class Projection:
     multiplier: NDArray[np.float64] = attrs.field(repr=False)
     short: Shortfall = attrs.field(repr=False)
     seed: int = 0
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     @property
     def estate(self) -> Estate:
@@ -519,5 +528,5 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     for a in (cabinets, need, multiplier, demand, short.need, short.room, *delays.values()):
         _readonly(a)
     return Projection(months, _readonly(pools.capacity(cabinets)), demand,
-                      MappingProxyType(delays), scenario, pools, u, cabinets, need, multiplier,
+                      fields.FrozenMap(delays), scenario, pools, u, cabinets, need, multiplier,
                       short, seed)

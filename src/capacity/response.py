@@ -30,6 +30,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.demand import DemandBlock
 from capacity.instruments import ComputeVoucher, ElectricitySubsidy
 from capacity.months import hours_in_month
@@ -118,6 +119,9 @@ class Response:
     covers: _Floats
     valid: _Floats
     converged: bool
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
 
 def _shares(vouchers: Sequence[ComputeVoucher], covers: _Floats, spend_year: _Floats,

@@ -1,18 +1,19 @@
 """Run many variants of a scenario through any ``concurrent.futures.Executor``.
 
-A grid maps field paths of a scenario (``"sites.smart-computing-centre.pue"``,
-``"demands.enterprise-ai.scale"``, ``"plan.projects.ic-enablement-base.slippage.mean"``)
-to the values to try; :func:`sweep` evaluates every combination and returns a table. Work
-is cut into batches so thousands of small variants are not dominated by per-task
-overhead, and every variant uses the same seed (common random numbers), so results are
-identical whichever executor runs them: serially, on a ``ProcessPoolExecutor``, or on a
-cluster through ``dask.distributed.Client(...).get_executor()``.
+A grid maps field paths of a scenario (:mod:`capacity.paths`:
+``"sites[smart-computing-centre].pue"``, ``"demands[enterprise-ai].scale"``,
+``"plan.projects[ic-enablement-base].slippage.mean"``) to the values to try;
+:func:`sweep` evaluates every combination and returns a table. Work is cut into
+batches so thousands of small variants are not dominated by per-task overhead, and
+every variant uses the same seed (common random numbers), so results are identical
+whichever executor runs them: serially, on a ``ProcessPoolExecutor``, or on a cluster
+through ``dask.distributed.Client(...).get_executor()``.
 
 Examples
 --------
 >>> from capacity.datasets import ganzhou
->>> table = sweep(ganzhou(), {"demands.enterprise-ai.scale": [1.0, 1.5]}, n_paths=200)
->>> [row["demands.enterprise-ai.scale"] for row in table.rows]
+>>> table = sweep(ganzhou(), {"demands[enterprise-ai].scale": [1.0, 1.5]}, n_paths=200)
+>>> [row["demands[enterprise-ai].scale"] for row in table.rows]
 [1.0, 1.5]
 >>> table.rows[0]["exhaustion.compute_fp16"] > table.rows[1]["exhaustion.compute_fp16"]
 True
@@ -29,8 +30,9 @@ from typing import Any
 import attrs
 import numpy as np
 
-from capacity.errors import FieldError, Problems
+from capacity.errors import FieldError, Problems, ValidationError
 from capacity.months import MonthLike
+from capacity.paths import Item, join, parse
 from capacity.policy import cost_policy
 from capacity.projection import project
 from capacity.resources import Resource
@@ -40,52 +42,69 @@ __all__ = ["SweepResult", "summarise", "sweep", "vary"]
 
 Evaluate = Callable[[Scenario, int], dict[str, Any]]
 
-_COLLECTIONS = {"sites", "projects", "demands", "profiles"}
-
-
 def _key(item: Any) -> str:
     return str(getattr(item, "id", None) or getattr(item, "name", ""))
 
 
-def _set(obj: Any, parts: Sequence[str], value: Any, path: str) -> Any:
+def _set(obj: Any, parts: Sequence[str | Item], value: Any, path: str,
+         at: tuple[str | Item, ...] = ()) -> Any:
     head, rest = parts[0], parts[1:]
     if head == "scale" and not rest and hasattr(obj, "growth"):
         # a demand's size as a factor of its default growth path
         return attrs.evolve(obj, growth=obj.growth.scaled(float(value)))
+    if isinstance(obj, tuple):
+        if not isinstance(head, Item):
+            raise FieldError(path, f"{head!r} is read in a list; pick an element by its key "
+                             "or position, e.g. 'sites[tianyi-huawei]' or 'sites[0]'")
+        keys = [_key(o) for o in obj]
+        if isinstance(head.key, int):
+            if not 0 <= head.key < len(obj):
+                raise FieldError(path, f"no element [{head.key}] (there are {len(obj)})")
+            i = head.key
+        elif head.key in keys:
+            i = keys.index(head.key)
+        else:
+            raise FieldError(path, f"no element [{head.key}] (known: {', '.join(keys)})")
+        new = _set(obj[i], rest, value, path, (*at, Item(i))) if rest else value
+        return (*obj[:i], new, *obj[i + 1:])
+    if isinstance(head, Item):
+        raise FieldError(path, f"[{head.key}] picks an element of a list, and this is "
+                         f"a {type(obj).__name__}")
     if isinstance(obj, Mapping):
         if head not in obj:
             raise FieldError(path, f"no entry {head!r} (known: {', '.join(map(str, obj))})")
-        return {**obj, head: _set(obj[head], rest, value, path) if rest else value}
-    if isinstance(obj, tuple):
-        for i, item in enumerate(obj):
-            if _key(item) == head:
-                new = _set(item, rest, value, path) if rest else value
-                return (*obj[:i], new, *obj[i + 1:])
-        raise FieldError(path, f"no item {head!r} (known: {', '.join(_key(o) for o in obj)})")
+        return {**obj, head: _set(obj[head], rest, value, path, (*at, head)) if rest else value}
     if not attrs.has(type(obj)) or head not in attrs.fields_dict(type(obj)):
         raise FieldError(path, f"{type(obj).__name__} has no field {head!r}")
     current = getattr(obj, head)
-    new = _set(current, rest, value, path) if rest else value
-    return attrs.evolve(obj, **{head: new})
+    new = _set(current, rest, value, path, (*at, head)) if rest else value
+    try:
+        return attrs.evolve(obj, **{head: new})
+    except ValidationError as error:
+        # Named from the scenario down, as the path was written (the estate's parts at
+        # the top, as in a file).
+        where = at[1:] if at[:1] == ("estate",) else at
+        raise ValidationError(f"invalid {path}", [
+            type(e)(join(*where, *parse(e.path)) if e.path else join(*where), e.reason,
+                    e.value) for e in error.problems]) from None
 
 
 def vary(scenario: Scenario, path: str, value: Any) -> Scenario:
     """The scenario with the field at `path` set to `value` (validated as on construction).
 
-    Paths name fields through attributes, site ids, project, block and profile names:
-    ``"sites.tianyi-huawei.pue"`` (estate sites), ``"plan.sites.<id>.pue"``,
-    ``"plan.projects.<name>.completion"``, ``"estate.profiles.<name>.it_power"``,
-    ``"demands.<name>.scale"`` (a factor on the block's growth).
+    Paths are those of :mod:`capacity.paths`, as errors name them, with the estate's
+    parts at the top as in a scenario file: ``"sites[tianyi-huawei].pue"``,
+    ``"sites[0].pue"``, ``"plan.projects[smart-computing-centre].completion"``,
+    ``"profiles.smart-ai.it_power"``, ``"policies[ganzhou-voucher].rate"``, and
+    ``"demands[enterprise-ai].scale"`` (a factor on the block's growth).
 
     Raises
     ------
     FieldError
         If the path names nothing.
     """
-    parts = path.split(".")
-    if parts[0] == "sites":
-        parts = ["estate", *parts]
-    if parts[0] == "profiles":
+    parts = list(parse(path))
+    if parts[0] in ("sites", "profiles", "reported"):
         parts = ["estate", *parts]
     varied: Scenario = _set(scenario, parts, value, path)
     return varied

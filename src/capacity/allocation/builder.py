@@ -33,6 +33,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.allocation.problem import AllocationProblem
 from capacity.allocation.solve import Allocation
 from capacity.errors import FieldError, Problems
@@ -236,6 +237,9 @@ class ScenarioProblem:
     primary: tuple[Resource, ...]
     skipped: tuple[str, ...] = ()
     unhosted: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     def notes(self) -> list[str]:
         """What the problem leaves out or cannot place, in words."""

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.allocation.model import Model
 from capacity.allocation.problem import AllocationProblem
 
@@ -66,6 +67,9 @@ class Packing:
     whole: NDArray[np.bool_]
     min_sites: NDArray[np.intp]
     site: NDArray[np.intp]
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     @classmethod
     def of(cls, problem: AllocationProblem, model: Model) -> Packing:

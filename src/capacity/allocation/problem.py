@@ -29,8 +29,9 @@ import numpy as np
 import pint
 from numpy.typing import ArrayLike, NDArray
 
-from capacity.errors import Problems
-from capacity.units import ureg
+from capacity import fields
+from capacity.errors import FieldError, Problems
+from capacity.units import read_unit
 
 __all__ = ["AllocationProblem"]
 
@@ -180,6 +181,7 @@ class AllocationProblem:
 
     def __attrs_post_init__(self) -> None:
         _validate(self)
+        fields.freeze(self)
 
     # ---- sizes -------------------------------------------------------------------------
     @property
@@ -435,14 +437,14 @@ def _validate(p: AllocationProblem) -> None:
         problems.add("site_names", f"must have {p.n_sites} entries, got {len(p.site_names)}")
     for k, unit in enumerate(p.resource_units or ()):
         try:
-            ureg.Unit(unit)
-        except (pint.PintError, ValueError, AttributeError, TypeError):
-            problems.add(f"resource_units[{k}]", "is not a unit of capacity.ureg", unit)
+            read_unit(unit, f"resource_units[{k}]")
+        except FieldError as error:
+            problems.items.append(error)
     if p.cost_unit is not None:
         try:
-            ureg.Unit(p.cost_unit)
-        except (pint.PintError, ValueError, AttributeError, TypeError):
-            problems.add("cost_unit", "is not a unit of capacity.ureg", p.cost_unit)
+            read_unit(p.cost_unit, "cost_unit")
+        except FieldError as error:
+            problems.items.append(error)
     if p.sense not in ("min", "max"):
         problems.add("sense", "must be 'min' or 'max'", p.sense)
     problems.raise_if_any()

@@ -25,6 +25,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
+from capacity import fields
 from capacity.allocation.explain import diagnose
 from capacity.allocation.heuristic import Packing, greedy, improve
 from capacity.allocation.model import Model, build_model
@@ -152,6 +153,9 @@ class Allocation:
     explanation: str
     node_count: int
     _model: Model = attrs.field(repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     @functools.cached_property
     def _duals(self) -> NDArray[np.float64] | None:

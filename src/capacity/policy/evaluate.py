@@ -44,6 +44,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.demand import DemandBlock
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.instruments import (
@@ -148,6 +149,9 @@ class PolicyCost:
     electricity_subsidy: _Floats = attrs.field(repr=False)
     converged: bool = True
     assumptions: tuple[tuple[str, Provenance], ...] = ()
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
 
     @property
     def _year_of_month(self) -> NDArray[np.int64]:
