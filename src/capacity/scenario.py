@@ -80,7 +80,7 @@ class Scenario:
         fields.settle(self, f"scenario {self.name!r}", self._rules)
 
     def _rules(self, p: Problems) -> None:
-        if not fields.valid(self, "estate", "plan", "demands", "policies"):
+        if not fields.valid(self, "estate", "plan", "demands", "policies", "market"):
             return
         try:
             self.plan.validate_against(self.estate)
@@ -95,6 +95,10 @@ class Scenario:
                     # of one name would draw the same paths and be indistinguishable.
                     p.add(f"{what}[{i}].name", f"duplicate {noun} name", item.name)
                 seen.add(item.name)
+        ids = {s.id for s in (*self.estate.sites, *self.plan.sites)}
+        for key in self.market.green_share:
+            if key not in ids:
+                p.add(f"market.green_share.{key}", "unknown site", key)
         tags = frozenset().union(*(s.tags for s in (*self.estate.sites, *self.plan.sites)))
         for i, block in enumerate(self.demands):
             if block.eligible and not block.eligible & tags:

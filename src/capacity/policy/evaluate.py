@@ -55,8 +55,9 @@ from capacity.instruments import (
     Instrument,
     Market,
 )
-from capacity.inventory import Estate, Site
+from capacity.inventory import Estate
 from capacity.months import hours_in_month
+from capacity.paths import Item, join
 from capacity.placement import (
     CostModel,
     Pools,
@@ -70,6 +71,7 @@ from capacity.projection import Projection
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.response import (
+    Response,
     budget,
     claims,
     enterprise_weights,
@@ -79,6 +81,7 @@ from capacity.response import (
     year_starts,
     yearly_sum,
 )
+from capacity.scenario import Scenario
 from capacity.units import Quantity, parse_quantity, ureg
 
 __all__ = ["Elasticity", "PolicyCost", "cost_policy"]
@@ -257,14 +260,18 @@ class PolicyCost:
         return ureg.Quantity(_quantile(self._yearly_sum(monthly), q), "yuan")
 
 
-# -- inputs ------------------------------------------------------------------------------
-def _read_prices(prices: Mapping[Any, Any], p: Problems) -> dict[Resource, Quantity]:
-    try:
-        return Market(prices=prices).priced()
-    except ValidationError as exc:
-        for problem in exc.problems:
-            p.add(problem.path, problem.reason, problem.value)
-        return {}
+# -- stage 1: the inputs, checked once ----------------------------------------------------
+@attrs.frozen
+class _Inputs:
+    """What the costing reads, each value checked: the scenario with any overrides."""
+
+    scenario: Scenario
+    demands: tuple[DemandBlock, ...]
+    policies: tuple[Instrument, ...]
+    list_prices: Mapping[Resource, Quantity]
+    weights: _Floats  # (n_enterprises,) shares of each voucher's eligible spend
+    electricity_price: float | None  # yuan/kWh for sites without their own
+    construction: Mapping[str, _Floats]  # per instrument, (n_projects,) yuan in all
 
 
 def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
@@ -284,23 +291,66 @@ def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
     return enterprise_weights(w)
 
 
-def _site_price(site: Site, fallback: Quantity | None, p: Problems, i: int) -> float:
-    price = site.electricity_price if site.electricity_price is not None else fallback
-    if price is None:
-        p.add(f"sites[{i}].electricity_price",
-              f"site {site.id!r} has no price; pass electricity_price= as a fallback")
-        return 0.0
-    return float(price.m_as("yuan/kWh"))
+def _inputs(projection: Projection, demands: Sequence[DemandBlock] | None,
+            policies: Sequence[Instrument] | None, overrides: Mapping[str, Any],
+            enterprises: int | Sequence[float] | None,
+            electricity_price: Quantity | None) -> _Inputs:
+    """The scenario with the overrides given, validated by its own classes, and the rest.
+
+    Market overrides (prices, elasticity, load factor, green shares) are checked by
+    :class:`~capacity.instruments.Market` and the scenario exactly as a scenario file's.
+    """
+    p = Problems("policy costing")
+    scenario = projection.scenario
+    given = {k: v for k, v in overrides.items() if v is not None}
+    if isinstance(enterprises, (int, np.integer)) and not isinstance(enterprises, bool):
+        given["enterprises"] = enterprises
+    weights = _read_weights(scenario.market.enterprises if enterprises is None
+                            else enterprises, p)
+    market = scenario.market
+    for key, value in given.items():  # one at a time: a bad one leaves the others checked
+        try:
+            market = attrs.evolve(market, **{key: value})
+        except ValidationError as error:
+            p.items.extend(e for e in error.problems if not (
+                e.path == "enterprises" and any(x.path == e.path for x in p.items)))
+    try:
+        scenario = attrs.evolve(scenario, market=market, policies=scenario.policies
+                                if policies is None else tuple(policies))
+    except ValidationError as error:
+        p.items.extend(type(e)(e.path.removeprefix("market."), e.reason, e.value)
+                       for e in error.problems)
+    demands = scenario.demands if demands is None else tuple(demands)
+    names = [b.name for b in projection.uses.blocks]
+    if [getattr(b, "name", None) for b in demands] != names:
+        p.add("demands", "are not the demand blocks the projection was drawn from "
+              f"(expected {', '.join(names)}); pass the projected scenario's demands")
+    price = None
+    if electricity_price is not None:
+        try:
+            price = float(parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
+                          .m_as("yuan/kWh"))
+        except FieldError as exc:
+            p.add(exc.path, exc.reason, exc.value)
+    p.raise_if_any()
+    estate, plan = scenario.estate, scenario.plan
+    built = plan.built_estate(estate)
+    # Only sites that ever have IT power need a price.
+    powered = (built.capacity_matrix()[:, Resource.IT_POWER.index]
+               + plan.additions(estate)[:, :, Resource.IT_POWER.index].sum(axis=0)) > 0
+    for i, site in enumerate(built.sites):
+        if powered[i] and site.electricity_price is None and price is None:
+            p.add(f"sites[{i}].electricity_price",
+                  f"site {site.id!r} has no price; pass electricity_price= as a fallback")
+    construction = {x.name: _construction_amounts(x, built, plan, p, f"policies[{i}]")
+                    for i, x in enumerate(scenario.policies)
+                    if isinstance(x, ConstructionSubsidy)}
+    p.raise_if_any()
+    return _Inputs(scenario, demands, scenario.policies, scenario.market.priced(), weights,
+                   price, construction)
 
 
-# -- capacity of every site on every path -----------------------------------------------
-def _online(plan: Plan, months: NDArray[np.datetime64], delays: Mapping[str, Any]) -> _Floats:
-    """Share online of each project, ``(n_projects, n_paths, n_months)``."""
-    return np.stack([proj.online(months, delays[proj.name]) for proj in plan.projects]) \
-        if plan.projects else np.zeros((0, 1, months.size))
-
-
-# -- vouchers ----------------------------------------------------------------------------
+# -- stage 2: vouchers ---------------------------------------------------------------------
 def _cumulate_by_year(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
     """Running totals along the last (month) axis that restart every January."""
     cs = np.concatenate([np.zeros((*monthly.shape[:-1], 1)), np.cumsum(monthly, axis=-1)],
@@ -328,6 +378,45 @@ def _pay_through_year(cum_claims: _Floats, budget: float, year_of: NDArray[np.in
     return paid_cum - prev, np.where(first < n_months, first, -1).astype(np.int64)
 
 
+_Payments = tuple[dict[str, _Floats], dict[str, NDArray[np.int64]]]
+
+
+def _voucher_outlays(resp: Response, spend_bpt: _Floats, vouchers: Sequence[ComputeVoucher],
+                     weights: _Floats, year_of: NDArray[np.int64]) -> _Payments:
+    """Each voucher's payments ``(P, T)`` yuan and budget exhaustion ``(P, Y)``.
+
+    `spend_bpt` is each block's spend at list price without the policy, ``(B, P, T)``.
+    """
+    outlay: dict[str, _Floats] = {}
+    exhausted: dict[str, NDArray[np.int64]] = {}
+    for k, v in enumerate(vouchers):
+        eligible = (resp.covers[k][:, None, None] * resp.multiplier * spend_bpt).sum(axis=0) \
+            * resp.valid[k]
+        cum = claims(_cumulate_by_year(eligible, year_of), v, weights)
+        outlay[v.name], exhausted[v.name] = _pay_through_year(cum, budget(v), year_of)
+    return outlay, exhausted
+
+
+def _net_prices(need_bpt: _Floats, resp: Response, demands: Sequence[DemandBlock],
+                list_prices: Mapping[Resource, Quantity], year_of: NDArray[np.int64],
+                ) -> dict[Resource, _Floats]:
+    """Net price ÷ list price of each priced resource per path and year, ``(P, Y)``.
+
+    Quantity-weighted over the blocks that use the resource.
+    """
+    n_years = int(year_of.max()) + 1
+    net: dict[Resource, _Floats] = {}
+    for r in list_prices:
+        qty = np.array([yearly_sum(resp.multiplier[b] * need_bpt[b], year_of)
+                        * block.ratios[r.index] for b, block in enumerate(demands)]).reshape(
+            len(demands), need_bpt.shape[1], n_years)
+        total = qty.sum(axis=0)
+        paid = (qty * (1.0 - resp.share)).sum(axis=0)
+        net[r] = np.divide(paid, total, out=np.ones_like(total), where=total > 0)
+    return net
+
+
+# -- stage 3: placement, utilisation and energy -----------------------------------------------
 def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
     """Each site's highest share of a limit in use, ``(P, T, S)``; ``nan`` with no room."""
     onehot = np.eye(len(pools.sites))[pools.site_of]  # (J, S)
@@ -338,6 +427,86 @@ def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses)
     return np.asarray(np.fmax.reduce(ratio, axis=-1), dtype=np.float64)
 
 
+def _placed(projection: Projection, multiplier_bpt: _Floats, model: CostModel,
+            ) -> tuple[_Floats, _Floats, _Floats]:
+    """Least-cost placement on every path, by the one rule, without and with the policy.
+
+    Returns the placement with the policy ``(B, P, T, J)`` and each site's utilisation
+    without and with it, ``(P, T, S)`` each.
+    """
+    pools, u, cabinets = projection.pools, projection.uses, projection.cabinets
+    unit_cost = model.unit_cost(u)
+    need = projection.need
+    placed_without = place(need, cabinets, pools, u, unit_cost)
+    placed_with = place(need * multiplier_bpt, cabinets, pools, u, unit_cost)
+    return (placed_with, _site_utilisation(placed_without, cabinets, pools, u),
+            _site_utilisation(placed_with, cabinets, pools, u))
+
+
+def _energy_kwh(projection: Projection, placed_bptj: _Floats, model: CostModel) -> _Floats:
+    """Energy drawn at every site, ``(P, T, S)`` kWh: idle cabinets plus occupied ones."""
+    u, pools = projection.uses, projection.pools
+    occupied = np.einsum("bptj,bj->ptj", placed_bptj, u.occupancy)
+    site_kw = pools.by_site(model.drawn_kw(projection.cabinets, occupied))
+    return np.asarray(site_kw * hours_in_month(projection.months)[None, :, None],
+                      dtype=np.float64)
+
+
+# -- stage 4: subsidies on energy and construction --------------------------------------------
+def _electricity_outlays(projection: Projection, subsidies: Sequence[ElectricitySubsidy],
+                         kwh_pts: _Floats, model: CostModel, market: Market,
+                         year_of: NDArray[np.int64]) -> tuple[_Payments, _Floats]:
+    """Each electricity subsidy's payments and what each site receives of them.
+
+    Returns each subsidy's payments ``(P, T)`` and budget exhaustion ``(P, Y)``, and what
+    each site receives in all, ``(P, T, S)`` yuan, pro rata when a budget binds.
+    """
+    pools, months = projection.pools, projection.months
+    it_kw = pools.by_site(projection.cabinets * model.kw)
+    outlay: dict[str, _Floats] = {}
+    exhausted: dict[str, NDArray[np.int64]] = {}
+    received = np.zeros_like(kwh_pts)
+    for x in subsidies:
+        pays = np.zeros_like(kwh_pts)
+        for j, site in enumerate(pools.sites):
+            if electricity_subsidy_applies(x, site, market):
+                window = subsidy_window(x, site, it_kw[:, :, j], months)
+                pays[:, :, j] = window * kwh_pts[:, :, j] * float(x.amount.m_as("yuan/kWh"))
+        cum = _cumulate_by_year(pays.sum(axis=2), year_of)
+        outlay[x.name], exhausted[x.name] = _pay_through_year(cum, budget(x), year_of)
+        total = pays.sum(axis=2, keepdims=True)
+        received += pays * np.divide(outlay[x.name][:, :, None], total,
+                                     out=np.zeros_like(total), where=total > 0)
+    return (outlay, exhausted), received
+
+
+def _construction_outlays(projection: Projection, amounts: Mapping[str, _Floats],
+                          n_years: int) -> _Payments:
+    """Each construction subsidy's payments ``(P, T)``, in step with its projects' ramps."""
+    plan, months, delays = projection.plan, projection.months, projection.delays
+    online = np.stack([proj.online(months, delays[proj.name]) for proj in plan.projects]) \
+        if plan.projects else np.zeros((0, 1, months.size))
+    never = np.full((projection.n_paths, n_years), -1, dtype=np.int64)
+    return ({name: _construction_payments(a, plan, online, months, delays)
+             for name, a in amounts.items()}, dict.fromkeys(amounts, never))
+
+
+def _notes(inputs: _Inputs) -> tuple[tuple[str, Provenance], ...]:
+    market = inputs.scenario.market
+    notes = [("market.elasticity", market.elasticity.provenance),
+             ("market.load_factor", Provenance.assumption(
+                 f"IT draws {market.load_factor:g} of installed IT power on average")),
+             ("market.enterprises", Provenance.assumption(
+                 f"each voucher's eligible spend is shared by {inputs.weights.size} "
+                 "enterprises with fixed weights")),
+             *((join("market", "prices", r.name.lower()),
+                Provenance.assumption(f"list price {q:~P}"))
+               for r, q in inputs.list_prices.items())]
+    for x in inputs.policies:
+        notes += [(join("policies", Item(x.name), f), pv) for f, pv in x.provenance.items()]
+    return tuple(notes)
+
+
 def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = None,
                 policies: Sequence[Instrument] | None = None, *,
                 prices: Mapping[Any, Any] | None = None, elasticity: Elasticity | None = None,
@@ -345,6 +514,12 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
                 load_factor: float | None = None, green_share: Mapping[str, float] | None = None,
                 electricity_price: Quantity | None = None) -> PolicyCost:
     """Cost policy instruments over a projected scenario, per calendar year.
+
+    The costing runs in stages: the inputs, checked once by the scenario's own classes;
+    the vouchers' demand response (:func:`capacity.response.respond`), payments and net
+    prices; the least-cost placement of demand with and without the policy
+    (:func:`capacity.placement.place`), the sites' utilisation and energy; the electricity
+    and construction subsidies.
 
     Parameters
     ----------
@@ -357,8 +532,8 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     policies
         The instruments, each with a unique name.
     prices
-        List price of each resource users rent, keyed by :class:`~capacity.Resource` or
-        its name, each ``[currency]/[resource]/[time]`` (``"30 yuan/(PFLOPS_fp16*hour)"``,
+        List price of each resource users rent, keyed by :class:`~capacity.Resource` name,
+        each ``[currency]/[resource]/[time]`` (``"30 yuan/(PFLOPS_fp16*hour)"``,
         ``"50 yuan/vCPU/month"``).
     elasticity
         Constant price elasticity of demand for voucher-eligible demand, with provenance.
@@ -395,161 +570,44 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     >>> bool((cost.outlay("chengdu-2023") <= ureg.Quantity(1000, "万元")).all())
     True
     """
-    scenario = projection.scenario
-    market = scenario.market
-    demands = scenario.demands if demands is None else tuple(demands)
-    policies = scenario.policies if policies is None else tuple(policies)
-    prices = market.prices if prices is None else prices
-    elasticity = market.elasticity if elasticity is None else elasticity
-    enterprises = market.enterprises if enterprises is None else enterprises
-    load_factor = market.load_factor if load_factor is None else load_factor
-    green_share = market.green_share if green_share is None else green_share
-    p = Problems("policy costing")
-    list_prices = _read_prices(prices, p)
-    weights = _read_weights(enterprises, p)
-    if not isinstance(elasticity, Elasticity):
-        p.add("elasticity", "must be an Elasticity (value and provenance)", elasticity)
-    if isinstance(load_factor, bool) or not isinstance(load_factor, (int, float)) \
-            or not 0 < load_factor <= 1:
-        p.add("load_factor", "must be a number in (0, 1]", load_factor)
-    for b, block in enumerate(demands):
-        if not isinstance(block, DemandBlock):
-            p.add(f"demands[{b}]", "must be a DemandBlock", block)
-    seen: set[str] = set()
-    for i, x in enumerate(policies):
-        if not isinstance(x, (ComputeVoucher, ElectricitySubsidy, ConstructionSubsidy)):
-            p.add(f"policies[{i}]", "must be a ComputeVoucher, ElectricitySubsidy or "
-                  "ConstructionSubsidy", x)
-        elif x.name in seen:
-            p.add(f"policies[{i}].name", "duplicate instrument name", x.name)
-        else:
-            seen.add(x.name)
-    if electricity_price is not None:
-        try:
-            parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
-        except FieldError as exc:
-            p.add(exc.path, exc.reason, exc.value)
-    shares = dict(green_share or {})
-    for key, g in shares.items():
-        if isinstance(g, bool) or not isinstance(g, (int, float)) or not 0 <= g <= 1:
-            p.add(f"green_share.{key}", "must be a number in [0, 1]", g)
-    estate, plan = projection.estate, projection.plan
-    built = plan.built_estate(estate)
-    for key in shares:
-        if key not in built.site_ids:
-            p.add(f"green_share.{key}", "unknown site", key)
-    # Only sites that ever have IT power need a price.
-    powered = (built.capacity_matrix()[:, Resource.IT_POWER.index]
-               + plan.additions(estate)[:, :, Resource.IT_POWER.index].sum(axis=0)) > 0
-    for i, s in enumerate(built.sites):
-        if powered[i]:
-            _site_price(s, electricity_price, p, i)
-    amounts = {x.name: _construction_amounts(x, built, plan, p, f"policies[{i}]")
-               for i, x in enumerate(policies) if isinstance(x, ConstructionSubsidy)}
-    p.raise_if_any()
-    assert isinstance(elasticity, Elasticity)  # checked above; narrows the type
-
-    months = projection.months
+    inputs = _inputs(projection, demands, policies,
+                     {"prices": None if prices is None else {
+                         k.name.lower() if isinstance(k, Resource) else k: v
+                         for k, v in prices.items()},
+                      "elasticity": elasticity, "load_factor": load_factor,
+                      "green_share": green_share}, enterprises, electricity_price)
+    months, market = projection.months, inputs.scenario.market
     years, year_of = year_index(months)
-    n_paths = projection.n_paths
-    names = [b.name for b in projection.uses.blocks]
-    if [b.name for b in demands] != names:
-        raise ValidationError("invalid policy costing", [FieldError(
-            "demands", "are not the demand blocks the projection was drawn from (expected "
-            f"{', '.join(names)}); pass the projected scenario's demands")])
     need = projection.need  # (B, P, T) without any policy
-    vouchers = [x for x in policies if isinstance(x, ComputeVoucher)]
-    resp = respond(need, demands, vouchers, months, prices=list_prices,
-                   elasticity=elasticity.value, weights=weights)
-    multiplier, share = resp.multiplier, resp.share
-    spend = need * unit_spend(demands, list_prices, months)[:, None, :]  # (B, P, T) yuan
+    vouchers = [x for x in inputs.policies if isinstance(x, ComputeVoucher)]
+    resp = respond(need, inputs.demands, vouchers, months, prices=dict(inputs.list_prices),
+                   elasticity=market.elasticity.value, weights=inputs.weights)
+    spend = need * unit_spend(inputs.demands, dict(inputs.list_prices), months)[:, None, :]
+    outlay, exhausted = _voucher_outlays(resp, spend, vouchers, inputs.weights, year_of)
+    net = _net_prices(need, resp, inputs.demands, inputs.list_prices, year_of)
+    ratios = np.array([b.ratios for b in inputs.demands]).reshape(-1, N_RESOURCES)
+    induced = np.einsum("bpt,br->ptr", (resp.multiplier - 1.0) * need, ratios)
 
-    outlay: dict[str, _Floats] = {}
-    exhausted: dict[str, NDArray[np.int64]] = {}
-    no_budget = np.full((n_paths, years.size), -1, dtype=np.int64)
-    for k, v in enumerate(vouchers):
-        eligible = (resp.covers[k][:, None, None] * multiplier * spend).sum(axis=0) \
-            * resp.valid[k]
-        cum = claims(_cumulate_by_year(eligible, year_of), v, weights)
-        outlay[v.name], exhausted[v.name] = _pay_through_year(cum, budget(v), year_of)
-
-    # Net price of each priced resource: quantity-weighted over the blocks that use it.
-    net: dict[Resource, _Floats] = {}
-    for r in list_prices:
-        qty = np.array([yearly_sum(multiplier[b] * need[b], year_of) * block.ratios[r.index]
-                        for b, block in enumerate(demands)]).reshape(
-            len(demands), n_paths, years.size)
-        total = qty.sum(axis=0)
-        paid = (qty * (1.0 - share)).sum(axis=0)
-        net[r] = np.divide(paid, total, out=np.ones_like(total), where=total > 0)
-    ratios = np.array([block.ratios for block in demands]).reshape(len(demands), N_RESOURCES)
-    induced = np.einsum("bpt,br->ptr", (multiplier - 1.0) * need, ratios)
-
-    # Placement on every path by the one rule, with and without the policy's demand.
-    pools, u, cabinets = projection.pools, projection.uses, projection.cabinets
-    market = attrs.evolve(projection.scenario.market, load_factor=load_factor,
-                          green_share=shares)
-    model = CostModel.of(pools, months, market, policies,
-                         electricity_price=None if electricity_price is None else
-                         float(parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
-                               .m_as("yuan/kWh")))
-    unit_cost = model.unit_cost(u)
-    placed_without = place(need, cabinets, pools, u, unit_cost)
-    placed_with = place(need * multiplier, cabinets, pools, u, unit_cost)
-    util_without = _site_utilisation(placed_without, cabinets, pools, u)
-    util_with = _site_utilisation(placed_with, cabinets, pools, u)
-
-    # Energy drawn at every site (idle cabinets in service + the occupied ones).
-    occupied = np.einsum("bptj,bj->ptj", placed_with, u.occupancy)
-    site_kw = pools.by_site(model.drawn_kw(cabinets, occupied))  # (P, T, S)
-    kwh = site_kw * hours_in_month(months)[None, :, None]
-    energy = kwh * model.price[None]
-    elec_total = np.zeros_like(energy)
-    it_kw = pools.by_site(cabinets * model.kw)
-    for x in policies:
-        if not isinstance(x, ElectricitySubsidy):
-            continue
-        pays = np.zeros_like(energy)
-        for j, site in enumerate(pools.sites):
-            if not electricity_subsidy_applies(x, site, market):
-                continue
-            window = subsidy_window(x, site, it_kw[:, :, j], months)
-            pays[:, :, j] = window * kwh[:, :, j] * float(x.amount.m_as("yuan/kWh"))
-        cum = _cumulate_by_year(pays.sum(axis=2), year_of)
-        outlay[x.name], exhausted[x.name] = _pay_through_year(cum, budget(x), year_of)
-        # Each site keeps its pro rata part of what the budget allows.
-        total = pays.sum(axis=2, keepdims=True)
-        elec_total += pays * np.divide(outlay[x.name][:, :, None], total,
-                                       out=np.zeros_like(total), where=total > 0)
-
-    online = _online(plan, months, projection.delays)
-    for x in policies:
-        if not isinstance(x, ConstructionSubsidy):
-            continue
-        outlay[x.name] = _construction_payments(amounts[x.name], plan, online, months,
-                                                projection.delays)
-        exhausted[x.name] = no_budget
-
-    notes = [("elasticity", elasticity.provenance),
-             ("load_factor", Provenance.assumption(
-                 f"IT draws {load_factor:g} of installed IT power on average")),
-             ("enterprises", Provenance.assumption(
-                 f"each voucher's eligible spend is shared by {weights.size} enterprises "
-                 "with fixed weights")),
-             *((f"prices.{r.name.lower()}", Provenance.assumption(f"list price {q:~P}"))
-               for r, q in list_prices.items())]
-    for x in policies:
-        notes += [(f"policies.{x.name}.{f}", pv) for f, pv in x.provenance.items()]
-    for a in (*outlay.values(), *net.values(), induced, util_without, util_with, energy,
-              elec_total):
-        a.flags.writeable = False
-    return PolicyCost(months=months, years=years, site_ids=built.site_ids,
-                      instruments=tuple(x.name for x in policies), monthly_outlay=outlay,
-                      exhausted_at=exhausted, list_prices=list_prices, net_price_factor=net,
+    model = CostModel.of(projection.pools, months, market, inputs.policies,
+                         electricity_price=inputs.electricity_price)
+    placed, util_without, util_with = _placed(projection, resp.multiplier, model)
+    kwh = _energy_kwh(projection, placed, model)
+    subsidies = [x for x in inputs.policies if isinstance(x, ElectricitySubsidy)]
+    (paid, ran_out), received = _electricity_outlays(projection, subsidies, kwh, model,
+                                                      market, year_of)
+    built, done = _construction_outlays(projection, inputs.construction, years.size)
+    outlay |= paid | built
+    exhausted |= ran_out | done
+    names = tuple(x.name for x in inputs.policies)
+    return PolicyCost(months=months, years=years,
+                      site_ids=tuple(s.id for s in projection.pools.sites),
+                      instruments=names, monthly_outlay={n: outlay[n] for n in names},
+                      exhausted_at={n: exhausted[n] for n in names},
+                      list_prices=dict(inputs.list_prices), net_price_factor=net,
                       induced=induced, utilisation_without=util_without,
-                      utilisation_with=util_with, energy=energy,
-                      electricity_subsidy=elec_total, converged=resp.converged,
-                      assumptions=tuple(notes))
+                      utilisation_with=util_with, energy=kwh * model.price[None],
+                      electricity_subsidy=received, converged=resp.converged,
+                      assumptions=_notes(inputs))
 
 
 def _construction_amounts(x: ConstructionSubsidy, built: Estate, plan: Plan, p: Problems,
