@@ -70,10 +70,14 @@ def test_compare_shows_what_the_voucher_changes(capsys):
 
 
 def test_month_differences_are_counted_in_months():
-    from capacity.compare import _delta
+    from capacity.compare import _delta, _shown
+    from capacity.months import month
 
-    assert _delta("2028-10", "2028-07") == "-3 months"
-    assert _delta("2027-12", "2029-01") == "+13 months"
+    assert _delta(month("2028-10"), month("2028-07")) == Q_(-3, "month")
+    assert _shown(_delta(month("2027-12"), month("2029-01")), change=True) == "+13 months"
+    assert _delta(Q_("2 PFLOPS_fp16"), Q_("2000 TFLOPS_fp16")) is None
+    assert _delta(Q_("2 PFLOPS_fp16"), Q_("2500 TFLOPS_fp16")) == Q_("0.5 PFLOPS_fp16")
+    assert _delta("never", month("2029-01")) == "changed"
 
 
 def test_compare_of_a_scenario_with_itself_finds_nothing(capsys):

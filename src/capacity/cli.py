@@ -29,7 +29,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _emit(data: dict[str, Any], fmt: str, render: Callable[[dict[str, Any]], str]) -> None:
     if fmt == "json":
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        from capacity.report import to_data
+
+        sys.stdout.write(json.dumps(to_data(data), ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(render(data) + "\n")
 

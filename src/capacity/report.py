@@ -1,9 +1,11 @@
-"""Reports of a scenario as plain data (for JSON) and as readable text tables.
+"""Reports of a scenario: one structure of typed figures, rendered as text or as JSON.
 
-:func:`scenario_report` gathers the figures into a dict of plain values, quantities
-written as ``"value unit"`` strings that :data:`capacity.Q_` reads back;
-:func:`render_text` lays the same dict out as tables. Both are thin: the figures come
-from the model's own methods.
+:func:`scenario_report` and the other builders gather the figures into one dict whose
+amounts are :class:`pint.Quantity` values and whose months are ``"YYYY-MM"`` strings;
+:func:`render_text` lays that dict out as tables, reading the quantities themselves, and
+:func:`to_data` writes it as plain JSON-ready data, each quantity a ``"value unit"``
+string that :func:`capacity.units.parse_quantity` reads back. Nothing is formatted and
+parsed again on the way: the figures come from the model's own methods.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import pint
 
 from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
 from capacity.checks import check_accelerator_density
@@ -36,6 +39,7 @@ __all__ = [
     "render_text",
     "run_study",
     "scenario_report",
+    "to_data",
 ]
 
 
@@ -43,11 +47,35 @@ def format_quantity(q: Quantity, digits: int = 6) -> str:
     """Write a quantity as ``"value unit"``, a string :data:`capacity.Q_` parses back."""
     mag = float(q.magnitude)
     value = f"{mag:.{digits}g}" if mag != int(mag) or abs(mag) >= 1e15 else f"{int(mag)}"
-    return f"{value} {q.units:~C}"
+    unit = f"{q.units:~C}"
+    # "1/yr" after a number would read as a second number; the plain spelling is "/yr".
+    unit = "/" + unit[2:] if unit.startswith("1/") else unit
+    return f"{value} {unit}".rstrip()
 
 
-def _vector(v: ResourceVector, keep: Sequence[Resource]) -> dict[str, str]:
-    return {r.name.lower(): format_quantity(v[r]) for r in keep}
+def to_data(report: Any) -> Any:
+    """A report as plain JSON-ready data: each quantity a ``"value unit"`` string.
+
+    Examples
+    --------
+    >>> to_data({"grid": Q_(2.5, "MW"), "years": (2025, np.int64(2026))})
+    {'grid': '2.5 MW', 'years': [2025, 2026]}
+    """
+    if isinstance(report, pint.Quantity):
+        return format_quantity(report)
+    if isinstance(report, dict):
+        return {str(k): to_data(v) for k, v in report.items()}
+    if isinstance(report, (list, tuple)):
+        return [to_data(v) for v in report]
+    if isinstance(report, np.datetime64):
+        return str(report)
+    if isinstance(report, np.generic):
+        return report.item()
+    return report
+
+
+def _vector(v: ResourceVector, keep: Sequence[Resource]) -> dict[str, Quantity]:
+    return {r.name.lower(): v[r] for r in keep}
 
 
 def _shown(matrix: np.ndarray[Any, Any]) -> list[Resource]:
@@ -72,12 +100,11 @@ def scenario_report(scenario: Scenario) -> dict[str, Any]:
             "operator": site.operator,
             "status": site.status.value,
             "pue": site.pue,
-            "electricity_price": (format_quantity(site.electricity_price)
-                                  if site.electricity_price is not None else None),
-            "grid": format_quantity(site.grid) if site.grid is not None else None,
+            "electricity_price": site.electricity_price,
+            "grid": site.grid,
             "cabinets_by_profile": dict(site.cabinets),
             "capacity": _vector(estate.capacity(site.id), shown),
-            "standard_racks": format_quantity(estate.standard_racks(site.id)),
+            "standard_racks": estate.standard_racks(site.id),
         })
     return {
         "scenario": scenario.name,
@@ -86,14 +113,14 @@ def scenario_report(scenario: Scenario) -> dict[str, Any]:
             "name": estate.name,
             "sites": sites,
             "totals": _vector(estate.totals(), shown),
-            "densities": {r.name.lower(): format_quantity(q)
+            "densities": {r.name.lower(): q
                           for r, q in estate.densities().items()},
-            "standard_racks": format_quantity(estate.standard_racks()),
+            "standard_racks": estate.standard_racks(),
             "reconciliation": [
                 {"resource": rec.resource.name.lower(),
-                 "reported": format_quantity(rec.reported),
-                 "computed": format_quantity(rec.computed),
-                 "difference": format_quantity(rec.difference),
+                 "reported": rec.reported,
+                 "computed": rec.computed,
+                 "difference": rec.difference,
                  "source": rec.provenance.note}
                 for rec in estate.reconciliation()
             ],
@@ -134,7 +161,7 @@ def plan_report(scenario: Scenario, projection: Projection | None = None) -> lis
             "completion": str(proj.completion),
             "median_completion": str(proj.completion + np.timedelta64(round(delay), "M")),
             "ramp": proj.ramp.value,
-            "capex": format_quantity(proj.capex) if proj.capex is not None else None,
+            "capex": proj.capex,
         }
         if proj.target is not None:
             row["target"] = _target(scenario, proj, projection)
@@ -160,7 +187,7 @@ def _target(scenario: Scenario, proj: Project, projection: Projection | None,
     for name in proj.cabinets:
         prof = scenario.estate.profiles[name]
         if prof.vector.values[r.index] > 0:
-            sizing[name] = {"per_cabinet": format_quantity(prof.amount(r)),
+            sizing[name] = {"per_cabinet": prof.amount(r),
                             "cabinets_needed": prof.cabinets_for(target),
                             "cabinets_planned": proj.cabinets[name]}
             findings += [{"code": f.code, "severity": f.severity.value, "subject": f.subject,
@@ -169,7 +196,7 @@ def _target(scenario: Scenario, proj: Project, projection: Projection | None,
     sized = bool(sizing) and all(z["cabinets_planned"] >= z["cabinets_needed"]
                                  for z in sizing.values())
     out: dict[str, Any] = {
-        "amount": format_quantity(target),
+        "amount": target,
         "by": str(proj.target_by) if proj.target_by is not None else None,
         "kind": "stated target" + (" (the planned cabinets are sized to it)" if sized else ""),
         "sizing": sizing, "findings": findings}
@@ -177,11 +204,11 @@ def _target(scenario: Scenario, proj: Project, projection: Projection | None,
         i = int((proj.target_by - projection.months[0]).astype(int))
         if 0 <= i < projection.months.size:
             peak = float(np.median(projection.capacity_paths(r, proj.site).m_as(r.unit)[:, i]))
-            out["median_at_due_date"] = format_quantity(Q_(peak, r.unit))
+            out["median_at_due_date"] = Q_(peak, r.unit)
             out["met_on_median_path"] = bool(peak >= target.m_as(r.unit) * (1 - 1e-9))
             if r.precision is not None:
                 left = float(np.median(projection.available_paths(r).m_as(r.unit)[:, i]))
-                out["left_after_other_precisions"] = format_quantity(Q_(left, r.unit))
+                out["left_after_other_precisions"] = Q_(left, r.unit)
     return out
 
 
@@ -202,11 +229,11 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
     def need(name: str) -> dict[str, Any]:
         n = projection.cabinets_needed(name, alpha)
         return {"profile": n.profile, "alpha": alpha, "site": n.site,
-                "cabinets": format_quantity(n.cabinets),
+                "cabinets": n.cabinets,
                 "binding": n.binding.name.lower() if n.binding else None,
                 "competing": [r.name.lower() for r in n.competing],
                 "uncovered": [r.name.lower() for r in n.uncovered],
-                "alternatives": {k: format_quantity(v) for k, v in n.alternatives.items()}}
+                "alternatives": dict(n.alternatives)}
 
     return {
         "horizon": [str(projection.months[0]), str(projection.months[-1])],
@@ -225,11 +252,11 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
         "cabinets_needed": [need(name) for name in projection.estate.profiles],
         "year_end": [
             {"month": str(m), "resource": r.name.lower(),
-             "capacity": format_quantity(projection.capacity_at(m, r)),
-             "left_after_other_precisions": format_quantity(
-                 Q_(float(left[r][month_index(projection.months, m)]), r.unit))
+             "capacity": projection.capacity_at(m, r),
+             "left_after_other_precisions":
+                 Q_(float(left[r][month_index(projection.months, m)]), r.unit)
              if r in left else None,
-             "demand": format_quantity(projection.demand_at(m, r)),
+             "demand": projection.demand_at(m, r),
              "p_shortfall": float(p_short[month_index(projection.months, m), r.index])}
             for r in resources for m in years
         ],
@@ -248,12 +275,12 @@ def allocation_report(built: ScenarioProblem, result: Allocation) -> dict[str, A
         "month": str(built.when),
         "status": result.status.value,
         "message": result.message,
-        "objective": format_quantity(Q_(result.objective_value, "yuan/year"))
+        "objective": Q_(result.objective_value, "yuan/year")
         if result.success else None,
-        "bound": format_quantity(Q_(result.bound_value, "yuan/year"))
+        "bound": Q_(result.bound_value, "yuan/year")
         if np.isfinite(result.bound_value) else None,
         "gap": result.gap if result.success else None,
-        "placement": {b: {k: format_quantity(v) for k, v in row.items()}
+        "placement": {b: dict(row)
                       for b, row in built.placement(result).items()},
         "utilisation": {},
         "binding": [],
@@ -284,25 +311,24 @@ def policy_report(cost: PolicyCost, scenario: Scenario) -> dict[str, Any]:
     out: dict[str, Any] = {"years": years, "instruments": {}, "prices": {}, "sites": {},
                            "converged": cost.converged}
     for name in cost.instruments:
-        lo, mid, hi = cost.outlay(name, (0.05, 0.5, 0.95)).m_as("万元")
+        lo, mid, hi = cost.outlay(name, (0.05, 0.5, 0.95)).to("万元")
         out["instruments"][name] = {
-            "outlay_median": [f"{v:.6g} 万元" for v in mid],
-            "outlay_5_95": [[f"{a:.6g} 万元", f"{b:.6g} 万元"] for a, b in zip(lo, hi,
-                                                                             strict=True)],
+            "outlay_median": list(mid),
+            "outlay_5_95": [[a, b] for a, b in zip(lo, hi, strict=True)],
             "budget_exhausted": [str(m) if m is not None else None
                                  for m in cost.budget_exhausted(name)],
         }
-    out["total_outlay_median"] = [f"{v:.6g} 万元" for v in cost.total_outlay().m_as("万元")]
+    out["total_outlay_median"] = list(cost.total_outlay().to("万元"))
     for r in cost.list_prices:
         listed = cost.effective_price(r, policy=False)
         paid = cost.effective_price(r)
         out["prices"][r.name.lower()] = {
-            "list": [format_quantity(q) for q in listed],
-            "paid": [format_quantity(q) for q in paid],
-            "induced_demand": [format_quantity(q) for q in cost.induced_demand(r)],
+            "list": list(listed),
+            "paid": list(paid),
+            "induced_demand": list(cost.induced_demand(r)),
         }
-    out["energy_bill"] = [f"{v:.6g} 万元" for v in cost.energy_cost().m_as("万元")]
-    out["energy_bill_net"] = [f"{v:.6g} 万元" for v in cost.energy_cost(net=True).m_as("万元")]
+    out["energy_bill"] = list(cost.energy_cost().to("万元"))
+    out["energy_bill_net"] = list(cost.energy_cost(net=True).to("万元"))
     for site in cost.site_ids:
         out["sites"][site] = {
             "utilisation_without": [_share(v) for v in cost.utilisation(site, policy=False)],
@@ -372,15 +398,22 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
     return "\n".join([line(headers), rule, *(line(r) for r in rows)])
 
 
-def _num(text: str) -> str:
-    value = text.partition(" ")[0]
-    v = float(value)
+def _num(q: Quantity) -> str:
+    v = float(q.magnitude)
     return f"{v:,.0f}" if v == round(v) or abs(v) >= 100 else f"{v:,.4g}"
 
 
-def _header(key: str, amount: str) -> str:
+def _unit(q: Quantity) -> str:
+    return f"{q.units:~P}"
+
+
+def _header(key: str, amount: Quantity) -> str:
     label = "compute" if key.startswith("compute") else Resource.parse(key).label
-    return f"{label} [{amount.partition(' ')[2].replace('**2', '²')}]"
+    return f"{label} [{_unit(amount)}]"
+
+
+def _text(q: Quantity | None) -> str:
+    return "-" if q is None else f"{_num(q)} {_unit(q)}"
 
 
 def render_text(report: dict[str, Any]) -> str:
@@ -396,13 +429,12 @@ def render_text(report: dict[str, Any]) -> str:
             f"{_num(est['standard_racks'])} standard racks of 2.5 kW)",
             _table(headers, rows, [False, False, False, True, *([True] * len(keys))]), ""]
     out += ["Per cabinet (estate-wide): " + ", ".join(
-        f"{k} {float(v.partition(' ')[0]):,.4g} {v.partition(' ')[2]}"
-        for k, v in est["densities"].items()), ""]
+        f"{k} {float(v.magnitude):,.4g} {_unit(v)}" for k, v in est["densities"].items()), ""]
     if est["reconciliation"]:
         out += ["Reported vs computed:", _table(
             ["resource", "reported", "computed", "difference"],
-            [[r["resource"], r["reported"], r["computed"], r["difference"]]
-             for r in est["reconciliation"]]), ""]
+            [[r["resource"], _text(r["reported"]), _text(r["computed"]),
+              _text(r["difference"])] for r in est["reconciliation"]]), ""]
     if report["findings"]:
         out.append("Findings:")
         out += [f"  {f['severity']:<7} {f['subject']}: {f['message']}"
@@ -417,19 +449,20 @@ def render_text(report: dict[str, Any]) -> str:
             out.append(f"  {p['name']} at {p['site']} ({p['status']}): {cab}; "
                        f"{p['start']} → {p['completion']} (median with slippage "
                        f"{p['median_completion']}), {p['ramp']} ramp"
-                       + (f", capex {p['capex']}" if p["capex"] else ""))
+                       + (f", capex {_text(p['capex'])}" if p["capex"] is not None else ""))
             if "target" in p:
                 t = p["target"]
-                line = f"    {t['kind']}: {t['amount']} by {t['by']}"
+                line = f"    {t['kind']}: {_text(t['amount'])} by {t['by']}"
                 if "median_at_due_date" in t:
-                    line += (f"; peak {t['median_at_due_date']} on the median path "
+                    line += (f"; peak {_text(t['median_at_due_date'])} on the median path "
                              f"({'reached' if t['met_on_median_path'] else 'NOT reached'})")
                 out.append(line)
                 if "left_after_other_precisions" in t:
-                    out.append(f"    finding: {t['left_after_other_precisions']} of it left "
+                    out.append(f"    finding: {_text(t['left_after_other_precisions'])} of it "
+                               "left "
                                "once the other precisions' demand on the same devices runs "
                                "(median)")
-                out += [f"    {n}: {z['per_cabinet']}/cabinet → {z['cabinets_needed']} "
+                out += [f"    {n}: {_text(z['per_cabinet'])}/cabinet → {z['cabinets_needed']} "
                         f"cabinets needed, {z['cabinets_planned']} planned"
                         for n, z in t["sizing"].items()]
                 out += [f"    finding ({f['severity']}): {f['message']} [{f['reference']}]"
@@ -475,8 +508,8 @@ def render_text(report: dict[str, Any]) -> str:
         out.append("Median capacity and demand at year end (compute: peak, and what is left "
                    "once other precisions run on the same devices):")
         out.append(_table(["month", "resource", "capacity", "left", "demand", "P(shortfall)"],
-                          [[y["month"], y["resource"], y["capacity"],
-                            y["left_after_other_precisions"] or "-", y["demand"],
+                          [[y["month"], y["resource"], _text(y["capacity"]),
+                            _text(y["left_after_other_precisions"]), _text(y["demand"]),
                             f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]]))
         out.append("")
     if report.get("allocation"):
@@ -491,9 +524,12 @@ def render_text(report: dict[str, Any]) -> str:
 
 def _render_allocation(a: dict[str, Any]) -> list[str]:
     out = [f"Allocation at {a['month']}: {a['status']}"
-           + (f", {a['objective']} (bound {a['bound']}, gap {a['gap']:.2%})"
-              if a["objective"] else "")]
-    rows = [[block, pool, amount] for block, places in a["placement"].items()
+           + (f", {_text(a['objective'].to('万元/year'))} (bound "
+              f"{_text(a['bound'].to('万元/year'))}, gap {a['gap']:.2%})"
+              if a["objective"] is not None and a["bound"] is not None else
+              f", {_text(a['objective'].to('万元/year'))}" if a["objective"] is not None
+              else "")]
+    rows = [[block, pool, _text(amount)] for block, places in a["placement"].items()
             for pool, amount in places.items()]
     if rows:
         out.append(_table(["block", "pool", "amount"], rows))
@@ -513,11 +549,13 @@ def _render_allocation(a: dict[str, Any]) -> list[str]:
 def _render_policy(p: dict[str, Any]) -> list[str]:
     years = [str(y) for y in p["years"]]
     out = ["Policy outlay and energy bill per year (median over paths):"]
-    rows = [[name, *(v.replace(" 万元", "") for v in d["outlay_median"])]
-            for name, d in p["instruments"].items()]
-    rows.append(["total", *(v.replace(" 万元", "") for v in p["total_outlay_median"])])
-    rows.append(["energy bill", *(v.replace(" 万元", "") for v in p["energy_bill"])])
-    rows.append(["energy bill, net", *(v.replace(" 万元", "") for v in p["energy_bill_net"])])
+    def wan(values: Sequence[Quantity]) -> list[str]:
+        return [f"{v.m_as('万元'):,.6g}" for v in values]
+
+    rows = [[name, *wan(d["outlay_median"])] for name, d in p["instruments"].items()]
+    rows.append(["total", *wan(p["total_outlay_median"])])
+    rows.append(["energy bill", *wan(p["energy_bill"])])
+    rows.append(["energy bill, net", *wan(p["energy_bill_net"])])
     out.append(_table(["万元", *years], rows, [False, *([True] * len(years))]))
     for name, d in p["instruments"].items():
         dates = [f"{y}: {m}" for y, m in zip(years, d["budget_exhausted"], strict=True) if m]
@@ -525,11 +563,11 @@ def _render_policy(p: dict[str, Any]) -> list[str]:
             out.append(f"  {name}: budget runs out " + ", ".join(dates))
     rows = []
     for r, d in p["prices"].items():
-        unit = d["list"][0].partition(" ")[2]
+        unit = _unit(d["list"][0])
         rows.append([f"{r} list [{unit}]", *(_num(v) for v in d["list"])])
         rows.append([f"{r} paid [{unit}]", *(_num(v) for v in d["paid"])])
         more = d["induced_demand"]
-        rows.append([f"{r} induced [{more[0].partition(' ')[2]}]", *(_num(v) for v in more)])
+        rows.append([f"{r} induced [{_unit(more[0])}]", *(_num(v) for v in more)])
     if rows:
         out.append("Prices users pay and the demand the policy induces (median):")
         out.append(_table(["", *years], rows, [False, *([True] * len(years))]))
