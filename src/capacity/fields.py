@@ -635,6 +635,10 @@ def provenance(*, kw_only: bool = False) -> Any:
                  describe="table of provenance by field", kw_only=kw_only)
 
 
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'AEIOU' else 'a'} {noun}"
+
+
 def provenance_key_problem(cls: type[Any], key: str, path: str) -> FieldError | None:
     """The problem with a provenance entry for `key`, if `cls` has no such field."""
     names = [f.name for f in attrs.fields(cls) if f.init and f.name != "provenance"]
@@ -647,19 +651,20 @@ def instances(cls: type[Any] | tuple[type[Any], ...], *, kw_only: bool = False,
               required: bool = False) -> Any:
     """A tuple of `cls` values (given as any iterable); `cls` may be several classes."""
     kinds = cls if isinstance(cls, tuple) else (cls,)
-    names = " or ".join(k.__name__ for k in kinds)
+    plain = " or ".join(k.__name__ for k in kinds)
+    names = " or ".join(_a(k.__name__) for k in kinds)
 
     def read(value: Any, owner: Any, path: str) -> tuple[Any, ...]:
         if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
-            raise FieldError(path, f"expected a list of {names}, not {type(value).__name__}",
+            raise FieldError(path, f"expected a list of {plain}, not {type(value).__name__}",
                              value)
         items = tuple(value)
         for i, v in enumerate(items):
             if not isinstance(v, kinds):
-                raise FieldError(f"{path}[{i}]", f"must be a {names}", type(v).__name__)
+                raise FieldError(f"{path}[{i}]", f"must be {names}", type(v).__name__)
         return items
 
-    spec = Spec(read, list, f"list of {names}", nested="many")
+    spec = Spec(read, list, f"list of {plain}", nested="many")
     if required:
         return declare(spec, default=MISSING, kw_only=kw_only)
     return declare(spec, factory=tuple, kw_only=kw_only)
@@ -672,8 +677,8 @@ def nested(cls: type[Any] | tuple[type[Any], ...], *, default: Any = attrs.NOTHI
 
     def read(value: Any, owner: Any, path: str) -> Any:
         if not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise FieldError(path, f"must be a {names}", type(value).__name__)
+            names = " or ".join(_a(k.__name__) for k in kinds)
+            raise FieldError(path, f"must be {names}", type(value).__name__)
         return value
 
     return declare(Spec(read, lambda v: v, "table", nested="one"), default=default,

@@ -35,6 +35,8 @@ from capacity.units import Quantity
 
 __all__ = ["Plan", "Project", "Ramp", "Slippage"]
 
+_MAX_DELAY = 1200.0  # months: a century, beyond any horizon a plan is projected over
+
 
 class Ramp(enum.Enum):
     """How a project's capacity comes online between construction start and completion."""
@@ -93,8 +95,13 @@ class Slippage:
         if self.sd <= 1e-6 * max(self.mean, 1.0):
             return np.full(n, round(self.mean), dtype=np.int64)
         shape = (self.mean / self.sd) ** 2
-        scale = self.sd**2 / self.mean
-        return np.rint(rng.gamma(shape, scale, size=n)).astype(np.int64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            # A spread far above the mean puts nearly all mass at 0 and a rare delay beyond
+            # any horizon: the shape underflows and the scale overflows. Such draws are
+            # read as no delay (nan: 0 × inf) or as a century (inf), never cast as nan.
+            draws = rng.gamma(shape, 1.0, size=n) * (self.sd**2 / self.mean)
+        draws = np.nan_to_num(draws, nan=0.0, posinf=_MAX_DELAY)
+        return np.rint(np.minimum(draws, _MAX_DELAY)).astype(np.int64)
 
     def median(self, n: int = 20_001, seed: int = 0) -> float:
         """Median delay in months (by simulation, for reports)."""
