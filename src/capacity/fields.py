@@ -67,6 +67,7 @@ __all__ = [
     "freeze",
     "frozen_map",
     "instances",
+    "magnitude",
     "month",
     "nested",
     "number",
@@ -268,6 +269,21 @@ def read_amount(value: Any, unit: pint.Unit | None, path: str, sign: str) -> Qua
         error.parsed = q  # type: ignore[attr-defined]
         raise error
     return q
+
+
+def magnitude(p: Problems, value: Any, unit: str, path: str) -> float | None:
+    """An optional amount argument as a float in `unit`; a problem is recorded in `p`.
+
+    For functions' arguments (a fallback price, an unmet-demand penalty), read like any
+    field; ``None`` stays ``None``.
+    """
+    if value is None:
+        return None
+    try:
+        return float(parse_quantity(value, unit, path).m_as(unit))
+    except FieldError as error:
+        p.items.append(error)
+        return None
 
 
 def unit_of(owner: Any, name: str) -> pint.Unit:

@@ -106,13 +106,7 @@ def build_problem(
             p.add("lifetime", "must be positive", lifetime)
     except FieldError as exc:
         p.add(exc.path, exc.reason, exc.value)
-    penalty_all: float | None = None
-    if unmet_penalty is not None:
-        try:
-            penalty_all = float(parse_quantity(unmet_penalty, "yuan/year", "unmet_penalty")
-                                .m_as("yuan/year"))
-        except FieldError as exc:
-            p.add(exc.path, exc.reason, exc.value)
+    penalty_all = fields.magnitude(p, unmet_penalty, "yuan/year", "unmet_penalty")
     all_names = [b.name for b in scenario.demands]
     for name in (min_sites or {}):
         if name not in all_names:

@@ -82,7 +82,7 @@ from capacity.response import (
     yearly_sum,
 )
 from capacity.scenario import Scenario
-from capacity.units import Quantity, parse_quantity, ureg
+from capacity.units import Quantity, ureg
 
 __all__ = ["Elasticity", "PolicyCost", "cost_policy"]
 
@@ -325,13 +325,7 @@ def _inputs(projection: Projection, demands: Sequence[DemandBlock] | None,
     if [getattr(b, "name", None) for b in demands] != names:
         p.add("demands", "are not the demand blocks the projection was drawn from "
               f"(expected {', '.join(names)}); pass the projected scenario's demands")
-    price = None
-    if electricity_price is not None:
-        try:
-            price = float(parse_quantity(electricity_price, "yuan/kWh", "electricity_price")
-                          .m_as("yuan/kWh"))
-        except FieldError as exc:
-            p.add(exc.path, exc.reason, exc.value)
+    price = fields.magnitude(p, electricity_price, "yuan/kWh", "electricity_price")
     p.raise_if_any()
     estate, plan = scenario.estate, scenario.plan
     built = plan.built_estate(estate)
