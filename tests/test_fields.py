@@ -225,6 +225,48 @@ def test_no_string_reaches_pint_unless_plain_and_none_changes_a_number(
         assert str(value) == text.strip()[:7]
 
 
+_MODEL = Linear("100 vCPU", "2025-01", "10 vCPU/year")
+_GANZHOU = ganzhou()
+_SMALL = project(_GANZHOU, start="2025-01", end="2025-03", n_paths=2, seed=0)
+# Every public function that takes text, as (name, call, what the text is read as).
+FUNCTIONS: list[tuple[str, Callable[[str], Any], str]] = [
+    ("parse_quantity", lambda t: parse_quantity(t, "kW", "grid"), "quantity"),
+    ("read_unit", lambda t: read_unit(t, "unit"), "unit"),
+    ("month", month, "month"),
+    ("target", lambda t: target(f"{t} by 2027-12")[1], "quantity"),
+    ("Milestones.parse", lambda t: Milestones.parse([f"{t} by 2027-12"]).points[0].value,
+     "quantity"),
+    ("GrowthModel.magnitudes", lambda t: _MODEL.magnitudes(["2025-01"], t), "unit"),
+    ("GrowthModel.sample", lambda t: _MODEL.sample(["2025-01"], 2, np.random.default_rng(0),
+                                                   t), "unit"),
+    ("project", lambda t: project(_GANZHOU, start=t, end="2025-02", n_paths=2), "month"),
+    ("Projection.capacity_at", lambda t: _SMALL.capacity_at(t, Resource.VCPU), "month"),
+    ("build_problem.lifetime", lambda t: build_problem(_GANZHOU, "2027-12", lifetime=t),
+     "quantity"),
+    ("build_problem.when", lambda t: build_problem(_GANZHOU, t), "month"),
+    ("AllocationProblem.cost_unit", lambda t: attrs.evolve(
+        build_problem(_GANZHOU, "2027-12").problem, cost_unit=t), "unit"),
+]
+
+
+@pytest.mark.parametrize(("name", "call", "kind"), FUNCTIONS, ids=[n for n, _, _ in FUNCTIONS])
+@given(text=hostile)
+@example(text="10**10**10 kW")
+def test_no_function_hands_pint_anything_but_plain_text(name: str, call: Callable[[str], Any],
+                                                         kind: str, text: str) -> None:
+    with pytest.MonkeyPatch.context() as patch:
+        spy = _Spy(patch)
+        try:
+            value = call(text)
+        except CapacityError:
+            value = None
+    assert all(plain_quantity(s) or plain_unit(s) for s in spy.seen), spy.seen
+    number = _LEADING.match(text)
+    if kind == "quantity" and isinstance(value, pint.Quantity):
+        assert number is not None, text
+        assert float(value.magnitude) == float(number[1])
+
+
 @pytest.mark.parametrize(("cls", "name", "kind"), TEXT_FIELDS,
                          ids=[f"{c.__name__}.{n}" for c, n, _ in TEXT_FIELDS])
 def test_each_text_field_reads_a_plain_example_and_refuses_arithmetic(

@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from capacity.errors import DimensionError
 from capacity.placement import DIRECT
 from capacity.policy import PolicyCost
 from capacity.projection import Projection
 from capacity.resources import Resource
-from capacity.units import ureg
+from capacity.units import read_unit, ureg
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -49,7 +50,10 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 4))
-    shown = unit or str(resource.unit)
+    shown = resource.unit if unit is None else read_unit(unit, "unit")
+    if shown.dimensionality != resource.unit.dimensionality:
+        raise DimensionError("unit", f"is not a unit of {resource.label} "
+                             f"({resource.unit:~P})", unit)
     x = projection.months.astype("datetime64[D]").astype(object)
     # Precisions of one accelerator are alternatives: draw what is left for this one once
     # the others' demand runs, with the peak (all device time on this one) for reference.
@@ -87,7 +91,7 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
     if first.size:
         ax.axvline(x[first[0]], color="k", ls="--", lw=1,
                    label=f"P(shortfall) ≥ 0.5 from {projection.months[first[0]]}")
-    ax.set_ylabel(f"{resource.label} [{shown}]")
+    ax.set_ylabel(f"{resource.label} [{shown:~P}]")
     ax.legend(loc="upper left", fontsize="small")
     ax.grid(alpha=0.3)
     return ax
