@@ -37,7 +37,7 @@ from capacity.instruments import (
     ElectricitySubsidy,
     Market,
 )
-from capacity.inventory import CabinetProfile, Reported, Site
+from capacity.inventory import CabinetProfile, Estate, Reported, Site
 from capacity.months import month
 from capacity.paths import Item, join, parse
 from capacity.plan import Project, Slippage
@@ -514,3 +514,93 @@ def test_magnitudes_are_bounded_and_finite():
         Site("a", "A", grid="1e20 kW")
     with refused("must be finite", ValidationError):
         Site("a", "A", pue=math.inf)
+
+
+# -- what a bad-input hunt found: each a clear error with its path, nothing kept silently --
+def _problems_of(make: Callable[[], Any]) -> dict[str, str]:
+    with pytest.raises(CapacityError) as info:
+        make()
+    error = info.value
+    problems = error.problems if isinstance(error, ValidationError) else (error,)
+    return {p.path: p.reason for p in problems}
+
+
+def test_odd_python_values_are_field_problems_not_tracebacks():
+    cases: list[tuple[Callable[[], Any], str, str]] = [
+        (lambda: Site("s", "S", pue=10**400), "pue", "absurdly large"),
+        (lambda: CabinetProfile("p", it_power=Q_(np.array([8.0, 9.0]), "kW"),
+                                floor_area="1 m**2"), "it_power", "one real amount"),
+        (lambda: CabinetProfile("p", it_power=Q_(8 + 1j, "kW"), floor_area="1 m**2"),
+         "it_power", "real amount"),
+        (lambda: Compound("100 vCPU", "2025-01", "12"), "rate", "percent sign"),
+        (lambda: CabinetProfile("p", it_power="8 kW %", floor_area="1 m**2"), "it_power",
+         "'%' is a unit on its own"),
+        (lambda: Fitted("linear", "2025-01", "vCPU", ["1", True], [[1, 0], [0, 1]]),
+         "estimate", "plain numbers"),
+        (lambda: Fitted("linear", "2025-01", "vCPU", [1.0, 1.0], [[1, 5], [0, 1]]),
+         "covariance", "positive semi-definite"),
+        (lambda: DemandBlock("d", "k", "vcpu", BASE[DemandBlock]["growth"],
+                             per_unit={"vcpu": "2 vCPU/vCPU"}), "per_unit.vcpu", "own resource"),
+        (lambda: Site("a]b", "S"), "id", "brackets"),
+    ]
+    for make, path, reason in cases:
+        problems = _problems_of(make)
+        assert reason in problems.get(path, ""), (path, problems)
+
+
+def test_keys_that_read_the_same_are_refused_not_collapsed():
+    problems = _problems_of(lambda: CabinetProfile(
+        "p", it_power="8 kW", floor_area="1 m**2",
+        compute={"fp16": "1 PFLOPS_fp16", "FP16": "9 PFLOPS_fp16"}))
+    assert "duplicate key" in problems["compute.fp16"]
+    problems = _problems_of(lambda: Market(prices={"vcpu": "1 yuan/vCPU/month",
+                                                   "VCPU": "9 yuan/vCPU/month"}))
+    assert "duplicate key" in problems["prices.vcpu"]
+
+
+def test_a_frozen_amount_keeps_a_float_magnitude():
+    p = CabinetProfile("p", it_power=Q_(np.array(8.0), "kW"), floor_area="1 m**2")
+    assert type(p.it_power.magnitude) is float
+
+
+def test_reported_problems_keep_their_key():
+    problems = _problems_of(lambda: Estate(sites=(), profiles={}, reported={
+        "cabinets": {"value": "1 cabinet"}, "vcpu": 3}))
+    assert set(problems) == {"reported.cabinets.value", "reported.vcpu.value"}
+
+
+def test_file_shape_mistakes_are_named_where_they_are():
+    base = scenario_to_dict(ganzhou())
+    cases = [({"sites": {"s": {"id": "s", "name": "S"}}}, "sites", "array of tables"),
+             ({"sites": "x"}, "sites", "array of tables"),
+             ({"profiles": [1]}, "profiles", "expected a table"),
+             ({"schema": True}, "schema", "reads schema 1")]
+    for change, path, reason in cases:
+        with pytest.raises(ValidationError) as info:
+            scenario_from_dict({**base, **change}, source="f")
+        found = {p.path.removeprefix("f: "): p.reason for p in info.value.problems}
+        assert reason in found.get(path, ""), (change, found)
+    data = scenario_to_dict(ganzhou())
+    data["demands"][0]["growth"]["kind"] = ["compound"]
+    data["sites"][0]["provenance"]["pue"].pop("note")
+    with pytest.raises(ValidationError) as info:
+        scenario_from_dict(data, source="f")
+    found = {p.path.removeprefix("f: "): p.reason for p in info.value.problems}
+    assert "must be one of" in found["demands[0].growth.kind"]
+    assert found["sites[0].provenance.pue.note"] == "is required"
+    with refused("unknown key", ValidationError):
+        scenario_from_dict({1: 2})  # type: ignore[dict-item]
+
+
+def test_vary_reaches_what_errors_name_and_refuses_the_rest():
+    s = ganzhou()
+    fp16 = vary(s, "profiles.smart-ai.compute.fp16", "1 PFLOPS_fp16")
+    assert next(iter(fp16.estate.profiles["smart-ai"].compute.values())) == Q_(1, "PFLOPS_fp16")
+    ai = "demands[enterprise-ai]"
+    for path, value, where in ((f"{ai}.scale", "x", f"{ai}.scale"),
+                               (f"{ai}.scale", 1e300, f"{ai}.growth.points[1].value"),
+                               ("market.green_share.nowhere", 0.5, "market.green_share.nowhere")):
+        assert where in _problems_of(lambda p=path, v=value: vary(s, p, v))
+    for path in ("demands[0]._ratios", 3, "sites[ ].pue"):
+        with pytest.raises(FieldError):
+            vary(s, path, 1)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
-from capacity.errors import CapacityError, ValidationError
+from capacity.errors import CapacityError, FieldError, ValidationError
 
 __all__ = ["main"]
 
@@ -78,7 +78,12 @@ def _plots(study: Any, args: argparse.Namespace) -> None:
         return
     from capacity.plot import save_figures
 
-    for path in save_figures(study, args.plots):
+    try:
+        written = save_figures(study, args.plots)
+    except OSError as exc:
+        raise FieldError("--plots", f"cannot write figures there: {exc.strerror or exc}",
+                         args.plots) from None
+    for path in written:
         sys.stderr.write(f"capacity: wrote {path}\n")
 
 

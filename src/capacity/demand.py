@@ -29,7 +29,7 @@ import pint
 from numpy.typing import NDArray
 
 from capacity import fields
-from capacity.errors import Problems
+from capacity.errors import FieldError, Problems
 from capacity.growth import GrowthModel
 from capacity.inventory import Site, _resource
 from capacity.provenance import Provenance
@@ -41,6 +41,9 @@ __all__ = ["DemandBlock"]
 
 def _companion(value: Any, companion: Resource, owner: DemandBlock, path: str) -> Quantity:
     primary = owner.resource
+    if companion is primary:
+        raise FieldError(path, "is the block's own resource: one unit of it needs exactly one",
+                         f"{value}")
     unit = companion.unit / primary.unit if isinstance(primary, Resource) else None
     return fields.read_amount(value, unit, path, "nonnegative")
 
@@ -90,7 +93,7 @@ class DemandBlock:
     _ratios: NDArray[np.float64] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"demand block {self.name!r}", self._rules)
+        fields.settle(self, fields.named("demand block", self.name), self._rules)
         ratios = np.zeros(N_RESOURCES)
         ratios[self.resource.index] = 1.0
         for r, q in self.per_unit.items():

@@ -26,7 +26,7 @@ Examples
 ...     def __attrs_post_init__(self):
 ...         fields.settle(self, "feed")
 >>> Feed("2 MW").power
-<Quantity(2, 'megawatt')>
+<Quantity(2.0, 'megawatt')>
 >>> Feed("2 kWh", since="2025-13")
 Traceback (most recent call last):
 ...
@@ -69,6 +69,7 @@ __all__ = [
     "instances",
     "magnitude",
     "month",
+    "named",
     "nested",
     "number",
     "provenance",
@@ -209,6 +210,14 @@ def _join(prefix: str, path: str) -> str:
     return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
+def named(kind: str, value: Any) -> str:
+    """What to call a value in an error's header: ``site 'a'``, or ``site`` if unnamed.
+
+    A name that is itself invalid is left out of the header (its field reports it).
+    """
+    return f"{kind} {value!r}" if isinstance(value, str) else kind
+
+
 def settle(owner: Any, what: str, rules: Callable[[Problems], None] | None = None) -> None:
     """Raise every problem of a freshly built value at once, or return.
 
@@ -259,8 +268,19 @@ def written_quantity(q: Quantity) -> str:
 
 
 def read_amount(value: Any, unit: pint.Unit | None, path: str, sign: str) -> Quantity:
-    """One quantity checked for its sign: ``"any"``, ``"nonnegative"`` or ``"positive"``."""
+    """One real amount, checked for its sign: ``"any"``, ``"nonnegative"`` or ``"positive"``.
+
+    The magnitude is kept as a Python float: an array, a complex number or a writable
+    0-d array would let a frozen value change, or fail later far from its field.
+    """
     q = parse_quantity(value, unit, path)
+    magnitude = q.magnitude
+    if np.ndim(magnitude) != 0 or isinstance(magnitude, (bool, complex, np.complexfloating)):
+        raise FieldError(path, "must be one real amount", f"{q:~P}")
+    try:
+        q = Q_(float(magnitude), q.units)
+    except (TypeError, ValueError):
+        raise FieldError(path, "must be one real amount", f"{q:~P}") from None
     m = np.asarray(q.magnitude, dtype=float)
     reason = ("must be positive" if sign == "positive" and np.any(m <= 0) else
               "must not be negative" if sign == "nonnegative" and np.any(m < 0) else None)
@@ -335,6 +355,10 @@ def quantity(unit: _UnitRule, *, default: Any = attrs.NOTHING, optional: bool = 
 def _number(value: Any, path: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise FieldError(path, f"expected a number, not {type(value).__name__}", value)
+    if isinstance(value, int) and abs(value) > MAX_MAGNITUDE:  # before float() overflows
+        digits = int(abs(value).bit_length() * 0.30103) + 1
+        raise FieldError(path, f"is absurdly large (more than {MAX_MAGNITUDE:g})",
+                         f"a whole number of about {digits} digits")
     x = float(value)
     if not math.isfinite(x):
         raise FieldError(path, "must be finite", value)
@@ -377,9 +401,19 @@ def number(*, default: Any = attrs.NOTHING, low: float | None = None,
 
 
 def read_ratio(value: Any, path: str) -> float:
-    """A dimensionless figure: ``0.3``, ``"30 %"`` or a dimensionless Quantity."""
-    if isinstance(value, (str, pint.Quantity)):
-        return float(parse_quantity(value, ureg.dimensionless, path).m_as(""))
+    """A dimensionless figure: ``0.3``, ``"30 %"`` or a dimensionless Quantity.
+
+    Text needs its percent sign: ``"12"`` could mean 12 or 12 %, so it is refused.
+    """
+    if isinstance(value, str):
+        q = parse_quantity(value, ureg.dimensionless, path)
+        if ureg.Unit(q.units) == ureg.dimensionless:
+            raise FieldError(path, "write a share as a number (0.12) or with its percent "
+                             "sign ('12 %')", value)
+        return _number(float(q.m_as("")), path)
+    if isinstance(value, pint.Quantity):
+        return _number(float(read_amount(value, ureg.dimensionless, path, "any").m_as("")),
+                       path)
     return _number(value, path)
 
 
@@ -497,8 +531,9 @@ def read_text(value: Any, path: str, *, key: bool = False, nonempty: bool = Fals
         raise FieldError(path, f"expected a string, not {type(value).__name__}", value)
     if (key or nonempty) and not value.strip():
         raise FieldError(path, "must not be empty", value)
-    if key and any(c.isspace() for c in value):
-        raise FieldError(path, "must be a key without spaces", value)
+    if key and any(c.isspace() or c in '[]"' for c in value):
+        raise FieldError(path, "must be a key without spaces, brackets or quotes (field "
+                         "paths name it as sites[<key>])", value)
     if choices is not None and value not in choices:
         raise FieldError(path, f"must be one of {', '.join(choices)}{_hint(value, choices)}",
                          value)
@@ -598,15 +633,21 @@ def table(read_key: Callable[[Any, str], Any], read_value: Callable[[Any, Any, A
         items = _mapping(value, path)
         p = Problems(path)
         out: dict[Any, Any] = {}
+        given: dict[Any, Any] = {}
         for k, v in items.items():
             here = f"{path}.{getattr(k, 'name', k)}".lower() if not isinstance(k, str) \
                 else f"{path}.{k}"
             try:
                 key = read_key(k, here)
                 here = f"{path}.{write_key(key)}"
+                if key in given:
+                    # "fp16" and "FP16" read as one key: refuse rather than keep the last
+                    raise FieldError(here, f"duplicate key (also given as {given[key]!r})", k)
+                given[key] = k
                 out[key] = read_value(v, key, owner, here)
             except ValidationError as error:
-                p.items.extend(error.problems)
+                p.items.extend(FieldError(_join(here, e.path), e.reason, e.value)
+                               for e in error.problems)
             except FieldError as error:
                 p.items.append(error)
         if p:

@@ -97,7 +97,8 @@ def _or_zero(rule: Callable[[Any], pint.Unit], *, optional: bool = False,
             unit = rule(owner)
         except (AttributeError, TypeError):
             unit = None  # the field it follows is itself invalid, and reported
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        if isinstance(value, (int, float, np.integer, np.floating)) and \
+                not isinstance(value, bool) and value == 0:
             return Q_(0.0, unit if unit is not None else ureg.dimensionless)
         return fields.read_amount(value, unit, path, sign)
 
@@ -159,7 +160,14 @@ def _factor(unit: pint.Unit, to: str | pint.Unit | None) -> float:
 
 
 def _check_factor(factor: float) -> float:
-    value = float(factor)
+    if isinstance(factor, bool) or not isinstance(factor, (int, float, np.integer,
+                                                           np.floating)):
+        _fail("scale factor", "factor", "must be a plain positive number",
+              type(factor).__name__)
+    try:
+        value = float(factor)
+    except OverflowError:
+        value = math.inf
     if not (math.isfinite(value) and value > 0):
         _fail("scale factor", "factor", "must be finite and positive", factor)
     return value
@@ -519,7 +527,7 @@ def target(text: str, path: str = "target") -> tuple[np.datetime64, Quantity]:
     Examples
     --------
     >>> target("130 PFLOPS_fp16 by 2027-12")
-    (np.datetime64('2027-12'), <Quantity(130, 'petaFLOPS_fp16')>)
+    (np.datetime64('2027-12'), <Quantity(130.0, 'petaFLOPS_fp16')>)
     """
     p = Problems("target")
     found = _TARGET.match(text) if isinstance(text, str) else None
@@ -754,7 +762,9 @@ class Milestones(GrowthModel):
 
     def scaled(self, factor: float) -> Self:  # noqa: D102
         f = _check_factor(factor)
-        return attrs.evolve(self, points=tuple(Milestone(m, q * f) for m, q in self.points))
+        # pairs, so a point the factor makes absurd is named by its place in `points`
+        pairs = tuple((m, q * f) for m, q in self.points)
+        return attrs.evolve(self, points=pairs)  # type: ignore[arg-type]
 
     def __iter__(self) -> Any:  # pragma: no cover - guard against unpacking a model
         raise TypeError("a growth model is not a sequence")
@@ -835,9 +845,16 @@ _SHAPES: dict[str, _Shape] = {
 def _floats(ndim: int) -> Any:
     """A read-only float64 array of `ndim` dimensions, finite (a list in a file)."""
     def read(value: Any, owner: Any, path: str) -> _Floats:
+        if isinstance(value, (str, pint.Quantity)):
+            raise FieldError(path, "must be plain numbers", type(value).__name__)
+        cells = np.array(value, dtype=object)
+        if any(isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating))
+               for x in cells.ravel()):
+            raise FieldError(path, f"must be {'a list' if ndim == 1 else 'a matrix'} of plain "
+                             "numbers", value)
         try:
             arr = np.array(value, dtype=np.float64)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise FieldError(path, f"must be {'a list' if ndim == 1 else 'a matrix'} of "
                              "numbers", value) from None
         if arr.ndim != ndim:
@@ -893,6 +910,11 @@ class Fitted(GrowthModel):
                   self.estimate.shape)
         if self.covariance.shape != (k, k):
             p.add("covariance", f"must be a {k}×{k} matrix", self.covariance.shape)
+        elif not np.allclose(self.covariance, self.covariance.T) or \
+                np.linalg.eigvalsh(self.covariance).min() < -1e-9 * max(
+                    1.0, float(np.abs(self.covariance).max())):
+            p.add("covariance", "must be symmetric and positive semi-definite (a covariance)",
+                  self.covariance.tolist())
 
     @property
     def parameters(self) -> dict[str, Quantity]:

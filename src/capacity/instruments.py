@@ -99,7 +99,7 @@ class ComputeVoucher:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"compute voucher {self.name!r}", self._rules)
+        fields.settle(self, fields.named("compute voucher", self.name), self._rules)
 
     def _rules(self, p: Problems) -> None:
         if fields.valid(self, "eligible_kinds") and not self.eligible_kinds:
@@ -156,10 +156,11 @@ class ElectricitySubsidy:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"electricity subsidy {self.name!r}", self._rules)
+        fields.settle(self, fields.named("electricity subsidy", self.name), self._rules)
 
     def _rules(self, p: Problems) -> None:
-        if self.years is not None and (self.start is not None or self.end is not None):
+        if fields.valid(self, "years", "start", "end") and self.years is not None and (
+                self.start is not None or self.end is not None):
             p.add("years", "give either years (from commissioning) or start/end months")
         _check_window(p, self)
 
@@ -200,7 +201,7 @@ class ConstructionSubsidy:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"construction subsidy {self.name!r}", self._rules)
+        fields.settle(self, fields.named("construction subsidy", self.name), self._rules)
 
     def _rules(self, p: Problems) -> None:
         if (self.per_cabinet is None) == (self.share_of_capex is None):

@@ -128,7 +128,7 @@ class CabinetProfile:
     _vector: ResourceVector = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"cabinet profile {self.name!r}")
+        fields.settle(self, fields.named("cabinet profile", self.name))
         v = np.zeros(N_RESOURCES)
         v[Resource.CABINETS.index] = 1.0
         v[Resource.IT_POWER.index] = self.it_power.m_as(Resource.IT_POWER.unit)
@@ -226,7 +226,7 @@ class Site:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"site {self.id!r}")
+        fields.settle(self, fields.named("site", self.id))
 
     @property
     def n_cabinets(self) -> int:
@@ -336,7 +336,7 @@ class Estate:
     _per_cabinet: NDArray[np.float64] = attrs.field(init=False, repr=False, eq=False)
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"estate {self.name!r}", self._rules)
+        fields.settle(self, fields.named("estate", self.name), self._rules)
         names = list(self.profiles)
         counts = np.array([[site.cabinets.get(n, 0) for n in names] for site in self.sites],
                           dtype=np.float64).reshape(len(self.sites), len(names))

@@ -52,6 +52,9 @@ def parse(path: str) -> tuple[str | Item, ...]:
     FieldError
         If `path` is not a field path.
     """
+    if not isinstance(path, str):
+        raise FieldError(str(path), f"is not a field path (a string such as "
+                         f"'sites[0].pue'), but {type(path).__name__}")
     parts: list[str | Item] = []
     at = 0
     while at < len(path):
@@ -62,6 +65,9 @@ def parse(path: str) -> tuple[str | Item, ...]:
                              "e.g. 'sites[tianyi-huawei].pue' or 'market.load_factor'")
         if found["item"] is not None:
             key = found["item"].strip()
+            if not key:
+                raise FieldError(path, "picks no element: write a position or a key inside "
+                                 "the brackets")
             parts.append(Item(int(key) if re.fullmatch(r"\d+", key) else key))
         else:
             parts.append(found["quoted"] if found["quoted"] is not None else found["name"])

@@ -157,7 +157,7 @@ class Project:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"project {self.name!r}", self._rules)
+        fields.settle(self, fields.named("project", self.name), self._rules)
 
     def _rules(self, p: Problems) -> None:
         if fields.valid(self, "start", "completion") and self.completion < self.start:

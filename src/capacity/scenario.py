@@ -77,7 +77,7 @@ class Scenario:
     notes: tuple[Assumption, ...] = fields.instances(Assumption)
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, f"scenario {self.name!r}", self._rules)
+        fields.settle(self, fields.named("scenario", self.name), self._rules)
 
     def _rules(self, p: Problems) -> None:
         if not fields.valid(self, "estate", "plan", "demands", "policies", "market"):

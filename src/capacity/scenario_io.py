@@ -200,6 +200,8 @@ def _problems(error: BaseException, path: str = "") -> list[FieldError]:
             else:
                 out += _problems(sub, path)
         return out
+    if isinstance(error, KeyError):  # cattrs: a required key of an undeclared class
+        return [FieldError(path, "is required")]
     return [FieldError(path, f"cannot be read: {error}")]
 
 
@@ -231,13 +233,22 @@ def _class_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
     attrs.resolve_types(cls)
     init = [f for f in attrs.fields(cls) if f.init]
     keys = [f.name for f in init]
-    required = [f.name for f in init if f.default is attrs.NOTHING
-                or f.default is fields.MISSING]
+    declared = {f.name for f in init if fields.spec_of(f) is not None}
+    # A required field the file leaves out reaches the constructor as MISSING, which its
+    # declaration reports with the other fields' problems; undeclared fields (provenance)
+    # are left out, and cattrs reports them.
+    required = [f.name for f in init if fields.spec_of(f) is not None and (
+        f.default is attrs.NOTHING or f.default is fields.MISSING)]
 
-    def nested_hook(kind: Any) -> Callable[[Any, Any], Any]:
+    def nested_hook(kind: Any, nested: str) -> Callable[[Any, Any], Any]:
         def structure(value: Any, _: Any) -> Any:
             if value is fields.MISSING or value is fields.FAILED:
                 return value
+            # cattrs would iterate a table's keys or a string's characters as an array
+            if nested == "many" and not isinstance(value, list):
+                raise FieldError("", f"expected an array of tables, not {_toml_type(value)}")
+            if nested == "table" and not isinstance(value, Mapping):
+                raise FieldError("", f"expected a table, not {_toml_type(value)}")
             return _converter.structure(value, kind)
         return structure
 
@@ -245,12 +256,13 @@ def _class_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
     for f in init:
         spec = fields.spec_of(f)
         plain = spec is None or spec.nested is None
-        overrides[f.name] = override(struct_hook=_keep if plain else nested_hook(f.type))
+        overrides[f.name] = override(struct_hook=_keep if plain or spec is None
+                                     else nested_hook(f.type, spec.nested or ""))
     inner = make_dict_structure_fn(cls, _converter, **overrides)  # type: ignore[arg-type]
 
     def hook(data: Any, _: Any) -> Any:
         table = _table(data)
-        problems = [FieldError(k, f"unknown key; {_hint(k, keys)}") for k in table
+        problems = [FieldError(str(k), f"unknown key; {_hint(str(k), keys)}") for k in table
                     if k not in keys]
         given = {k: v for k, v in table.items() if k in keys}
         given |= {k: fields.MISSING for k in required if k not in given}
@@ -267,7 +279,7 @@ def _class_hook(cls: type[Any]) -> Callable[[Any, Any], Any]:
             problems += _problems(error)
             # A nested table that failed kept the constructor from running; run it again
             # without them, so the other fields' problems are reported in the same pass.
-            failed = _failed_fields(error)
+            failed = [n for n in _failed_fields(error) if n in declared]
             if failed:
                 try:
                     inner(given | dict.fromkeys(failed, fields.FAILED), cls)
@@ -291,7 +303,9 @@ def _tagged(tag: str, classes: Mapping[str, type[Any]]) -> Callable[[Any, Any], 
         if tag not in table:
             raise FieldError(tag, f"is required: one of {', '.join(classes)}")
         kind = table.pop(tag)
-        if kind not in classes:
+        if isinstance(kind, str) and kind.strip().lower() in classes:
+            kind = kind.strip().lower()
+        if not isinstance(kind, str) or kind not in classes:
             close = difflib.get_close_matches(str(kind), list(classes), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise FieldError(tag, f"must be one of {', '.join(classes)}{hint}", kind)
@@ -367,9 +381,9 @@ def from_dict(data: Mapping[str, Any], factory: Callable[..., S], *,
     """
     if not isinstance(data, Mapping):
         raise _invalid(source, [FieldError("", f"expected a table, not {_toml_type(data)}")])
-    problems = [FieldError(k, f"unknown key; {_hint(k, list(_TOP_KEYS))}") for k in data
-                if k not in _TOP_KEYS]
-    if "schema" in data and data["schema"] != SCHEMA:
+    problems = [FieldError(str(k), f"unknown key; {_hint(str(k), list(_TOP_KEYS))}")
+                for k in data if k not in _TOP_KEYS]
+    if "schema" in data and (type(data["schema"]) is not int or data["schema"] != SCHEMA):
         problems.append(FieldError("schema", f"this version of capacity reads schema {SCHEMA}",
                                    data["schema"]))
     problems += [FieldError(k, "is required") for k in ("name", "profiles", "sites")
@@ -432,7 +446,7 @@ def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
     """
     source = os.fspath(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8")
+        text = Path(path).read_bytes().decode("utf-8-sig")  # an editor's BOM is no error
         data = tomllib.loads(text)
     except OSError as exc:
         raise _invalid(source, [FieldError("", f"cannot be read: {exc.strerror or exc}")]

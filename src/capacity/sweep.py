@@ -51,30 +51,46 @@ def _set(obj: Any, parts: Sequence[str | Item], value: Any, path: str,
     head, rest = parts[0], parts[1:]
     if head == "scale" and not rest and hasattr(obj, "growth"):
         # a demand's size as a factor of its default growth path
-        return attrs.evolve(obj, growth=obj.growth.scaled(float(value)))
+        try:
+            return attrs.evolve(obj, growth=obj.growth.scaled(value))
+        except ValidationError as error:
+            where = at[1:] if at[:1] == ("estate",) else at
+            raise ValidationError(f"invalid {path}", [
+                type(e)(join(*where, "scale") if e.path == "factor" else
+                        join(*where, "growth", *parse(e.path)) if e.path else
+                        join(*where, "growth"), e.reason, e.value)
+                for e in error.problems]) from None
     if isinstance(obj, tuple):
         if not isinstance(head, Item):
             raise FieldError(path, f"{head!r} is read in a list; pick an element by its key "
                              "or position, e.g. 'sites[tianyi-huawei]' or 'sites[0]'")
         keys = [_key(o) for o in obj]
-        if isinstance(head.key, int):
+        if str(head.key) in keys:  # a key first: a site may be called "2025"
+            i = keys.index(str(head.key))
+        elif isinstance(head.key, int):
             if not 0 <= head.key < len(obj):
                 raise FieldError(path, f"no element [{head.key}] (there are {len(obj)})")
             i = head.key
-        elif head.key in keys:
-            i = keys.index(head.key)
         else:
             raise FieldError(path, f"no element [{head.key}] (known: {', '.join(keys)})")
-        new = _set(obj[i], rest, value, path, (*at, Item(i))) if rest else value
+        new = _set(obj[i], rest, value, path, (*at, head)) if rest else value
         return (*obj[:i], new, *obj[i + 1:])
     if isinstance(head, Item):
         raise FieldError(path, f"[{head.key}] picks an element of a list, and this is "
                          f"a {type(obj).__name__}")
     if isinstance(obj, Mapping):
-        if head not in obj:
-            raise FieldError(path, f"no entry {head!r} (known: {', '.join(map(str, obj))})")
-        return {**obj, head: _set(obj[head], rest, value, path, (*at, head)) if rest else value}
-    if not attrs.has(type(obj)) or head not in attrs.fields_dict(type(obj)):
+        # keys as a file writes them: "fp16" for Precision.FP16, "vcpu" for Resource.VCPU
+        written = {str(getattr(k, "name", k)).lower() if not isinstance(k, str) else k: k
+                   for k in obj}
+        if head not in written:
+            if rest:
+                raise FieldError(path, f"no entry {head!r} (known: {', '.join(written)})")
+            return {**obj, head: value}  # a new entry, checked by the class that holds it
+        key = written[head]
+        return {**obj, key: _set(obj[key], rest, value, path, (*at, head)) if rest else value}
+    public = {f.name for f in attrs.fields(type(obj)) if f.init} if attrs.has(type(obj)) \
+        else set()
+    if head not in public:
         raise FieldError(path, f"{type(obj).__name__} has no field {head!r}")
     current = getattr(obj, head)
     new = _set(current, rest, value, path, (*at, head)) if rest else value
@@ -235,9 +251,16 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
     ValidationError
         If a grid path names nothing; checked on the base scenario before any work.
     """
+    if not isinstance(grid, Mapping):
+        raise ValidationError("invalid sweep grid", [FieldError(
+            "grid", "must map field paths to the values to try", type(grid).__name__)])
+    p = Problems("sweep grid")
+    for k, v in grid.items():
+        if isinstance(v, (str, bytes, Mapping)) or not isinstance(v, Iterable):
+            p.add(str(k), "must be a list of values to try", v)
+    p.raise_if_any()
     keys = list(grid)
     values = [list(v) for v in grid.values()]
-    p = Problems("sweep grid")
     for k, vals in zip(keys, values, strict=True):
         if not vals:
             p.add(k, "has no values to try")

@@ -244,8 +244,11 @@ def growth_models(draw: st.DrawFn, unit: str = "vCPU") -> GrowthModel:
         st.sampled_from(("linear", "compound", "logistic")))
     k = 2 if curve != "logistic" else 3
     numbers = st.floats(-1e6, 1e6, allow_nan=False)
+    # A covariance is A·Aᵀ for some A: symmetric and positive semi-definite.
+    root = np.array([draw(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=k,
+                                   max_size=k)) for _ in range(k)])
     return Fitted(curve, draw(months), unit, draw(st.lists(numbers, min_size=k, max_size=k)),
-                  [draw(st.lists(numbers, min_size=k, max_size=k)) for _ in range(k)])
+                  (root @ root.T).tolist())
 
 
 @st.composite

@@ -330,6 +330,9 @@ e.g. '8 kW') (got '1 2 3 kW')
             q = Q_(q)
         if expected is None and q.unitless and "%" not in value:
             raise FieldError(path, "has no unit", value)
+        if "%" in value and q.units != ureg.percent:
+            # "8 kW %" would be read as 0.08 kW: a percent sign stands alone
+            raise FieldError(path, "'%' is a unit on its own, not a factor of another", value)
     elif isinstance(value, pint.Quantity):
         if value._REGISTRY is not ureg:
             raise FieldError(path, "quantity belongs to another unit registry; use capacity.ureg",
@@ -346,7 +349,10 @@ e.g. '8 kW') (got '1 2 3 kW')
     if expected is not None and q.dimensionality != expected.dimensionality:
         raise DimensionError(
             path, f"is {dimension_name(q)}, expected {dimension_name(expected)}", f"{q:~P}")
-    mags = np.asarray(q.magnitude, dtype=float)
+    try:
+        mags = np.asarray(q.magnitude, dtype=float)
+    except (TypeError, ValueError, OverflowError):
+        raise FieldError(path, "must be a real amount", f"{q:~P}") from None
     if not np.all(np.isfinite(mags)):
         raise FieldError(path, "must be finite", f"{q:~P}")
     size = np.abs(np.asarray(q.m_as(expected) if expected is not None else mags, dtype=float))
