@@ -1,10 +1,12 @@
+from pathlib import Path
+
 import attrs
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from capacity import Q_, Resource, ValidationError, project
+from capacity import Q_, Resource, ValidationError, project, testing
 from capacity.datasets import ganzhou
 from capacity.demand import DemandBlock
 from capacity.growth import Compound, Milestones
@@ -267,3 +269,37 @@ def test_a_voucher_moves_the_projected_demand_and_exhaustion(ganzhou_projection)
         Resource.COMPUTE_FP16)
     off = project(voucher, **HORIZON, n_paths=2000, seed=0, induced=False)
     np.testing.assert_array_equal(off.demand, ganzhou_projection.demand)
+
+
+# -- prefix-stable paths -----------------------------------------------------------------
+_PATH_ARRAYS = {"capacity": 0, "demand": 0, "cabinets": 0, "need": 1, "multiplier": 1}
+
+
+def _assert_prefix(whole, part, k: int) -> None:
+    for name, axis in _PATH_ARRAYS.items():
+        first = np.take(getattr(whole, name), range(k), axis=axis)
+        assert np.array_equal(first, getattr(part, name)), name
+    for proj, delays in part.delays.items():
+        assert np.array_equal(whole.delays[proj][:k], delays), proj
+
+
+@settings(max_examples=20, deadline=None)
+@given(scenario=testing.scenarios(), n=st.integers(2, 40), data=st.data(),
+       seed=st.integers(0, 99))
+def test_the_first_k_of_n_paths_are_the_k_path_projection(scenario, n, data, seed):
+    # Every component draws from its own stream, path by path: a run of k paths is the
+    # first k paths of any longer run, so path chunks can be computed apart and joined.
+    k = data.draw(st.integers(1, n - 1))
+    whole = project(scenario, start="2025-01", end="2027-06", n_paths=n, seed=seed)
+    part = project(scenario, start="2025-01", end="2027-06", n_paths=k, seed=seed)
+    _assert_prefix(whole, part, k)
+
+
+def test_prefix_stability_holds_for_every_growth_model_and_the_voucher_response():
+    scenario = Scenario.from_toml(Path(__file__).parents[1] / "scenarios" / "ganzhou-voucher.toml")
+    kinds = {type(b.growth).__name__ for b in scenario.demands}
+    assert {"Compound", "Logistic", "Milestones"} <= kinds
+    whole = project(scenario, start="2025-01", end="2030-12", n_paths=60, seed=5)
+    part = project(scenario, start="2025-01", end="2030-12", n_paths=23, seed=5)
+    _assert_prefix(whole, part, 23)
+    assert not np.all(part.multiplier == 1.0)  # the vouchers do respond

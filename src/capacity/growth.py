@@ -486,7 +486,8 @@ class Logistic(GrowthModel):
     def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
               rng: np.random.Generator) -> _Floats:
         floor, ceiling, rate, ceiling_sd, shift_sd = self._params
-        z = rng.standard_normal((2, n_paths))
+        # path by path, so the first k paths of n are the paths of a k-path draw
+        z = rng.standard_normal((n_paths, 2)).T
         ceilings = np.maximum(ceiling + ceiling_sd * z[0], floor)
         shifts = shift_sd * z[1]
         return _logistic(_years_since(axis, self.midpoint), floor, ceilings[:, None], rate,
@@ -751,7 +752,8 @@ class Milestones(GrowthModel):
     def _draw(self, axis: NDArray[np.datetime64], n_paths: int,
               rng: np.random.Generator) -> _Floats:
         rel_sd, delay_sd = self.rel_sd, self.delay_sd_months
-        z = rng.standard_normal((2, n_paths))
+        # path by path, so the first k paths of n are the paths of a k-path draw
+        z = rng.standard_normal((n_paths, 2)).T
         delays = np.rint(np.abs(delay_sd * z[0]))
         scales = np.exp(rel_sd * z[1])
         x, knots = self._offsets(axis)
