@@ -948,7 +948,10 @@ class Fitted(GrowthModel):
         # and exactly-zero covariances of perfect fits, where Cholesky would fail.
         w, v = np.linalg.eigh(self.covariance)
         root = v * np.sqrt(np.clip(w, 0.0, None))
-        params = self.estimate + rng.standard_normal((n_paths, self.estimate.size)) @ root.T
+        z = rng.standard_normal((n_paths, self.estimate.size))
+        # Row by row, not one matrix product: BLAS blocks a product by its size, so the
+        # first k paths of n would differ from a k-path draw in the last bits.
+        params = self.estimate + (z[:, None, :] * root[None, :, :]).sum(axis=2)
         return self._curve(_years_since(axis, self.anchor), params.T[:, :, None])
 
     def scaled(self, factor: float) -> Self:  # noqa: D102

@@ -279,8 +279,18 @@ class Projection:
         capacity elsewhere does not count, and compute precisions sharing device time
         are short together.
         """
-        p: NDArray[np.float64] = self._short_by_resource.mean(axis=0)
+        p = self._p_short
         return p if resource is None else p[:, resource.index]
+
+    @functools.cached_property
+    def _p_short(self) -> NDArray[np.float64]:
+        # once per projection: reports ask for it for every resource and probability
+        p: NDArray[np.float64] = self._short_by_resource.mean(axis=0)
+        return _readonly(p)
+
+    @functools.cached_property
+    def _demanded(self) -> tuple[Resource, ...]:
+        return tuple(r for r in Resource if np.any(self.demand[:, :, r.index]))
 
     def shortfalls(self, probability: float = 0.05) -> list[dict[str, Any]]:
         """The groups of demand that run short, where, and from when.
@@ -342,9 +352,7 @@ class Projection:
             raise FieldError("probability", "must be in (0, 1]", probability)
         p = self.shortfall_probability()
         out = []
-        for r in Resource:
-            if not np.any(self.demand[:, :, r.index]):
-                continue
+        for r in self._demanded:
             hit = np.flatnonzero(p[:, r.index] >= probability)
             out.append(Exhaustion(r, probability, self.months[hit[0]] if hit.size else None))
         far = np.datetime64("9999-12", "M")
