@@ -121,3 +121,11 @@ def test_missing_file_exits_2(tmp_path):
                            str(tmp_path / "nope.toml")], capture_output=True, text=True)
     assert proc.returncode == 2
     assert "nope.toml" in proc.stderr
+
+
+def test_a_run_too_large_for_the_machine_exits_2_naming_paths(capsys):
+    assert main(["run", str(SCENARIOS / "ganzhou-voucher.toml"),
+                 "--paths", "100000000000"]) == 2
+    err = capsys.readouterr().err
+    assert "n_paths" in err
+    assert "GiB" in err

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from capacity import Q_, Resource, ValidationError, project, testing
 from capacity.datasets import ganzhou
 from capacity.demand import DemandBlock
+from capacity.errors import CapacityError
 from capacity.growth import Compound, Milestones
 from capacity.inventory import CabinetProfile, Estate, Site
 from capacity.months import month_index
@@ -312,3 +313,12 @@ def test_prefix_stability_holds_for_every_growth_model_and_the_voucher_response(
     part = project(scenario, start="2025-01", end="2030-12", n_paths=23, seed=5)
     _assert_prefix(whole, part, 23)
     assert not np.all(part.multiplier == 1.0)  # the vouchers do respond
+
+
+def test_a_projection_too_large_for_the_machine_is_refused_up_front():
+    # No allocation is attempted: the refusal names what was asked and what it needs.
+    with pytest.raises(CapacityError) as info:
+        project(ganzhou(), start="2025-01", end="2030-12", n_paths=10**12)
+    assert info.value.path == "n_paths"
+    assert "GiB" in info.value.reason
+    assert "fewer paths" in info.value.reason

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -474,6 +475,44 @@ def _condition_resources(u: Uses, cond: Condition) -> list[Resource]:
             and any(u.blocks[b].ratios[r.index] > 0 for b in cond.blocks)]
 
 
+def _available_bytes() -> int | None:
+    """Memory this process may still take (Linux's MemAvailable), if the system says."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as info:
+            for line in info:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def projection_bytes(n_paths: int, n_months: int, n_pools: int, n_blocks: int) -> int:
+    """About the memory a projection of this size holds at its peak, in bytes.
+
+    Float64 arrays of paths × months: cabinets per pool (and a temporary of that size),
+    capacity and demand per resource, each block's need, response and served demand.
+    On the embedded scenario at 10⁵ paths × 72 months this gives 2.4 GiB, the peak
+    measured by ``benchmarks/bench_projection.py``.
+    """
+    per_path_month = 2 * n_pools + 2 * N_RESOURCES + 3 * n_blocks
+    return 8 * n_paths * n_months * per_path_month
+
+
+def _check_memory(n_paths: int, n_months: int, n_pools: int, n_blocks: int) -> None:
+    # Refuse up front, naming what was asked and what it needs, rather than fail part way
+    # with a MemoryError.
+    need = projection_bytes(n_paths, n_months, n_pools, n_blocks)
+    free = _available_bytes()
+    if free is not None and need > free:
+        raise FieldError("n_paths", f"would need about {need / 2**30:,.1f} GiB for "
+                         f"{n_months} months, more than the {free / 2**30:,.1f} GiB this "
+                         "machine has free; ask for fewer paths", n_paths)
+
+
 def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
     """The random stream of one component (``kind`` "project" or "demand") of a projection.
 
@@ -513,6 +552,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
         raise FieldError("seed", "must be a non-negative whole number", seed)
     months = month_range(month(start, "start"), month(end, "end"))
     pools = Pools.of(scenario.estate, scenario.plan)
+    _check_memory(n_paths, months.size, len(pools.keys), len(scenario.demands))
     delays = {proj.name: proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
               for proj in scenario.plan.projects}
     cabinets = pools.cabinets(months, delays, n_paths)
