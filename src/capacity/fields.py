@@ -49,6 +49,7 @@ import pint
 
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.months import month as read_month
+from capacity.paths import under
 from capacity.provenance import Provenance
 from capacity.units import MAX_MAGNITUDE, Q_, Quantity, parse_quantity, read_unit, ureg
 
@@ -65,7 +66,6 @@ __all__ = [
     "declare",
     "duration",
     "freeze",
-    "frozen_map",
     "instances",
     "magnitude",
     "month",
@@ -193,7 +193,7 @@ def declare(spec: Spec, *, default: Any = attrs.NOTHING, factory: Any = None,
         try:
             return spec.read(value, owner, field.name)
         except ValidationError as error:
-            return Invalid(tuple(FieldError(_join(field.name, e.path), e.reason, e.value)
+            return Invalid(tuple(FieldError(under(field.name, e.path), e.reason, e.value)
                                  for e in error.problems))
         except FieldError as error:
             return Invalid((error,), getattr(error, "parsed", None))
@@ -202,12 +202,6 @@ def declare(spec: Spec, *, default: Any = attrs.NOTHING, factory: Any = None,
         default=attrs.Factory(factory) if factory is not None else default,
         converter=attrs.Converter(convert, takes_self=True, takes_field=True),
         metadata={"capacity": spec}, kw_only=kw_only, eq=eq)
-
-
-def _join(prefix: str, path: str) -> str:
-    if not path:
-        return prefix
-    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
 def named(kind: str, value: Any) -> str:
@@ -609,11 +603,6 @@ class FrozenMap(Mapping[_K, _V]):
         return f"FrozenMap({self._items!r})"
 
 
-def frozen_map(items: Mapping[Any, Any]) -> Mapping[Any, Any]:
-    """A read-only copy of a mapping."""
-    return FrozenMap(items)
-
-
 def _mapping(value: Any, path: str) -> Mapping[Any, Any]:
     if not isinstance(value, Mapping):
         raise FieldError(path, f"expected a table, not {type(value).__name__}", value)
@@ -646,7 +635,7 @@ def table(read_key: Callable[[Any, str], Any], read_value: Callable[[Any, Any, A
                 given[key] = k
                 out[key] = read_value(v, key, owner, here)
             except ValidationError as error:
-                p.items.extend(FieldError(_join(here, e.path), e.reason, e.value)
+                p.items.extend(FieldError(under(here, e.path), e.reason, e.value)
                                for e in error.problems)
             except FieldError as error:
                 p.items.append(error)

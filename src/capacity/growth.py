@@ -47,6 +47,7 @@ from scipy.special import expit
 from capacity import fields
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.months import MonthLike, month
+from capacity.paths import under
 from capacity.units import Q_, Quantity, read_unit, ureg
 
 __all__ = [
@@ -963,10 +964,6 @@ class Fitted(GrowthModel):
                             covariance=self.covariance * np.outer(multiplier, multiplier))
 
 
-def _join_path(prefix: str, path: str) -> str:
-    return f"{prefix}.{path}" if path else prefix
-
-
 def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
         kind: Kind = "compound") -> Fitted:
     """Fit a growth curve to historical points by least squares.
@@ -1004,8 +1001,7 @@ def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
     try:
         points = _read_points(history, "history")
     except ValidationError as error:
-        p.items.extend(FieldError(f"history{e.path}" if e.path.startswith("[") else
-                                  _join_path("history", e.path), e.reason, e.value)
+        p.items.extend(FieldError(under("history", e.path), e.reason, e.value)
                        for e in error.problems)
     except FieldError as error:
         p.items.append(error)

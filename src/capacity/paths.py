@@ -28,7 +28,7 @@ import attrs
 
 from capacity.errors import FieldError
 
-__all__ = ["Item", "join", "parse"]
+__all__ = ["Item", "join", "parse", "under"]
 
 
 @attrs.frozen
@@ -76,6 +76,21 @@ def parse(path: str) -> tuple[str | Item, ...]:
         raise FieldError(path, "is not a field path; it starts with a field name, e.g. "
                          "'sites[0].pue'")
     return tuple(parts)
+
+
+def under(prefix: str, path: str) -> str:
+    """A written `path` (``"pue"``, ``"[2].pue"``) placed under a written `prefix`.
+
+    Examples
+    --------
+    >>> under("sites", "[2].pue"), under("sites[2]", "pue"), under("", "pue")
+    ('sites[2].pue', 'sites[2].pue', 'pue')
+    """
+    if not path:
+        return prefix
+    if not prefix:
+        return path
+    return f"{prefix}{path}" if path.startswith("[") else f"{prefix}.{path}"
 
 
 def join(*parts: str | int | Item) -> str:

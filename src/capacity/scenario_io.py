@@ -110,7 +110,7 @@ from capacity.instruments import (
     Instrument,
 )
 from capacity.inventory import Estate
-from capacity.paths import join
+from capacity.paths import join, under
 from capacity.plan import Plan
 from capacity.provenance import Assumption
 from capacity.units import MAX_MAGNITUDE
@@ -171,20 +171,12 @@ def _hint(key: str, allowed: list[str]) -> str:
     return f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
 
 
-def _at(path: str, sub: str) -> str:
-    if not sub:
-        return path
-    if not path:
-        return sub
-    return f"{path}{sub}" if sub.startswith("[") else f"{path}.{sub}"
-
-
 def _problems(error: BaseException, path: str = "") -> list[FieldError]:
     """Every problem in a (nested) structuring error, each with its field path."""
     if isinstance(error, ValidationError):
-        return [type(e)(_at(path, e.path), e.reason, e.value) for e in error.problems]
+        return [type(e)(under(path, e.path), e.reason, e.value) for e in error.problems]
     if isinstance(error, FieldError):
-        return [type(error)(_at(path, error.path), error.reason, error.value)]
+        return [type(error)(under(path, error.path), error.reason, error.value)]
     if isinstance(error, (ClassValidationError, IterableValidationError)):
         out: list[FieldError] = []
         for sub in error.exceptions:
@@ -192,7 +184,7 @@ def _problems(error: BaseException, path: str = "") -> list[FieldError]:
                          if isinstance(n, (AttributeValidationNote, IterableValidationNote))),
                         None)
             if isinstance(note, AttributeValidationNote):
-                out += _problems(sub, _at(path, note.name))
+                out += _problems(sub, under(path, note.name))
             elif isinstance(note, IterableValidationNote):
                 index = note.index
                 out += _problems(sub, f"{path}[{index}]" if isinstance(index, int)
