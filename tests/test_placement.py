@@ -12,7 +12,7 @@ from capacity import Q_
 from capacity.demand import DemandBlock
 from capacity.growth import Linear
 from capacity.inventory import CabinetProfile, Estate, Site
-from capacity.placement import Pools, place, shortfall, uses
+from capacity.placement import LIMITS, PoolKey, Pools, place, shortfall, uses
 from capacity.plan import Plan
 
 CPU = CabinetProfile("cpu", it_power="6 kW", floor_area="12 m**2", vcpu="1000 vCPU",
@@ -120,6 +120,32 @@ def test_fp64_takes_device_time_fp16_then_lacks():
     assert shortfall(need, cabinets, pools, u).any()[0, 0]
     fits = np.array([1500, 40_000.0])[:, None, None]
     assert not shortfall(fits, cabinets, pools, u).any()[0, 0]
+
+
+def test_a_demand_no_pool_can_host_fails_alone_and_does_not_inflate_cabinets_needed():
+    # found by the property below: FP16 demand on an estate whose only pool is CPU made
+    # every storage union fail and asked for 1.8e308 CPU cabinets
+    from capacity import project
+    from capacity.growth import Compound
+    from capacity.placement import conditions
+    from capacity.scenario import Scenario
+
+    estate = Estate(sites=(Site("s0", "S0"),), profiles={"cpu": CPU, "gpu": GPU})
+    demand = (DemandBlock("ai", "x", "compute_fp16",
+                          Compound("1 TFLOPS_fp16", "2025-01", 0.0, rate_sd=0.25),
+                          per_unit={"storage": "0.125 TB/TFLOPS_fp16"}),
+              DemandBlock("web", "x", "vcpu", Compound("1 vCPU", "2025-01", 0.0, rate_sd=0.25),
+                          per_unit={"storage": "0.125 TB/vCPU"}))
+    p = project(Scenario("s", estate, demands=demand), start="2025-01", end="2027-12",
+                n_paths=60, seed=1)
+    need = p.cabinets_needed("cpu", 0.05)
+    assert (need.site, need.cabinets.m_as("cabinet")) == ("s0", 1)
+    assert "TFLOPS_fp16" in {r.value for r in need.uncovered}
+    pools = Pools.of(estate, Plan(), extra=PoolKey("s0", "cpu"))
+    by = {(c.limit, c.pools): c.blocks for c in conditions(uses(demand, pools))}
+    storage = LIMITS.index("storage")
+    assert by[storage, ()] == (0,)
+    assert by[storage, (0,)] == (1,)
 
 
 def test_allocation_policy_and_hand_agree_on_one_months_energy():

@@ -322,3 +322,16 @@ def test_a_projection_too_large_for_the_machine_is_refused_up_front():
     assert info.value.path == "n_paths"
     assert "GiB" in info.value.reason
     assert "fewer paths" in info.value.reason
+
+
+def test_a_growth_that_leaves_the_range_of_numbers_is_refused_naming_the_block():
+    from capacity.growth import Fitted
+
+    steep = DemandBlock("wild", "x", "vcpu",
+                        Fitted("compound", "2025-01", "vCPU", [1.0, 800.0], [[0, 0], [0, 0]]))
+    s = ganzhou()
+    with pytest.raises(CapacityError) as info:
+        project(attrs.evolve(s, demands=(*s.demands, steep)), start="2025-01", end="2030-12",
+                n_paths=10)
+    assert info.value.path == "demands[wild].growth"
+    assert "range of numbers" in info.value.reason

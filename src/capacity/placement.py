@@ -357,7 +357,9 @@ def conditions(u: Uses) -> tuple[Condition, ...]:
             frontier = grown
         for s in sorted(seen):
             pools = tuple(j for j in range(u.eligible.shape[1]) if s >> j & 1)
-            confined = tuple(b for b in users if masks[b] & ~s == 0)
+            # a block no pool may host is confined to every union, but its own condition
+            # over no pools already fails; counting it again would fail every union it joins
+            confined = tuple(b for b in users if masks[b] & ~s == 0 and (masks[b] or not s))
             if confined:
                 out.append(Condition(limit, pools, confined))
     return tuple(out)
@@ -531,7 +533,7 @@ def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
         gap = with_pool.need[c] - base.room[c]
         with np.errstate(invalid="ignore"):
             kc = np.where(gap > _TOL, np.ceil(gap / per - 1e-9), 0.0)
-        by_condition[c] = np.nan_to_num(kc, nan=np.inf)
+        by_condition[c] = np.nan_to_num(kc, nan=np.inf, posinf=np.inf)
     k = by_condition.max(axis=0, initial=0.0)
     return Closing(conds, by_condition, stuck, np.where(touched, np.maximum(k, 1.0), 0.0))
 

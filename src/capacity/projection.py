@@ -524,6 +524,17 @@ def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
 
 
+def _check_finite(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
+                  ) -> None:
+    """Refuse draws that left the float range: an infinite demand is no forecast."""
+    bad = ~np.isfinite(drawn)
+    if bad.any():
+        path, t = (int(i) for i in np.argwhere(bad)[0])
+        raise FieldError(f"demands[{name}].growth",
+                         f"its draws leave the range of numbers ({drawn[path, t]} on path "
+                         f"{path} in {months[t]}); its growth is too steep for the horizon")
+
+
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
             seed: int = 0, induced: bool = True) -> Projection:
     """Draw Monte Carlo paths of a scenario's capacity and demand, month by month.
@@ -559,8 +570,11 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     blocks = scenario.demands
     need = np.empty((len(blocks), n_paths, months.size))
     for b, block in enumerate(blocks):
-        need[b] = block.growth.sample(months, n_paths, component_rng(seed, "demand", block.name),
-                                      block.resource.unit)
+        with np.errstate(over="ignore", invalid="ignore"):
+            need[b] = block.growth.sample(months, n_paths,
+                                          component_rng(seed, "demand", block.name),
+                                          block.resource.unit)
+        _check_finite(need[b], months, block.name)
     multiplier = np.ones_like(need)
     vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
     if induced and vouchers:

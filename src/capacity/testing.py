@@ -243,12 +243,19 @@ def growth_models(draw: st.DrawFn, unit: str = "vCPU") -> GrowthModel:
     curve: Literal["linear", "compound", "logistic"] = draw(
         st.sampled_from(("linear", "compound", "logistic")))
     k = 2 if curve != "logistic" else 3
-    numbers = st.floats(-1e6, 1e6, allow_nan=False)
+    if curve == "compound":
+        # (ln start, ln(1 + rate)) as a fit to history gives them: a steeper curve leaves
+        # the range of numbers within the horizon, which a projection refuses
+        estimate = [draw(st.floats(-5.0, 14.0)), draw(st.floats(-2.0, 1.1))]
+        spread = 0.3
+    else:
+        numbers = st.floats(-1e6, 1e6, allow_nan=False)
+        estimate = draw(st.lists(numbers, min_size=k, max_size=k))
+        spread = 1e3
     # A covariance is A·Aᵀ for some A: symmetric and positive semi-definite.
-    root = np.array([draw(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=k,
+    root = np.array([draw(st.lists(st.floats(-spread, spread, allow_nan=False), min_size=k,
                                    max_size=k)) for _ in range(k)])
-    return Fitted(curve, draw(months), unit, draw(st.lists(numbers, min_size=k, max_size=k)),
-                  (root @ root.T).tolist())
+    return Fitted(curve, draw(months), unit, estimate, (root @ root.T).tolist())
 
 
 @st.composite
