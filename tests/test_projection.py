@@ -273,13 +273,15 @@ def test_a_voucher_moves_the_projected_demand_and_exhaustion(ganzhou_projection)
 
 
 # -- prefix-stable paths -----------------------------------------------------------------
-_PATH_ARRAYS = {"capacity": 0, "demand": 0, "cabinets": 0, "need": 1, "multiplier": 1}
+_PATH_ARRAYS = {"capacity": 0, "demand": 0, "cabinets": 0, "need": 1, "multiplier": 1,
+                "yearly_multiplier": 1}
 
 
 def _assert_prefix(whole, part, k: int) -> None:
     for name, axis in _PATH_ARRAYS.items():
         first = np.take(getattr(whole, name), range(k), axis=axis)
         assert np.array_equal(first, getattr(part, name), equal_nan=True), name
+    assert np.array_equal(whole.short.violated[:, :k], part.short.violated)
     for proj, delays in part.delays.items():
         assert np.array_equal(whole.delays[proj][:k], delays), proj
 

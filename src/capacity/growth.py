@@ -758,9 +758,11 @@ class Milestones(GrowthModel):
         delays = np.rint(np.abs(delay_sd * z[0]))
         scales = np.exp(rel_sd * z[1])
         x, knots = self._offsets(axis)
-        paths = _piecewise(x[None, :] - delays[:, None], knots, self._values,
+        # delays are whole months and few distinct: one central path per distinct delay
+        distinct, which = np.unique(delays, return_inverse=True)
+        paths = _piecewise(x[None, :] - distinct[:, None], knots, self._values,
                            before=self.before, geometric=self.interpolation == "geometric")
-        scaled: _Floats = paths * scales[:, None]
+        scaled: _Floats = paths[which.reshape(-1)] * scales[:, None]
         return scaled
 
     def scaled(self, factor: float) -> Self:  # noqa: D102

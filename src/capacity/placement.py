@@ -30,6 +30,7 @@ first, demand with fewest options first) that policy costing applies on every pa
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import attrs
@@ -58,6 +59,7 @@ __all__ = [
     "Closing",
     "Condition",
     "CostModel",
+    "Failed",
     "PoolKey",
     "Pools",
     "Shortfall",
@@ -71,6 +73,7 @@ __all__ = [
     "shortfall",
     "subsidy_window",
     "uses",
+    "weighted",
 ]
 
 _Floats = NDArray[np.float64]
@@ -213,20 +216,21 @@ class Pools:
         `delays` holds each project's completion delay per path (``(n_paths,)`` months);
         without them every project keeps its planned dates.
         """
-        out = np.zeros((n_paths, months.size, self.n))
+        # pool by pool: each pool's paths are one contiguous plane of the result
+        planes = np.zeros((self.n, n_paths, months.size))
         for j in range(self.n):
             since = self.own_from[j]
             if self.own[j] and since is not None:
-                out[:, :, j] = self.own[j] * (months >= since)
+                planes[j] = self.own[j] * (months >= since)
         for k, proj in enumerate(self.plan.projects):
             cols = np.flatnonzero(self.additions[k])
             if not cols.size:
                 continue
             share = proj.online(months) if delays is None else proj.online(
                 months, delays[proj.name])
-            share = np.broadcast_to(share, (n_paths, months.size))
-            out[:, :, cols] += share[:, :, None] * self.additions[k, cols]
-        return out
+            for col in cols:
+                planes[col] += share * self.additions[k, col]
+        return np.moveaxis(planes, 0, -1)
 
     def capacity(self, cabinets: _Floats) -> _Floats:
         """Peak capacity of every resource, estate-wide, ``(..., R)``, from `cabinets`."""
@@ -369,6 +373,32 @@ def _mask(row: NDArray[np.bool_]) -> int:
     return sum(1 << int(j) for j in np.flatnonzero(row))
 
 
+def weighted(a: _Floats, weights: _Floats) -> _Floats:
+    """``a @ weights`` over the last axis, summed pool by pool in a fixed order.
+
+    A BLAS product may add in an order that depends on the array's size and alignment;
+    this one gives every path the same bits however the paths are split into chunks.
+    """
+    n_j = a.shape[-1]
+    planes = np.moveaxis(a, -1, 0)
+    used = np.flatnonzero(weights)
+    if planes.flags.c_contiguous:  # pool-major, as projections keep cabinets
+        total = np.zeros(a.shape[:-1])
+        for j in used:
+            total += planes[j] * weights[j]
+        return total
+    out = np.zeros(math.prod(a.shape[:-1]))
+    if not n_j:
+        return out.reshape(a.shape[:-1])
+    flat = a.reshape(-1, n_j)
+    step = max(1024, 2**18 // max(n_j, 1))  # rows whose pools stay in cache while summed
+    for i in range(0, flat.shape[0], step):
+        rows, acc = flat[i:i + step], out[i:i + step]
+        for j in used:
+            acc += rows[:, j] * weights[j]
+    return out.reshape(a.shape[:-1])
+
+
 def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats) -> _Floats:
     """Block `b`'s use of `limit` per unit at its most frugal eligible pool with room.
 
@@ -381,7 +411,7 @@ def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats) -> 
     per = u.use[b, hosts, limit]
     if np.all(per == per[0]):
         # the same at every pool (always so for direct resources): only whether any has room
-        has = cabinets @ np.isin(np.arange(rows.shape[0]), hosts).astype(np.float64) > 0
+        has = weighted(cabinets, np.isin(np.arange(rows.shape[0]), hosts).astype(np.float64)) > 0
         return np.where(has, per[0], np.inf)
     out = np.full(cabinets.shape[:-1], np.inf)
     for j, each in zip(hosts, per, strict=True):
@@ -416,9 +446,39 @@ class Shortfall:
 
     def any(self) -> NDArray[np.bool_]:
         """``(P, T)`` where some demand cannot be served."""
+        return self.failed().any()
+
+    def failed(self) -> Failed:
+        """Which conditions fail, without the amounts."""
+        return Failed(self.conditions, self.violated)
+
+
+@attrs.frozen(eq=False)
+class Failed:
+    """Which Hall conditions fail on each path and month.
+
+    A :class:`Shortfall` without its amounts, a sixteenth of its size: what a projection
+    keeps.
+
+    Attributes
+    ----------
+    conditions
+        The conditions checked.
+    violated
+        ``(C, P, T)`` where a condition fails.
+    """
+
+    conditions: tuple[Condition, ...]
+    violated: NDArray[np.bool_]
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
+
+    def any(self) -> NDArray[np.bool_]:
+        """``(P, T)`` where some demand cannot be served."""
         v = self.violated
         if not v.size:
-            return np.zeros(self.need.shape[1:], dtype=bool)
+            return np.zeros(v.shape[1:], dtype=bool)
         return np.asarray(v.any(axis=0), dtype=bool)
 
 
@@ -458,7 +518,7 @@ def shortfall(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
     for c, cond in enumerate(conds):
         weights = np.zeros(pools.n)
         weights[list(cond.pools)] = pools.rows[list(cond.pools), cond.limit]
-        out_room[c] = cabinets @ weights
+        out_room[c] = weighted(cabinets, weights)
         for b in cond.blocks:
             if (b, cond.limit) not in confined:
                 per = least_use(u, b, cond.limit, cabinets, pools.rows)
@@ -544,6 +604,18 @@ def _order(u: Uses) -> list[int]:
     return sorted(range(len(u.blocks)), key=lambda b: (int(u.eligible[b].sum()), b))
 
 
+def _cost_ranks(cost: _Floats) -> NDArray[np.intp]:
+    """``(T, H)`` each pool's place among the month's distinct costs (0: cheapest).
+
+    Costs equal to 9 decimals share a place, so they fill pro rata together.
+    """
+    rounded = np.round(cost, 9)
+    out = np.empty(cost.shape, dtype=np.intp)
+    for t, row in enumerate(rounded):
+        out[t] = np.searchsorted(np.unique(row), row)
+    return out
+
+
 def place(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses, unit_cost: _Floats,
           ) -> _Floats:
     """Place every block's need on every path and month: the least-cost fill.
@@ -571,33 +643,42 @@ def place(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses, unit_cost: _F
         ``(B, P, T, J)`` primary placed per pool.
     """
     n_b, n_p, n_t = need.shape
-    room = cabinets[..., None] * pools.rows[None, None]  # (P, T, J, L)
-    placed = np.zeros((n_b, n_p, n_t, pools.n))
+    # room per pool and limit as contiguous (P, T) planes: every step below is one pass
+    room: dict[tuple[int, int], _Floats] = {
+        (j, lim): cabinets[:, :, j] * pools.rows[j, lim]
+        for j in range(pools.n) for lim in range(pools.rows.shape[1])}
+    planes = np.zeros((n_b, pools.n, n_p, n_t))  # each block's placement per pool
     for b in _order(u):
         hosts = u.hosts(b)
         if not hosts.size:
             continue
-        per = u.use[b][hosts]  # (H, L)
         left = need[b].copy()
-        cost = unit_cost[:, b, hosts]  # (T, H)
-        levels = np.unique(np.round(cost, 9), axis=None)
-        for level in levels:
-            at = np.isclose(cost, level, rtol=1e-9, atol=1e-9)  # (T, H): pools at this cost
-            if not at.any():
+        rank = _cost_ranks(unit_cost[:, b, hosts])  # (T, H)
+        for level in range(int(rank.max()) + 1):
+            at = rank == level  # (T, H): each month's pools at its level-th lowest cost
+            fits: dict[int, _Floats] = {}
+            for h, j in enumerate(hosts.tolist()):
+                if not at[:, h].any():
+                    continue
+                per = u.use[b, j]
+                fit = np.full((n_p, n_t), np.inf)
+                for lim in np.flatnonzero(per > 0).tolist():
+                    np.minimum(fit, room[j, lim] / per[lim], out=fit)
+                fits[h] = np.where(at[:, h], np.maximum(fit, 0.0), 0.0)  # units that fit
+            if not fits:
                 continue
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fit = np.where(per[None, None] > 0, room[:, :, hosts] / per[None, None],
-                               np.inf).min(axis=3)  # (P, T, H) units that fit
-            fit = np.where(at[None], np.maximum(fit, 0.0), 0.0)
-            total = fit.sum(axis=2)
+            total = sum(fits.values(), np.zeros((n_p, n_t)))
             take = np.minimum(left, total)
             with np.errstate(divide="ignore", invalid="ignore"):
-                share = np.where(total[..., None] > 0, fit / total[..., None], 0.0)
-            amount = take[..., None] * share  # (P, T, H)
-            placed[b][:, :, hosts] += amount
-            room[:, :, hosts] -= amount[..., None] * per[None, None]
+                scale = np.where(total > 0, take / total, 0.0)
+            for h, fit in fits.items():
+                j = hosts[h]
+                amount = fit * scale
+                planes[b, j] += amount
+                for lim in np.flatnonzero(u.use[b, j] > 0).tolist():
+                    room[j, lim] -= amount * u.use[b, j, lim]
             left = left - take
-    return placed
+    return np.moveaxis(planes, 1, -1)
 
 
 # -- costs ------------------------------------------------------------------------------------

@@ -203,8 +203,10 @@ class Project:
         elapsed = (months - self.start).astype(np.float64)
         if delays is None:
             return self.ramp.fraction(elapsed, np.asarray(float(self.duration)))
-        duration = (self.duration + delays).astype(np.float64)[:, None]
-        return self.ramp.fraction(elapsed[None, :], duration)
+        # delays are whole months and few distinct: one ramp per distinct delay
+        distinct, which = np.unique(np.asarray(delays), return_inverse=True)
+        duration = (self.duration + distinct).astype(np.float64)[:, None]
+        return self.ramp.fraction(elapsed[None, :], duration)[which.reshape(-1)]
 
 
 @attrs.frozen

@@ -70,11 +70,12 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
                 label="peak if every device ran this precision (median)")
     qs = sorted({*bands, 0.5, *(1 - b for b in bands)})
     group = _tightest_group(projection, resource)
+    amounts = projection.condition_paths(group[0]) if group is not None else None
     for of, style in styles.items():
-        if group is not None:
+        if group is not None and amounts is not None:
             # demand that may run only in some pools, against what those pools hold
-            c, names = group
-            paths = projection.short.room[c] if of == "capacity" else projection.short.need[c]
+            names = group[1]
+            paths = amounts[1] if of == "capacity" else amounts[0]
             values = ureg.Quantity(np.quantile(paths, qs, axis=0), resource.unit).m_as(shown)
             label = (f"room where {names} may run" if of == "capacity"
                      else f"demand of {names}")

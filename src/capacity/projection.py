@@ -6,8 +6,13 @@ frozen :class:`Projection` answers: capacity and demand quantiles, P(shortfall) 
 month and resource, the exhaustion date at a chosen probability and the resource that
 binds first, and the cabinets of a chosen profile still needed to keep P(shortfall) ≤ α.
 
-Everything inside is float64 numpy arrays of shape ``(n_paths, n_months, R)`` in the
-resources' canonical units; quantities appear only in what the methods return.
+A projection keeps what every answer is built from, float64 in canonical units: each
+pool's cabinets and each block's need per path and month, the vouchers' response per
+year, and which Hall conditions fail. Capacity and demand per resource are products of
+those, formed when asked. Paths are computed in chunks of :data:`PATH_BLOCK`, serially
+or on any :class:`concurrent.futures.Executor`; each component draws each block of paths
+from its own stream, so any split gives the same numbers, and the first k paths of a run
+are the k-path run. Quantities appear only in what the methods return.
 
 Examples
 --------
@@ -26,7 +31,8 @@ import functools
 import math
 import os
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import attrs
@@ -44,22 +50,28 @@ from capacity.placement import (
     LIMIT_UNITS,
     LIMITS,
     Condition,
+    Failed,
     PoolKey,
     Pools,
-    Shortfall,
     Uses,
     cabinets_to_close,
+    conditions,
     least_use,
     shortfall,
     uses,
+    weighted,
 )
 from capacity.plan import Plan
 from capacity.resources import N_RESOURCES, Resource
-from capacity.response import enterprise_weights, respond
+from capacity.response import enterprise_weights, respond, year_index
 from capacity.scenario import Scenario
 from capacity.units import Q_, Quantity, ureg
 
-__all__ = ["CabinetNeed", "Exhaustion", "Projection", "component_rng", "project"]
+__all__ = ["PATH_BLOCK", "CabinetNeed", "Exhaustion", "Projection", "component_rng", "project"]
+
+#: Paths drawn from one random stream of a component: paths ``[i·PATH_BLOCK, (i+1)·PATH_BLOCK)``
+#: come from block ``i``'s stream, so a chunk of paths is drawn without the ones before it.
+PATH_BLOCK = 10_000
 
 
 @attrs.frozen
@@ -128,38 +140,35 @@ def _readonly(a: NDArray[Any]) -> NDArray[Any]:
 class Projection:
     """Monte Carlo paths of capacity and demand over a monthly axis.
 
-    Build it with :func:`project`. Arrays are read-only; resource arrays are
-    ``(n_paths, n_months, len(Resource))`` in canonical units.
+    Build it with :func:`project`. Arrays are read-only.
 
     Attributes
     ----------
-    capacity
-        Peak capacity estate-wide. A compute resource's figure is what the devices deliver
-        if all their time serves that precision: precisions of one device are alternatives,
-        so FP16 and FP64 figures are never both available (see :meth:`device_time`).
-    demand
-        Demand of every resource, including what the scenario's vouchers induce.
-    need, multiplier
-        ``(B, n_paths, n_months)`` each block's primary need without the policy, and the
-        factor the vouchers' lower price multiplies it by.
+    months
+        The monthly axis.
+    delays
+        Each project's completion delay per path, ``(n_paths,)`` whole months.
     cabinets
         ``(n_paths, n_months, J)`` cabinets in service in each pool.
+    need
+        ``(B, n_paths, n_months)`` each block's primary need without the policy.
+    yearly_multiplier
+        ``(B, n_paths, Y)`` the factor the vouchers' lower price multiplies each block's
+        need by in each calendar year of the axis (1 without vouchers).
     short
         Which Hall conditions fail (:func:`capacity.placement.shortfall`): demand short
-        where it may run.
+        where it may run; :meth:`condition_paths` gives the amounts.
     """
 
     months: NDArray[np.datetime64]
-    capacity: NDArray[np.float64] = attrs.field(repr=False)
-    demand: NDArray[np.float64] = attrs.field(repr=False)
     delays: Mapping[str, NDArray[np.int64]] = attrs.field(repr=False)
     scenario: Scenario = attrs.field(repr=False)
     pools: Pools = attrs.field(repr=False)
     uses: Uses = attrs.field(repr=False)
     cabinets: NDArray[np.float64] = attrs.field(repr=False)
     need: NDArray[np.float64] = attrs.field(repr=False)
-    multiplier: NDArray[np.float64] = attrs.field(repr=False)
-    short: Shortfall = attrs.field(repr=False)
+    yearly_multiplier: NDArray[np.float64] = attrs.field(repr=False)
+    short: Failed = attrs.field(repr=False)
     seed: int = 0
 
     def __attrs_post_init__(self) -> None:
@@ -178,7 +187,77 @@ class Projection:
     @property
     def n_paths(self) -> int:
         """Number of Monte Carlo paths."""
-        return int(self.capacity.shape[0])
+        return int(self.cabinets.shape[0])
+
+    def paths(self, which: slice) -> Projection:
+        """The projection of some of its paths (views, no copies), e.g. a chunk of them."""
+        return Projection(self.months, fields.FrozenMap({k: v[which] for k, v in
+                                                         self.delays.items()}),
+                          self.scenario, self.pools, self.uses, self.cabinets[which],
+                          self.need[:, which], self.yearly_multiplier[:, which],
+                          Failed(self.short.conditions, self.short.violated[:, which]),
+                          self.seed)
+
+    def chunks(self, size: int = PATH_BLOCK) -> Iterator[Projection]:
+        """The projection in chunks of `size` paths, in order (see :meth:`paths`)."""
+        for sl in _spans(self.n_paths, size):
+            yield self.paths(sl)
+
+    @functools.cached_property
+    def _year_of(self) -> NDArray[np.int64]:
+        return year_index(self.months)[1]
+
+    @property
+    def multiplier(self) -> NDArray[np.float64]:
+        """``(B, n_paths, n_months)`` the vouchers' factor on each block's need, per month."""
+        return _readonly(np.asarray(self.yearly_multiplier[:, :, self._year_of]))
+
+    @property
+    def capacity(self) -> NDArray[np.float64]:
+        """``(n_paths, n_months, R)`` peak capacity estate-wide, formed on each access.
+
+        A compute resource's figure is what the devices deliver if all their time serves
+        that precision: precisions of one device are alternatives, so FP16 and FP64
+        figures are never both available (see :meth:`available_paths`). One resource's
+        paths (:meth:`capacity_paths`) cost 1/R of this.
+        """
+        out = np.stack([self._capacity(r) for r in Resource], axis=-1)
+        return _readonly(out)
+
+    @property
+    def demand(self) -> NDArray[np.float64]:
+        """``(n_paths, n_months, R)`` demand of every resource, formed on each access.
+
+        It includes what the scenario's vouchers induce; one resource's paths
+        (:meth:`demand_paths`) cost 1/R of this.
+        """
+        return _readonly(np.stack([self._demand(r) for r in Resource], axis=-1))
+
+    def served(self, b: int, paths: slice = slice(None)) -> NDArray[np.float64]:
+        """``(n, n_months)`` block `b`'s primary need with the vouchers' response."""
+        need = self.need[b, paths]
+        m = self.yearly_multiplier[b, paths]
+        return need if not self._responds else need * m[:, self._year_of]
+
+    @functools.cached_property
+    def _responds(self) -> bool:
+        return bool(np.any(self.yearly_multiplier != 1.0))
+
+    def _served_all(self, paths: slice) -> NDArray[np.float64]:
+        if not self._responds:
+            return self.need[:, paths]
+        return np.asarray(self.need[:, paths]
+                          * self.yearly_multiplier[:, paths][:, :, self._year_of])
+
+    def _capacity(self, r: Resource) -> NDArray[np.float64]:
+        return weighted(self.cabinets, self.pools.per_cabinet[:, r.index])
+
+    def _demand(self, r: Resource) -> NDArray[np.float64]:
+        out = np.zeros(self.cabinets.shape[:2])
+        for b, block in enumerate(self.uses.blocks):
+            if block.ratios[r.index]:
+                out += self.served(b) * block.ratios[r.index]
+        return out
 
     def _at(self, when: MonthLike) -> int:
         return month_index(self.months, when)
@@ -190,17 +269,17 @@ class Projection:
         Shape ``(n_paths, n_months)``.
         """
         if site is None:
-            return ureg.Quantity(self.capacity[:, :, resource.index], resource.unit)
+            return ureg.Quantity(self._capacity(resource), resource.unit)
         ids = [s.id for s in self.pools.sites]
         if site not in ids:
             raise FieldError("site", f"unknown site (known: {', '.join(ids)})", site)
-        at = self.pools.site_of == ids.index(site)
-        per = self.pools.per_cabinet[at, resource.index]
-        return ureg.Quantity(self.cabinets[:, :, at] @ per, resource.unit)
+        per = np.where(self.pools.site_of == ids.index(site),
+                       self.pools.per_cabinet[:, resource.index], 0.0)
+        return ureg.Quantity(weighted(self.cabinets, per), resource.unit)
 
     def demand_paths(self, resource: Resource) -> Quantity:
         """Demand paths of one resource, ``(n_paths, n_months)``."""
-        return ureg.Quantity(self.demand[:, :, resource.index], resource.unit)
+        return ureg.Quantity(self._demand(resource), resource.unit)
 
     def available_paths(self, resource: Resource) -> Quantity:
         """Capacity of one resource left once other demand on the same hardware is served.
@@ -213,24 +292,29 @@ class Projection:
         if resource.precision is None:
             return self.capacity_paths(resource)
         rate = self.pools.per_cabinet[:, resource.index]  # (J,) per cabinet's device time
-        room = self.cabinets * self.pools.rows[:, DEVICE]  # (P, T, J)
-        free = room.copy()
-        demand = self.need * self.multiplier
-        for cond in _widest(self.short.conditions, DEVICE):
-            pools = list(cond.pools)
-            taken = np.zeros(self.capacity.shape[:2])
-            for b in cond.blocks:
-                if self.uses.blocks[b].ratios[resource.index] > 0:
-                    continue  # this resource's own demand
-                per = least_use(self.uses, b, DEVICE, self.cabinets, self.pools.rows)
-                with np.errstate(invalid="ignore"):
-                    taken += np.where(demand[b] > 0, demand[b] * per, 0.0)
-            # what the others take comes off the group's device time, pro rata by room
-            share = np.divide(room[:, :, pools], room[:, :, pools].sum(axis=2, keepdims=True),
-                              out=np.zeros_like(room[:, :, pools]),
-                              where=room[:, :, pools].sum(axis=2, keepdims=True) > 0)
-            free[:, :, pools] = np.maximum(room[:, :, pools] - share * taken[:, :, None], 0.0)
-        return ureg.Quantity(free @ rate, resource.unit)
+        out = np.empty(self.cabinets.shape[:2])
+        widest = _widest(self.short.conditions, DEVICE)
+        for sl in _spans(self.n_paths):
+            cab = self.cabinets[sl]
+            room = cab * self.pools.rows[:, DEVICE]  # (n, T, J)
+            free = room.copy()
+            for cond in widest:
+                pools = list(cond.pools)
+                taken = np.zeros(cab.shape[:2])
+                for b in cond.blocks:
+                    if self.uses.blocks[b].ratios[resource.index] > 0:
+                        continue  # this resource's own demand
+                    per = least_use(self.uses, b, DEVICE, cab, self.pools.rows)
+                    demand = self.served(b, sl)
+                    with np.errstate(invalid="ignore"):
+                        taken += np.where(demand > 0, demand * per, 0.0)
+                # what the others take comes off the group's device time, pro rata by room
+                group = room[:, :, pools]
+                total = group.sum(axis=2, keepdims=True)
+                share = np.divide(group, total, out=np.zeros_like(group), where=total > 0)
+                free[:, :, pools] = np.maximum(group - share * taken[:, :, None], 0.0)
+            out[sl] = weighted(free, rate)
+        return ureg.Quantity(out, resource.unit)
 
     def quantiles(self, resource: Resource, q: Sequence[float] = (0.05, 0.5, 0.95),
                   *, of: str = "capacity") -> Quantity:
@@ -241,31 +325,50 @@ class Projection:
         """
         if of == "available":
             data = self.available_paths(resource).m_as(resource.unit)
-        elif of in ("capacity", "demand"):
-            data = (self.capacity if of == "capacity" else self.demand)[:, :, resource.index]
+        elif of == "capacity":
+            data = self._capacity(resource)
+        elif of == "demand":
+            data = self._demand(resource)
         else:
             raise FieldError("of", "must be 'capacity', 'available' or 'demand'", of)
         return ureg.Quantity(np.quantile(data, q, axis=0), resource.unit)
 
     def capacity_at(self, when: MonthLike, resource: Resource) -> Quantity:
         """Median peak capacity over paths of one resource at a month."""
-        return Q_(float(np.median(self.capacity[:, self._at(when), resource.index])),
-                  resource.unit)
+        t = self._at(when)
+        at = weighted(self.cabinets[:, t], self.pools.per_cabinet[:, resource.index])
+        return Q_(float(np.median(at)), resource.unit)
 
     def demand_at(self, when: MonthLike, resource: Resource) -> Quantity:
         """Median demand over paths of one resource at a month."""
-        return Q_(float(np.median(self.demand[:, self._at(when), resource.index])),
-                  resource.unit)
+        t = self._at(when)
+        return Q_(float(np.median(self._demand(resource)[:, t])), resource.unit)
+
+    def condition_paths(self, c: int, months: slice = slice(None),
+                        ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Need and room of Hall condition `c` (an index into ``short.conditions``).
+
+        Returns two ``(n_paths, n_months)`` arrays in the condition's limit's unit
+        (:data:`capacity.placement.LIMIT_UNITS`), for the months `months` selects.
+        """
+        cond = self.short.conditions[c]
+        need = np.empty((self.n_paths, self.months[months].size))
+        room = np.empty_like(need)
+        for sl in _spans(self.n_paths):
+            got = shortfall(self._served_all(sl)[:, :, months], self.cabinets[sl, months],
+                            self.pools, self.uses, (cond,))
+            need[sl], room[sl] = got.need[0], got.room[0]
+        return need, room
 
     # -- shortfall -----------------------------------------------------------------------
     @functools.cached_property
     def _short_by_resource(self) -> NDArray[np.bool_]:
         """``(n_paths, n_months, R)`` where demand of each resource is short where it may run."""
-        out = np.zeros((*self.capacity.shape[:2], N_RESOURCES), dtype=bool)
+        out = np.zeros((*self.cabinets.shape[:2], N_RESOURCES), dtype=bool)
         violated = self.short.violated
         for c, cond in enumerate(self.short.conditions):
             for r in _condition_resources(self.uses, cond):
-                has = np.zeros(self.capacity.shape[:2], dtype=bool)
+                has = np.zeros(self.cabinets.shape[:2], dtype=bool)
                 for b in cond.blocks:
                     if self.uses.blocks[b].ratios[r.index] > 0:
                         has |= self.need[b] > 0
@@ -291,7 +394,10 @@ class Projection:
 
     @functools.cached_property
     def _demanded(self) -> tuple[Resource, ...]:
-        return tuple(r for r in Resource if np.any(self.demand[:, :, r.index]))
+        # demand of a resource is some block's need (the response never zeroes it)
+        return tuple(r for r in Resource if any(
+            block.ratios[r.index] > 0 and np.any(self.need[b])
+            for b, block in enumerate(self.uses.blocks)))
 
     def shortfalls(self, probability: float = 0.05) -> list[dict[str, Any]]:
         """The groups of demand that run short, where, and from when.
@@ -308,7 +414,8 @@ class Projection:
             hit = np.flatnonzero(p >= probability)
             if not hit.size:
                 continue
-            gap = np.maximum(self.short.need[c, :, -1] - self.short.room[c, :, -1], 0.0)
+            need, room = self.condition_paths(c, slice(-1, None))
+            gap = np.maximum(need[:, 0] - room[:, 0], 0.0)
             out.append({
                 "limit": LIMITS[cond.limit],
                 "resources": [r.name.lower() for r in _condition_resources(self.uses, cond)],
@@ -337,7 +444,7 @@ class Projection:
             for b in cond.blocks:
                 block = self.uses.blocks[b]
                 per = least_use(self.uses, b, DEVICE, self.cabinets[:, t, :], self.pools.rows)
-                d = self.need[b, :, t] * self.multiplier[b, :, t]
+                d = self.served(b)[:, t]
                 needs[block.name] = float(np.median(np.where(d > 0, d * per, 0.0)))
             out.append({"pools": [str(self.pools.keys[j]) for j in cond.pools],
                         "needs": needs,
@@ -395,7 +502,6 @@ class Projection:
         if name not in self.pools.profiles:
             raise FieldError("profile", "unknown cabinet profile (known: "
                              f"{', '.join(self.pools.profiles)})", name)
-        need = self.need * self.multiplier
         violated = self.short.violated
         often = [c for c in range(len(self.short.conditions))
                  if (violated[c].mean(axis=0) > alpha).any()]
@@ -407,7 +513,7 @@ class Projection:
             candidates = [s.id for s in self.pools.sites if any(
                 self.uses.blocks[b].hosts(s) and _offers(prof, self.uses.blocks[b])
                 for b in short_blocks)]
-        results = {sid: self._needed_at(need, name, sid, alpha) for sid in candidates}
+        results = {sid: self._needed_at(name, sid, alpha) for sid in candidates}
         finite = {k: v for k, v in results.items() if math.isfinite(v[0])}
         best = min(finite, key=lambda k: (finite[k][0], candidates.index(k)), default=None)
         if best is None:
@@ -420,20 +526,37 @@ class Projection:
         return CabinetNeed(name, best, float(alpha), Q_(n, "cabinet"), binding, competing,
                            uncovered, others)
 
-    def _needed_at(self, need: NDArray[np.float64], profile: str, site: str, alpha: float,
+    def _needed_at(self, profile: str, site: str, alpha: float,
                    ) -> tuple[float, Resource | None, tuple[Resource, ...],
                               tuple[Resource, ...]]:
         key = PoolKey(site, profile)
         pools = Pools.of(self.estate, self.plan, extra=key)
         u = uses(self.uses.blocks, pools)
-        cab = self.cabinets
-        if pools.n > cab.shape[2]:
-            cab = np.concatenate([cab, np.zeros((*cab.shape[:2], 1))], axis=2)
-        closing = cabinets_to_close(need, cab, pools, u, pools.index(key))
-        k = closing.cabinets
+        j = pools.index(key)
+        grown = pools.n > self.cabinets.shape[2]
+
+        def closing(sl: slice, months: slice) -> Any:
+            cab = self.cabinets[sl, months]
+            if grown:  # the new pool, empty, as one more plane
+                planes = np.zeros((cab.shape[2] + 1, *cab.shape[:2]))
+                planes[:-1] = np.moveaxis(cab, -1, 0)
+                cab = np.moveaxis(planes, 0, -1)
+            return cabinets_to_close(self._served_all(sl)[:, :, months], cab, pools, u, j)
+
+        # path chunk by path chunk: per path and month the cabinets, per condition how
+        # often it is stuck
+        k = np.empty(self.cabinets.shape[:2])
+        stuck: NDArray[np.float64] | None = None
+        for sl in _spans(self.n_paths):
+            got = closing(sl, slice(None))
+            k[sl] = got.cabinets
+            count = got.stuck.sum(axis=1, dtype=np.float64)
+            stuck = count if stuck is None else stuck + count
+            conds = got.conditions
         q = np.quantile(k, 1 - alpha, axis=0, method="inverted_cdf")
-        uncovered = {r for c, cond in enumerate(closing.conditions)
-                     if (closing.stuck[c].mean(axis=0) > alpha).any()
+        assert stuck is not None
+        uncovered = {r for c, cond in enumerate(conds)
+                     if (stuck[c] / self.n_paths > alpha).any()
                      for r in _condition_resources(u, cond)}
         worst = float(np.max(q))
         binding: Resource | None = None
@@ -441,9 +564,14 @@ class Projection:
         if math.isfinite(worst) and worst > 0:
             # the condition that asks most on the paths that set the number
             t = int(np.argmax(q))
-            at = k[:, t] >= worst
-            c_best = closing.conditions[int(np.argmax(
-                closing.by_condition[:, at, t].mean(axis=1)))]
+            at = np.flatnonzero(k[:, t] >= worst)
+            asks = np.zeros(len(conds))
+            for sl in _spans(self.n_paths):
+                mine = at[(at >= sl.start) & (at < sl.stop)] - sl.start
+                if mine.size:
+                    by = closing(sl, slice(t, t + 1)).by_condition[:, mine, 0]
+                    asks += by.sum(axis=1)
+            c_best = conds[int(np.argmax(asks))]
             res = _condition_resources(u, c_best)
             binding = res[0] if res else None
             competing = tuple(res) if c_best.limit == DEVICE and len(res) > 1 else ()
@@ -490,22 +618,27 @@ def _available_bytes() -> int | None:
         return None
 
 
-def projection_bytes(n_paths: int, n_months: int, n_pools: int, n_blocks: int) -> int:
+def projection_bytes(n_paths: int, n_months: int, n_pools: int, n_blocks: int,
+                     n_conditions: int = 0, chunk_paths: int = PATH_BLOCK) -> int:
     """About the memory a projection of this size holds at its peak, in bytes.
 
-    Float64 arrays of paths × months: cabinets per pool (and a temporary of that size),
-    capacity and demand per resource, each block's need, response and served demand.
-    On the embedded scenario at 10⁵ paths × 72 months this gives 2.4 GiB, the peak
-    measured by ``benchmarks/bench_projection.py``.
+    What it keeps: float64 cabinets per pool and need per block, and a byte per Hall
+    condition, per path and month; then one chunk's working arrays (its draws, the
+    served need and each condition's need and room). On the embedded scenario at 10⁵
+    paths × 72 months this is about 0.6 GB (``benchmarks/bench_projection.py`` measures
+    the peak).
     """
-    per_path_month = 2 * n_pools + 2 * N_RESOURCES + 3 * n_blocks
-    return 8 * n_paths * n_months * per_path_month
+    kept = n_paths * n_months * (8 * (n_pools + n_blocks) + n_conditions)
+    chunk = min(n_paths, chunk_paths) * n_months * 8 * (
+        3 * n_pools + 4 * n_blocks + 3 * n_conditions + 4)
+    return kept + chunk
 
 
-def _check_memory(n_paths: int, n_months: int, n_pools: int, n_blocks: int) -> None:
+def _check_memory(n_paths: int, n_months: int, n_pools: int, n_blocks: int,
+                  n_conditions: int, chunk_paths: int) -> None:
     # Refuse up front, naming what was asked and what it needs, rather than fail part way
     # with a MemoryError.
-    need = projection_bytes(n_paths, n_months, n_pools, n_blocks)
+    need = projection_bytes(n_paths, n_months, n_pools, n_blocks, n_conditions, chunk_paths)
     free = _available_bytes()
     if free is not None and need > free:
         raise FieldError("n_paths", f"would need about {need / 2**30:,.1f} GiB for "
@@ -513,30 +646,93 @@ def _check_memory(n_paths: int, n_months: int, n_pools: int, n_blocks: int) -> N
                          "machine has free; ask for fewer paths", n_paths)
 
 
-def component_rng(seed: int, kind: str, name: str) -> np.random.Generator:
+def component_rng(seed: int, kind: str, name: str, block: int = 0) -> np.random.Generator:
     """The random stream of one component (``kind`` "project" or "demand") of a projection.
 
-    One stream per component, keyed by its name: adding a project leaves every other
-    component's draws unchanged, so variants of a scenario compare path by path, and a
-    caller can redraw one block's paths exactly as :func:`project` drew them.
+    One stream per component and block of :data:`PATH_BLOCK` paths, keyed by its name:
+    adding a project leaves every other component's draws unchanged, so variants of a
+    scenario compare path by path, and a caller can redraw one block's paths exactly as
+    :func:`project` drew them. Block 0 is the component's own stream, block i > 0 its
+    i-th child.
     """
     key = zlib.crc32(f"{kind}:{name}".encode())
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(key,)))
+    spawn = (key,) if block == 0 else (key, block)
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=spawn))
+
+
+def _drawn(seed: int, kind: str, name: str, start: int, stop: int,
+           draw: Callable[[int, np.random.Generator], NDArray[Any]]) -> NDArray[Any]:
+    """Paths ``[start, stop)`` of one component: each block's stream, path by path."""
+    parts = []
+    for block in range(start // PATH_BLOCK, (stop - 1) // PATH_BLOCK + 1):
+        first = block * PATH_BLOCK
+        got = draw(min(stop, first + PATH_BLOCK) - first, component_rng(seed, kind, name, block))
+        parts.append(got[max(start - first, 0):])
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _spans(n_paths: int, size: int = PATH_BLOCK) -> Iterator[slice]:
+    for a in range(0, n_paths, size):
+        yield slice(a, min(a + size, n_paths))
+
+
+@attrs.frozen
+class _Part:
+    """One chunk of paths of a projection, as :func:`_project_paths` returns it."""
+
+    delays: dict[str, NDArray[np.int64]]
+    cabinets: NDArray[np.float64]
+    need: NDArray[np.float64]
+    yearly: NDArray[np.float64]
+    violated: NDArray[np.bool_]
+
+
+def _project_paths(scenario: Scenario, months: NDArray[np.datetime64], span: tuple[int, int],
+                   seed: int, induced: bool) -> _Part:
+    """Paths ``span = (start, stop)`` of a projection; runs in a worker when one is given."""
+    start, stop = span
+    n = stop - start
+    pools = Pools.of(scenario.estate, scenario.plan)
+    delays = {proj.name: _drawn(seed, "project", proj.name, start, stop, proj.slippage.draw)
+              for proj in scenario.plan.projects}
+    cabinets = pools.cabinets(months, delays, n)
+    blocks = scenario.demands
+    need = np.empty((len(blocks), n, months.size))
+    for b, block in enumerate(blocks):
+        def draw(k: int, rng: np.random.Generator, g: Any = block.growth,
+                 unit: Any = block.resource.unit) -> NDArray[np.float64]:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return g.sample(months, k, rng, unit)  # type: ignore[no-any-return]
+        need[b] = _drawn(seed, "demand", block.name, start, stop, draw)
+        _check_finite(need[b], months, block.name, start)
+    vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
+    years, year_of = year_index(months)
+    yearly = np.ones((len(blocks), n, years.size))
+    served = need
+    if induced and vouchers:
+        yearly = respond(need, blocks, vouchers, months, prices=scenario.market.priced(),
+                         elasticity=scenario.market.elasticity.value,
+                         weights=enterprise_weights(scenario.market.enterprises)).yearly
+        served = need * yearly[:, :, year_of]
+    violated = shortfall(served, cabinets, pools, uses(blocks, pools)).violated
+    return _Part(delays, cabinets, need, yearly, violated)
 
 
 def _check_finite(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
-                  ) -> None:
+                  first: int = 0) -> None:
     """Refuse draws that left the float range: an infinite demand is no forecast."""
     bad = ~np.isfinite(drawn)
     if bad.any():
         path, t = (int(i) for i in np.argwhere(bad)[0])
         raise FieldError(f"demands[{name}].growth",
                          f"its draws leave the range of numbers ({drawn[path, t]} on path "
-                         f"{path} in {months[t]}); its growth is too steep for the horizon")
+                         f"{first + path} in {months[t]}); its growth is too steep for the "
+                         "horizon")
 
 
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
-            seed: int = 0, induced: bool = True) -> Projection:
+            seed: int = 0, induced: bool = True, executor: Executor | None = None,
+            chunk_paths: int = PATH_BLOCK) -> Projection:
     """Draw Monte Carlo paths of a scenario's capacity and demand, month by month.
 
     Parameters
@@ -548,47 +744,57 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     n_paths
         Number of paths.
     seed
-        Seed of the random generator: the same scenario and seed give the same numbers.
+        Seed of the random generator: the same scenario and seed give the same numbers,
+        whatever the chunks and wherever they run.
     induced
         Include the demand the scenario's compute vouchers induce (their lower net price,
         at the market's elasticity); ``False`` projects demand without any response.
+    executor
+        Where the chunks run: any :class:`concurrent.futures.Executor` (a
+        ``ProcessPoolExecutor``, or ``dask.distributed.Client(...).get_executor()`` for a
+        cluster); serially in this process when omitted.
+    chunk_paths
+        Paths per chunk; a multiple of :data:`PATH_BLOCK` draws nothing twice.
 
     Returns
     -------
     Projection
+
+    Raises
+    ------
+    FieldError
+        For a bad argument, a growth whose draws overflow, or a request larger than this
+        machine's free memory (naming ``n_paths`` and what it would need).
     """
     if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
         raise FieldError("n_paths", "must be a positive whole number", n_paths)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise FieldError("seed", "must be a non-negative whole number", seed)
+    if isinstance(chunk_paths, bool) or not isinstance(chunk_paths, int) or chunk_paths < 1:
+        raise FieldError("chunk_paths", "must be a positive whole number", chunk_paths)
     months = month_range(month(start, "start"), month(end, "end"))
     pools = Pools.of(scenario.estate, scenario.plan)
-    _check_memory(n_paths, months.size, len(pools.keys), len(scenario.demands))
-    delays = {proj.name: proj.slippage.draw(n_paths, component_rng(seed, "project", proj.name))
-              for proj in scenario.plan.projects}
-    cabinets = pools.cabinets(months, delays, n_paths)
     blocks = scenario.demands
-    need = np.empty((len(blocks), n_paths, months.size))
-    for b, block in enumerate(blocks):
-        with np.errstate(over="ignore", invalid="ignore"):
-            need[b] = block.growth.sample(months, n_paths,
-                                          component_rng(seed, "demand", block.name),
-                                          block.resource.unit)
-        _check_finite(need[b], months, block.name)
-    multiplier = np.ones_like(need)
-    vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
-    if induced and vouchers:
-        multiplier = respond(need, blocks, vouchers, months,
-                             prices=scenario.market.priced(),
-                             elasticity=scenario.market.elasticity.value,
-                             weights=enterprise_weights(scenario.market.enterprises)).multiplier
-    ratios = np.array([b.ratios for b in blocks]).reshape(len(blocks), N_RESOURCES)
-    served = need * multiplier if vouchers and induced else need
-    demand = np.einsum("bpt,br->ptr", served, ratios)
     u = uses(blocks, pools)
-    short = shortfall(served, cabinets, pools, u)
-    for a in (cabinets, need, multiplier, demand, short.need, short.room, *delays.values()):
-        _readonly(a)
-    return Projection(months, _readonly(pools.capacity(cabinets)), demand,
-                      fields.FrozenMap(delays), scenario, pools, u, cabinets, need, multiplier,
-                      short, seed)
+    conds = conditions(u)
+    _check_memory(n_paths, months.size, pools.n, len(blocks), len(conds), chunk_paths)
+    n_years = year_index(months)[0].size
+    delays = {proj.name: np.empty(n_paths, dtype=np.int64) for proj in scenario.plan.projects}
+    cabinets = np.moveaxis(np.empty((pools.n, n_paths, months.size)), 0, -1)  # pool-major
+    need = np.empty((len(blocks), n_paths, months.size))
+    yearly = np.empty((len(blocks), n_paths, n_years))
+    violated = np.empty((len(conds), n_paths, months.size), dtype=bool)
+    spans = [(sl.start, sl.stop) for sl in _spans(n_paths, chunk_paths)]
+    job = functools.partial(_project_paths, scenario, months, seed=seed, induced=induced)
+    parts = executor.map(job, spans) if executor is not None else map(job, spans)
+    for (a, b), part in zip(spans, parts, strict=True):
+        for name, d in part.delays.items():
+            delays[name][a:b] = d
+        cabinets[a:b] = part.cabinets
+        need[:, a:b] = part.need
+        yearly[:, a:b] = part.yearly
+        violated[:, a:b] = part.violated
+    for x in (cabinets, need, yearly, violated, *delays.values()):
+        _readonly(x)
+    return Projection(months, fields.FrozenMap(delays), scenario, pools, u, cabinets, need,
+                      yearly, Failed(conds, violated), seed)
