@@ -102,8 +102,11 @@ class Response:
 
     Attributes
     ----------
-    multiplier
-        ``(B, P, T)`` demand with the policy ÷ demand without it (1: no response).
+    yearly
+        ``(B, P, Y)`` demand with the policy ÷ demand without it in each calendar year
+        (1: no response); :attr:`multiplier` is the same per month.
+    year_of
+        ``(T,)`` the year of each month, an index into the years.
     share
         ``(B, P, Y)`` share of each block's yearly spend the vouchers pay.
     covers
@@ -114,7 +117,8 @@ class Response:
         Whether the fixed point met its tolerance.
     """
 
-    multiplier: _Floats
+    yearly: _Floats
+    year_of: NDArray[np.int64]
     share: _Floats
     covers: _Floats
     valid: _Floats
@@ -122,6 +126,11 @@ class Response:
 
     def __attrs_post_init__(self) -> None:
         fields.freeze(self)
+
+    @property
+    def multiplier(self) -> _Floats:
+        """``(B, P, T)`` the response per month (each month takes its year's)."""
+        return np.asarray(self.yearly[:, :, self.year_of])
 
 
 def _shares(vouchers: Sequence[ComputeVoucher], covers: _Floats, spend_year: _Floats,
@@ -166,23 +175,24 @@ def respond(need: _Floats, blocks: Sequence[DemandBlock], vouchers: Sequence[Com
         len(vouchers), n_t)
     multiplier = np.ones((n_b, n_p, years.size))
     if not vouchers:
-        return Response(np.ones_like(need), np.zeros_like(multiplier), covers, valid, True)
+        return Response(multiplier, year_of, np.zeros_like(multiplier), covers, valid, True)
     per_unit = unit_spend(blocks, prices, months)
     # a block that buys nothing priced pays no price: a voucher cannot lower it
     covers = covers * (per_unit.sum(axis=1) > 0)[None, :]
     spend = need * per_unit[:, None, :]
     spend_year = yearly_sum(spend, year_of)
     spend_window_year = yearly_sum(spend[None] * valid[:, None, None, :], year_of)
-    converged = True
-    if elasticity != 0:
-        converged = False
-        for _ in range(_MAX_ITER):
-            share = _shares(vouchers, covers, spend_year, spend_window_year, multiplier,
-                            weights)
-            step = np.maximum(1.0 - share, _NET_FLOOR) ** elasticity - multiplier
-            multiplier = multiplier + 0.5 * step
-            if float(np.max(np.abs(step), initial=0.0)) < _TOL:
-                converged = True
-                break
+    # Each path iterates until its own step is within tolerance: a path's answer depends
+    # on that path alone, so paths computed in chunks agree with one run to the last bit.
+    active = np.arange(n_p) if elasticity != 0 else np.arange(0)
+    for _ in range(_MAX_ITER):
+        if not active.size:
+            break
+        m = multiplier[:, active]
+        share = _shares(vouchers, covers, spend_year[:, active],
+                        spend_window_year[:, :, active], m, weights)
+        step = np.maximum(1.0 - share, _NET_FLOOR) ** elasticity - m
+        multiplier[:, active] = m + 0.5 * step
+        active = active[np.abs(step).max(axis=(0, 2), initial=0.0) >= _TOL]
     share = _shares(vouchers, covers, spend_year, spend_window_year, multiplier, weights)
-    return Response(np.asarray(multiplier[:, :, year_of]), share, covers, valid, converged)
+    return Response(multiplier, year_of, share, covers, valid, not active.size)

@@ -67,7 +67,7 @@ from capacity.placement import (
     subsidy_window,
 )
 from capacity.plan import Plan
-from capacity.projection import Projection
+from capacity.projection import PATH_BLOCK, Projection
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.response import (
@@ -100,9 +100,9 @@ def _quantile(paths: _Floats, q: float | Sequence[float]) -> _Floats:
 class PolicyCost:
     """What the instruments cost and change, per calendar year, over Monte Carlo paths.
 
-    Build it with :func:`cost_policy`. Arrays are float64 over paths; the methods return
-    quantiles over paths per calendar year of the axis (the first and last years may be
-    partial).
+    Build it with :func:`cost_policy`. Arrays hold each path's figure per calendar year
+    of the axis (the first and last years may be partial): what every answer is built
+    from, a twelfth of the monthly arrays. The methods return quantiles over paths.
 
     Attributes
     ----------
@@ -114,8 +114,8 @@ class PolicyCost:
         Sites of the built estate, in the order of the site axis.
     instruments
         Names of the instruments costed, in the order given.
-    monthly_outlay
-        Each instrument's payments per path and month, ``(n_paths, n_months)``, yuan.
+    outlays
+        Each instrument's payments per path and year, ``(n_paths, n_years)``, yuan.
     exhausted_at
         Per instrument, path and year, the month index its budget runs out (-1: it lasts).
     list_prices
@@ -123,14 +123,16 @@ class PolicyCost:
     net_price_factor
         Per priced resource, net price ÷ list price per path and year.
     induced
-        Demand the policy induces, ``(n_paths, n_months, R)``, canonical units.
+        Mean demand the policy induces over each year's months, ``(n_paths, n_years, R)``,
+        canonical units.
     utilisation_without, utilisation_with
-        Utilisation of each site, ``(n_paths, n_months, n_sites)``, without and with the
-        policy's induced demand.
+        Mean utilisation of each site over the months of each year it has capacity
+        (``nan``: none), ``(n_paths, n_years, n_sites)``, without and with the policy's
+        induced demand.
     energy
-        Energy bill of each site, ``(n_paths, n_months, n_sites)``, yuan.
+        Energy bill of each site per year, ``(n_paths, n_years, n_sites)``, yuan.
     electricity_subsidy
-        Electricity subsidies each site receives, same shape, yuan.
+        Electricity subsidies each site receives per year, same shape, yuan.
     converged
         Whether the induced-demand fixed point met its tolerance.
     assumptions
@@ -141,7 +143,7 @@ class PolicyCost:
     years: NDArray[np.int64]
     site_ids: tuple[str, ...]
     instruments: tuple[str, ...]
-    monthly_outlay: Mapping[str, _Floats] = attrs.field(repr=False)
+    outlays: Mapping[str, _Floats] = attrs.field(repr=False)
     exhausted_at: Mapping[str, NDArray[np.int64]] = attrs.field(repr=False)
     list_prices: Mapping[Resource, Quantity] = attrs.field(repr=False)
     net_price_factor: Mapping[Resource, _Floats] = attrs.field(repr=False)
@@ -156,22 +158,8 @@ class PolicyCost:
     def __attrs_post_init__(self) -> None:
         fields.freeze(self)
 
-    @property
-    def _year_of_month(self) -> NDArray[np.int64]:
-        return year_index(self.months)[1]
-
-    def _yearly_sum(self, monthly: _Floats) -> _Floats:
-        return yearly_sum(monthly, self._year_of_month)
-
-    def _yearly_mean(self, monthly: _Floats) -> _Floats:
-        """Mean over each year's months that have a value (``nan`` marks none)."""
-        known = ~np.isnan(monthly)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return self._yearly_sum(np.where(known, monthly, 0.0)) / self._yearly_sum(
-                known.astype(np.float64))
-
     def _instrument(self, name: str) -> str:
-        if name not in self.monthly_outlay:
+        if name not in self.outlays:
             raise FieldError("instrument", f"unknown (known: {', '.join(self.instruments)})",
                              name)
         return name
@@ -184,7 +172,7 @@ class PolicyCost:
     # -- outlays -------------------------------------------------------------------------
     def outlay_paths(self, name: str) -> Quantity:
         """Yearly outlay of one instrument on every path, ``(n_paths, n_years)``, yuan."""
-        return ureg.Quantity(self._yearly_sum(self.monthly_outlay[self._instrument(name)]), "yuan")
+        return ureg.Quantity(self.outlays[self._instrument(name)], "yuan")
 
     def outlay(self, name: str, q: float | Sequence[float] = 0.5) -> Quantity:
         """Quantile(s) over paths of one instrument's yearly outlay, ``[currency]``.
@@ -195,9 +183,9 @@ class PolicyCost:
 
     def total_outlay(self, q: float | Sequence[float] = 0.5) -> Quantity:
         """Quantile(s) over paths of all instruments' yearly outlay together, ``[currency]``."""
-        total = sum((self.monthly_outlay[n] for n in self.instruments),
+        total = sum((self.outlays[n] for n in self.instruments),
                     np.zeros_like(self.energy[..., 0]))
-        return ureg.Quantity(_quantile(self._yearly_sum(total), q), "yuan")
+        return ureg.Quantity(_quantile(total, q), "yuan")
 
     def exhaustion_probability(self, name: str) -> _Floats:
         """Share of paths on which the instrument's budget runs out, per year."""
@@ -232,8 +220,7 @@ class PolicyCost:
 
     def induced_demand(self, resource: Resource, q: float | Sequence[float] = 0.5) -> Quantity:
         """Quantile(s) over paths of the yearly mean demand the policy induces, canonical unit."""
-        return ureg.Quantity(_quantile(self._yearly_mean(self.induced[:, :, resource.index]),
-                                       q), resource.unit)
+        return ureg.Quantity(_quantile(self.induced[:, :, resource.index], q), resource.unit)
 
     def utilisation(self, site: str, q: float | Sequence[float] = 0.5, *,
                     policy: bool = True) -> _Floats:
@@ -243,7 +230,7 @@ class PolicyCost:
         over the months of the year the site has capacity; ``nan`` if it has none.
         """
         u = self.utilisation_with if policy else self.utilisation_without
-        yearly = self._yearly_mean(u[:, :, self._site(site)])
+        yearly = u[:, :, self._site(site)]
         with warnings.catch_warnings():
             # A site without capacity all year is nan on every path: so is its quantile.
             warnings.simplefilter("ignore", RuntimeWarning)
@@ -256,8 +243,8 @@ class PolicyCost:
         With `net`, the electricity subsidies the site receives are deducted.
         """
         bill = self.energy - self.electricity_subsidy if net else self.energy
-        monthly = bill.sum(axis=2) if site is None else bill[:, :, self._site(site)]
-        return ureg.Quantity(_quantile(self._yearly_sum(monthly), q), "yuan")
+        yearly = bill.sum(axis=2) if site is None else bill[:, :, self._site(site)]
+        return ureg.Quantity(_quantile(yearly, q), "yuan")
 
 
 # -- stage 1: the inputs, checked once ----------------------------------------------------
@@ -413,12 +400,22 @@ def _net_prices(need_bpt: _Floats, resp: Response, demands: Sequence[DemandBlock
 # -- stage 3: placement, utilisation and energy -----------------------------------------------
 def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
     """Each site's highest share of a limit in use, ``(P, T, S)``; ``nan`` with no room."""
-    onehot = np.eye(len(pools.sites))[pools.site_of]  # (J, S)
-    used = np.einsum("bptj,bjl,js->ptsl", placed, u.use, onehot)
-    room = np.einsum("ptj,jl,js->ptsl", cabinets, pools.rows, onehot)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ratio = np.where(room > 0, used / room, np.nan)
-    return np.asarray(np.fmax.reduce(ratio, axis=-1), dtype=np.float64)
+    n_p, n_t = cabinets.shape[:2]
+    out = np.full((len(pools.sites), n_p, n_t), np.nan)
+    for site in range(len(pools.sites)):
+        mine = np.flatnonzero(pools.site_of == site)
+        for lim in range(pools.rows.shape[1]):
+            if not np.any(pools.rows[mine, lim]):
+                continue
+            room = np.zeros((n_p, n_t))
+            used = np.zeros((n_p, n_t))
+            for j in mine:
+                room += cabinets[:, :, j] * pools.rows[j, lim]
+                for b in np.flatnonzero(u.use[:, j, lim]):
+                    used += placed[b, :, :, j] * u.use[b, j, lim]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                np.fmax(out[site], np.where(room > 0, used / room, np.nan), out=out[site])
+    return np.moveaxis(out, 0, -1)
 
 
 def _placed(projection: Projection, multiplier_bpt: _Floats, model: CostModel,
@@ -440,7 +437,9 @@ def _placed(projection: Projection, multiplier_bpt: _Floats, model: CostModel,
 def _energy_kwh(projection: Projection, placed_bptj: _Floats, model: CostModel) -> _Floats:
     """Energy drawn at every site, ``(P, T, S)`` kWh: idle cabinets plus occupied ones."""
     u, pools = projection.uses, projection.pools
-    occupied = np.einsum("bptj,bj->ptj", placed_bptj, u.occupancy)
+    occupied = np.zeros(projection.cabinets.shape)
+    for b, j in zip(*np.nonzero(u.eligible), strict=True):
+        occupied[:, :, j] += placed_bptj[b, :, :, j] * u.occupancy[b, j]
     site_kw = pools.by_site(model.drawn_kw(projection.cabinets, occupied))
     return np.asarray(site_kw * hours_in_month(projection.months)[None, :, None],
                       dtype=np.float64)
@@ -570,8 +569,73 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
                          for k, v in prices.items()},
                       "elasticity": elasticity, "load_factor": load_factor,
                       "green_share": green_share}, enterprises, electricity_price)
+    years, year_of = year_index(projection.months)
+    names = tuple(x.name for x in inputs.policies)
+    resources = tuple(inputs.list_prices)
+    n, n_years, n_sites = projection.n_paths, years.size, len(projection.pools.sites)
+    out = _Yearly(
+        outlay={x: np.empty((n, n_years)) for x in names},
+        exhausted={x: np.empty((n, n_years), dtype=np.int64) for x in names},
+        net={r: np.empty((n, n_years)) for r in resources},
+        induced=np.empty((n, n_years, N_RESOURCES)),
+        without=np.empty((n, n_years, n_sites)), with_=np.empty((n, n_years, n_sites)),
+        energy=np.empty((n, n_years, n_sites)), received=np.empty((n, n_years, n_sites)))
+    converged, first = True, 0
+    # path chunk by path chunk: only each path's yearly figures are kept; a chunk's
+    # placement is (blocks, paths, months, pools), so chunks hold about 32 MB of it
+    n_b, n_j = len(inputs.demands), projection.pools.n
+    wide = max(n_b * n_j, n_sites * projection.uses.use.shape[2], 1)
+    size = max(64, min(PATH_BLOCK, 2**22 // (projection.months.size * wide)))
+    for part in projection.chunks(size):
+        rows = slice(first, first + part.n_paths)
+        converged &= _cost_paths(part, inputs, year_of, out, rows)
+        first = rows.stop
+    model_notes = _notes(inputs)
+    return PolicyCost(months=projection.months, years=years,
+                      site_ids=tuple(s.id for s in projection.pools.sites),
+                      instruments=names, outlays=out.outlay, exhausted_at=out.exhausted,
+                      list_prices=dict(inputs.list_prices), net_price_factor=out.net,
+                      induced=out.induced, utilisation_without=out.without,
+                      utilisation_with=out.with_, energy=out.energy,
+                      electricity_subsidy=out.received, converged=converged,
+                      assumptions=model_notes)
+
+
+@attrs.frozen
+class _Yearly:
+    """The costing's per-path yearly figures, filled chunk by chunk."""
+
+    outlay: dict[str, _Floats]
+    exhausted: dict[str, NDArray[np.int64]]
+    net: dict[Resource, _Floats]
+    induced: _Floats
+    without: _Floats
+    with_: _Floats
+    energy: _Floats
+    received: _Floats
+
+
+def _yearly_mean(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
+    """Mean over each year's months along axis 1 that have a value (``nan`` marks none)."""
+    known = ~np.isnan(monthly)
+    moved = np.moveaxis(np.where(known, monthly, 0.0), 1, -1)
+    counts = np.moveaxis(known.astype(np.float64), 1, -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = yearly_sum(moved, year_of) / yearly_sum(counts, year_of)
+    return np.asarray(np.moveaxis(mean, -1, 1), dtype=np.float64)
+
+
+def _yearly_total(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
+    """Sums over each year's months along axis 1."""
+    return np.asarray(np.moveaxis(yearly_sum(np.moveaxis(monthly, 1, -1), year_of), -1, 1),
+                      dtype=np.float64)
+
+
+def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int64],
+                out: _Yearly, rows: slice) -> bool:
+    """Cost one chunk of paths into rows `rows` of `out`; whether the response converged."""
     months, market = projection.months, inputs.scenario.market
-    years, year_of = year_index(months)
+    n_years = int(year_of.max()) + 1
     need = projection.need  # (B, P, T) without any policy
     vouchers = [x for x in inputs.policies if isinstance(x, ComputeVoucher)]
     resp = respond(need, inputs.demands, vouchers, months, prices=dict(inputs.list_prices),
@@ -589,19 +653,20 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     subsidies = [x for x in inputs.policies if isinstance(x, ElectricitySubsidy)]
     (paid, ran_out), received = _electricity_outlays(projection, subsidies, kwh, model,
                                                       market, year_of)
-    built, done = _construction_outlays(projection, inputs.construction, years.size)
+    built, done = _construction_outlays(projection, inputs.construction, n_years)
     outlay |= paid | built
     exhausted |= ran_out | done
-    names = tuple(x.name for x in inputs.policies)
-    return PolicyCost(months=months, years=years,
-                      site_ids=tuple(s.id for s in projection.pools.sites),
-                      instruments=names, monthly_outlay={n: outlay[n] for n in names},
-                      exhausted_at={n: exhausted[n] for n in names},
-                      list_prices=dict(inputs.list_prices), net_price_factor=net,
-                      induced=induced, utilisation_without=util_without,
-                      utilisation_with=util_with, energy=kwh * model.price[None],
-                      electricity_subsidy=received, converged=resp.converged,
-                      assumptions=_notes(inputs))
+    for name in out.outlay:
+        out.outlay[name][rows] = yearly_sum(outlay[name], year_of)
+        out.exhausted[name][rows] = exhausted[name]
+    for r, factor in net.items():
+        out.net[r][rows] = factor
+    out.induced[rows] = _yearly_mean(induced, year_of)
+    out.without[rows] = _yearly_mean(util_without, year_of)
+    out.with_[rows] = _yearly_mean(util_with, year_of)
+    out.energy[rows] = _yearly_total(kwh * model.price[None], year_of)
+    out.received[rows] = _yearly_total(received, year_of)
+    return resp.converged
 
 
 def _construction_amounts(x: ConstructionSubsidy, built: Estate, plan: Plan, p: Problems,
