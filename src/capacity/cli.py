@@ -40,7 +40,8 @@ def _study(scenario: Any, args: argparse.Namespace) -> Any:
     from capacity.report import run_study
 
     return run_study(scenario, start=args.start, end=args.end, n_paths=args.paths,
-                     seed=args.seed, month=args.month, time_limit=args.time_limit)
+                     seed=args.seed, month=args.month, time_limit=args.time_limit,
+                     node_limit=args.node_limit)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -128,8 +129,12 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--seed", type=_seed, default=0, help="random seed")
     common.add_argument("--alpha", type=_probability, default=0.05,
                         help="accepted probability of shortfall for the cabinets still needed")
-    common.add_argument("--time-limit", type=_positive_float, default=10.0,
-                        help="seconds for the allocation solve")
+    common.add_argument("--node-limit", type=_positive_int, default=20_000,
+                        help="branch-and-bound nodes for the allocation: a work budget, so "
+                        "the same scenario and seed give the same answer on any machine")
+    common.add_argument("--time-limit", type=_positive_float, default=60.0,
+                        help="ceiling in seconds on the allocation solve; an answer it cuts "
+                        "short depends on the machine's speed and load")
     plots = _Parser(add_help=False)
     plots.add_argument("--plots", metavar="DIR", help="write PNG figures to DIR")
     rep = sub.add_parser("report", parents=[common, plots],

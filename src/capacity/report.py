@@ -352,17 +352,23 @@ class Study:
     cost: PolicyCost | None
 
 
+#: Branch-and-bound nodes a study's allocation may take: a work budget, not a clock.
+NODE_LIMIT = 20_000
+
+
 def run_study(scenario: Scenario, *, start: str = "2025-01", end: str = "2030-12",
               n_paths: int = 2000, seed: int = 0, month: str = "2027-12",
-              time_limit: float = 10.0) -> Study:
+              time_limit: float = 60.0, node_limit: int = NODE_LIMIT) -> Study:
     """Project a scenario, allocate its demand at `month`, and cost its policies.
 
     Policies are costed when the scenario has any (or a market with prices), so a baseline
-    still shows its energy bill and site utilisation.
+    still shows its energy bill and site utilisation. The allocation runs on a work
+    budget of `node_limit` branch-and-bound nodes, so the same scenario and seed give the
+    same study on any machine under any load; `time_limit` is only a ceiling.
     """
     projection = project(scenario, start=start, end=end, n_paths=n_paths, seed=seed)
     built = build_problem(scenario, month)
-    result = allocate(built.problem, time_limit=time_limit, seed=seed)
+    result = allocate(built.problem, time_limit=time_limit, node_limit=node_limit, seed=seed)
     cost = None
     if scenario.policies or scenario.market.prices:
         cost = cost_policy(projection)

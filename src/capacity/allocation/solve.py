@@ -30,6 +30,7 @@ from capacity.allocation.explain import diagnose
 from capacity.allocation.heuristic import Packing, greedy, improve
 from capacity.allocation.model import Model, build_model
 from capacity.allocation.problem import AllocationProblem
+from capacity.errors import FieldError
 from capacity.units import Quantity, ureg
 
 __all__ = ["Allocation", "Status", "allocate"]
@@ -64,6 +65,8 @@ class Status(enum.StrEnum):
     INFEASIBLE = "infeasible"
     #: The time limit passed before any feasible assignment was found.
     TIME_LIMIT = "time_limit"
+    #: The node budget (``node_limit``) ran out before any feasible assignment was found.
+    WORK_LIMIT = "work_limit"
     #: The heuristic found no feasible assignment; infeasibility is not proven.
     NOT_FOUND = "not_found"
     #: The solver failed (numerical trouble, memory).
@@ -306,7 +309,8 @@ def _columns_cost(model: _Milp, x: NDArray[np.float64]) -> float:
 
 
 def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
-                 incumbent: float | None, integral: bool) -> _Outcome:
+                 incumbent: float | None, integral: bool, node_limit: int | None = None,
+                 ) -> _Outcome:
     """Solve with ``scipy.optimize.milp``; an incumbent's cost becomes an objective cutoff.
 
     scipy cannot pass a starting solution to HiGHS, so the incumbent enters as the row
@@ -320,11 +324,15 @@ def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
         cutoff = incumbent - (0.5 if integral else mip_rel_gap * max(abs(incumbent), 1.0))
         matrix = sp.vstack([matrix, sp.csr_array(model.c[None, :])], format="csr")
         lo, hi = np.append(lo, -np.inf), np.append(hi, cutoff)
+    options: Any = {"time_limit": max(time_limit, 0.01), "mip_rel_gap": mip_rel_gap,
+                    "disp": False}
+    if node_limit is not None:
+        options["node_limit"] = node_limit
+    started = time.perf_counter()
     res = milp(model.c, integrality=np.ones(model.c.shape, dtype=np.int8),
                bounds=Bounds(model.lower, model.upper),
-               constraints=LinearConstraint(matrix, lo, hi),
-               options={"time_limit": max(time_limit, 0.01), "mip_rel_gap": mip_rel_gap,
-                        "disp": False})
+               constraints=LinearConstraint(matrix, lo, hi), options=options)
+    timed_out = time.perf_counter() - started >= time_limit
     dual = getattr(res, "mip_dual_bound", None)
     bound = -math.inf if dual is None or not np.isfinite(dual) else float(dual)
     nodes = int(getattr(res, "mip_node_count", 0) or 0)
@@ -335,12 +343,16 @@ def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
         # with a cutoff, "infeasible" means nothing beats the incumbent
         return _Outcome(None, cutoff if incumbent is not None else math.inf,
                         Status.OPTIMAL if incumbent is not None else Status.INFEASIBLE, nodes)
-    status = Status.TIME_LIMIT if res.status == 1 else Status.ERROR
+    status = Status.ERROR
+    if res.status == 1:  # "iteration or time limit reached": which one, the clock says
+        status = Status.WORK_LIMIT if node_limit is not None and not timed_out \
+            else Status.TIME_LIMIT
     return _Outcome(None, min(bound, cutoff), status, nodes)
 
 
 def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
-                   start: NDArray[np.float64] | None, seed: int) -> _Outcome:
+                   start: NDArray[np.float64] | None, seed: int,
+                   node_limit: int | None = None) -> _Outcome:
     """Solve with highspy, passing the heuristic's answer as a starting solution."""
     import highspy  # optional dependency, imported only when asked for
 
@@ -349,6 +361,8 @@ def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
                           ("mip_rel_gap", mip_rel_gap), ("random_seed", seed),
                           ("threads", 1)):
         h.setOptionValue(option, value)
+    if node_limit is not None:
+        h.setOptionValue("mip_max_nodes", node_limit)
     csc = sp.csc_array(model.matrix)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = model.c.shape[0], csc.shape[0]
@@ -375,7 +389,10 @@ def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
         x = np.round(np.asarray(h.getSolution().col_value)) + 0.0  # no -0.0
         status = Status.OPTIMAL if ms == highspy.HighsModelStatus.kOptimal else Status.FEASIBLE
         return _Outcome(x, bound, status, nodes)
-    status = Status.TIME_LIMIT if ms == highspy.HighsModelStatus.kTimeLimit else Status.ERROR
+    status = {highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+              highspy.HighsModelStatus.kSolutionLimit: Status.WORK_LIMIT}.get(ms, Status.ERROR)
+    if node_limit is not None and nodes >= node_limit and status is Status.ERROR:
+        status = Status.WORK_LIMIT
     return _Outcome(None, bound, status, nodes)
 
 
@@ -424,13 +441,14 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: 
     return improve(pack, best, deadline=deadline, seed=seed, stop=stop)
 
 def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
-           start: NDArray[np.float64] | None, seed: int) -> _Outcome:
+           start: NDArray[np.float64] | None, seed: int,
+           node_limit: int | None = None) -> _Outcome:
     """One exact solve on the chosen backend, seeded with `start` when there is one."""
     if backend == "highspy":
-        return _solve_highspy(model, time_limit, mip_rel_gap, start, seed)
+        return _solve_highspy(model, time_limit, mip_rel_gap, start, seed, node_limit)
     integral = bool(np.all(model.c == np.round(model.c)))
     cutoff = None if start is None else _columns_cost(model, start)
-    return _solve_scipy(model, time_limit, mip_rel_gap, cutoff, integral)
+    return _solve_scipy(model, time_limit, mip_rel_gap, cutoff, integral, node_limit)
 
 
 @attrs.frozen(eq=False)
@@ -516,6 +534,7 @@ def allocate(
     method: Literal["auto", "milp", "heuristic"] = "auto",
     backend: Literal["scipy", "highspy"] = "scipy",
     seed: int = 0,
+    node_limit: int | None = None,
 ) -> Allocation:
     """Assign demands to pools at least cost (or most value) within every capacity.
 
@@ -525,7 +544,9 @@ def allocate(
         The problem to solve.
     time_limit
         Wall-clock limit for the whole solve, ``[s]``. A time-limited solve returns the best
-        assignment found with status ``feasible`` (or ``time_limit`` if none).
+        assignment found with status ``feasible`` (or ``time_limit`` if none). Where the
+        clock stops a search depends on the machine and its load, so a solve the time
+        limit ends is not reproducible: use `node_limit` for answers that are.
     mip_rel_gap
         Relative gap at which the exact solve stops and reports ``optimal``.
     method
@@ -543,6 +564,13 @@ def allocate(
         default is the one that is always there.
     seed
         Seed of the heuristic's random moves and of HiGHS.
+    node_limit
+        A work budget instead of the clock: branch and bound alone, stopped after this
+        many nodes (status ``feasible``, or ``work_limit`` with no answer), with no search
+        beside it. The same problem, seed and budget give the same answer on any machine
+        under any load, which is what reports, comparisons and sweeps use;
+        `time_limit` stays as a ceiling. Not with ``method="heuristic"``, whose moves
+        are bounded by the clock.
 
     Returns
     -------
@@ -561,11 +589,20 @@ def allocate(
     """
     started = time.perf_counter()
     deadline = started + time_limit
+    if node_limit is not None and (isinstance(node_limit, bool) or not isinstance(
+            node_limit, (int, np.integer)) or node_limit < 1):
+        raise FieldError("node_limit", "must be a positive whole number of nodes", node_limit)
+    if node_limit is not None and method == "heuristic":
+        raise FieldError("node_limit", "bounds branch and bound; the heuristic's moves are "
+                         "bounded by time_limit (use method='auto' or 'milp')", node_limit)
     model = build_model(problem)
     if backend == "highspy" and importlib.util.find_spec("highspy") is None:
         backend = "scipy"
 
-    if method == "heuristic":
+    if node_limit is not None:
+        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed, int(node_limit))
+        used = "milp"
+    elif method == "heuristic":
         incumbent = _heuristic_columns(problem, model, deadline, seed, lambda: False)
         relaxed = _relaxation(model)[0]
         if incumbent is not None:
@@ -702,6 +739,7 @@ def _result(problem: AllocationProblem, model: Model, outcome: _Outcome, bound: 
         Status.FEASIBLE: "Feasible assignment found; optimality not proven within the limits.",
         Status.INFEASIBLE: "No assignment satisfies every constraint.",
         Status.TIME_LIMIT: "Time limit reached before any feasible assignment was found.",
+        Status.WORK_LIMIT: "Node limit reached before any feasible assignment was found.",
         Status.NOT_FOUND: "The heuristic found no feasible assignment (infeasibility not "
                           "proven; try method='milp').",
         Status.ERROR: "The solver failed.",
