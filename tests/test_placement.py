@@ -101,10 +101,14 @@ def test_placement_never_overfills_a_pool_and_never_places_more_than_asked(estat
     pools, u, need, cabinets = _case(estate, demand)
     cost = np.ones((1, len(demand), pools.n))
     placed = place(need, cabinets, pools, u, cost)
-    used = np.einsum("bptj,bjl->ptjl", placed, u.use)[0, 0]
+    used = np.stack([placed.total(u.use[:, :, lim], pools.n)[0, 0]
+                     for lim in range(u.use.shape[2])], axis=-1)  # (J, L)
     assert np.all(used <= cabinets[0, 0][:, None] * pools.rows * (1 + 1e-9) + 1e-9)
-    assert np.all(placed.sum(axis=3) <= need * (1 + 1e-9) + 1e-9)
-    assert np.all(placed[~np.broadcast_to(u.eligible[:, None, None, :], placed.shape)] == 0)
+    for g in range(placed.blocks.size):
+        asked = need[placed.group_of == g].sum(axis=0)
+        assert np.all(placed.placed(g) <= asked * (1 + 1e-9) + 1e-9)
+    for g, j in placed.pairs.tolist():  # only where the group's blocks may run
+        assert all(u.eligible[b, j] for b in np.flatnonzero(placed.group_of == g))
 
 
 def test_fp64_takes_device_time_fp16_then_lacks():

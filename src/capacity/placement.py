@@ -60,6 +60,7 @@ __all__ = [
     "Condition",
     "CostModel",
     "Failed",
+    "Placement",
     "PoolKey",
     "Pools",
     "Shortfall",
@@ -399,11 +400,13 @@ def weighted(a: _Floats, weights: _Floats) -> _Floats:
     return out.reshape(a.shape[:-1])
 
 
-def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats) -> _Floats:
+def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats,
+              cache: dict[bytes, NDArray[np.bool_]] | None = None) -> _Floats:
     """Block `b`'s use of `limit` per unit at its most frugal eligible pool with room.
 
     `cabinets` is ``(..., J)`` cabinets in service and `rows` ``(J, L)`` what a cabinet
     offers in each limit; the result is ``(...)``, ``inf`` where no eligible pool has room.
+    `cache` keeps, across calls on the same `cabinets`, where each set of pools has room.
     """
     hosts = np.flatnonzero(u.eligible[b] & (rows[:, limit] > 0))
     if not hosts.size:
@@ -411,7 +414,13 @@ def least_use(u: Uses, b: int, limit: int, cabinets: _Floats, rows: _Floats) -> 
     per = u.use[b, hosts, limit]
     if np.all(per == per[0]):
         # the same at every pool (always so for direct resources): only whether any has room
-        has = weighted(cabinets, np.isin(np.arange(rows.shape[0]), hosts).astype(np.float64)) > 0
+        key = hosts.tobytes()
+        has = None if cache is None else cache.get(key)
+        if has is None:
+            has = weighted(cabinets, np.isin(np.arange(rows.shape[0]), hosts).astype(
+                np.float64)) > 0
+            if cache is not None:
+                cache[key] = has
         return np.where(has, per[0], np.inf)
     out = np.full(cabinets.shape[:-1], np.inf)
     for j, each in zip(hosts, per, strict=True):
@@ -513,18 +522,26 @@ def shortfall(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
     n_p, n_t = cabinets.shape[:2]
     out_need = np.zeros((len(conds), n_p, n_t))
     out_room = np.zeros((len(conds), n_p, n_t))
-    # each block's need in each limit is the same whichever condition counts it
+    # Blocks that consume alike (same pools, same use there) are counted as one: a
+    # condition holds all of such a group or none of it. Each group's need in each limit
+    # is the same whichever condition counts it.
+    group_of, first = _groups(u)
+    need_g: dict[int, _Floats] = {}
     confined: dict[tuple[int, int], _Floats] = {}
+    rooms: dict[bytes, NDArray[np.bool_]] = {}
     for c, cond in enumerate(conds):
         weights = np.zeros(pools.n)
         weights[list(cond.pools)] = pools.rows[list(cond.pools), cond.limit]
         out_room[c] = weighted(cabinets, weights)
-        for b in cond.blocks:
-            if (b, cond.limit) not in confined:
-                per = least_use(u, b, cond.limit, cabinets, pools.rows)
+        for g in dict.fromkeys(group_of[list(cond.blocks)].tolist()):
+            if (g, cond.limit) not in confined:
+                if g not in need_g:
+                    need_g[g] = sum((need[b] for b in np.flatnonzero(group_of == g).tolist()),
+                                    np.zeros((n_p, n_t)))
+                per = least_use(u, int(first[g]), cond.limit, cabinets, pools.rows, rooms)
                 with np.errstate(invalid="ignore"):
-                    confined[b, cond.limit] = np.where(need[b] > 0, need[b] * per, 0.0)
-            out_need[c] += confined[b, cond.limit]
+                    confined[g, cond.limit] = np.where(need_g[g] > 0, need_g[g] * per, 0.0)
+            out_need[c] += confined[g, cond.limit]
     return Shortfall(conds, out_need, out_room)
 
 
@@ -599,9 +616,64 @@ def cabinets_to_close(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses,
 
 
 # -- placement --------------------------------------------------------------------------------
-def _order(u: Uses) -> list[int]:
-    """Blocks with the fewest eligible pools first (they have no other room), then in order."""
-    return sorted(range(len(u.blocks)), key=lambda b: (int(u.eligible[b].sum()), b))
+@attrs.frozen(eq=False)
+class Placement:
+    """Need placed in each pool, by groups of blocks that consume alike.
+
+    Blocks with the same eligible pools and the same use per unit there are placed
+    together (what each consumes, occupies and costs is the same per unit), so the
+    placement is kept per group and only where a group may run.
+
+    Attributes
+    ----------
+    group_of
+        ``(B,)`` the group of each block.
+    blocks
+        ``(G,)`` one block of each group (its uses stand for the group's).
+    pairs
+        ``(E, 2)`` the (group, pool) pairs where a group may run.
+    amount
+        ``(E, P, T)`` primary placed at each pair.
+    """
+
+    group_of: NDArray[np.intp]
+    blocks: NDArray[np.intp]
+    pairs: NDArray[np.intp]
+    amount: _Floats
+
+    def __attrs_post_init__(self) -> None:
+        fields.freeze(self)
+
+    def total(self, per: _Floats, n_pools: int) -> _Floats:
+        """``(P, T, J)`` Σ of amount × ``per[block, pool]`` in each pool (``per`` is ``(B, J)``).
+
+        ``per`` = the use of one limit (``Uses.use[:, :, limit]``) gives what each pool's
+        placed demand takes of it; ``Uses.occupancy`` the cabinets it occupies.
+        """
+        planes = np.zeros((n_pools, *self.amount.shape[1:]))
+        for (g, j), amount in zip(self.pairs.tolist(), self.amount, strict=True):
+            if per[self.blocks[g], j]:
+                planes[j] += amount * per[self.blocks[g], j]
+        return np.moveaxis(planes, 0, -1)
+
+    def placed(self, group: int) -> _Floats:
+        """``(P, T)`` all a group has placed, over its pools."""
+        mine = self.pairs[:, 0] == group
+        return np.asarray(self.amount[mine].sum(axis=0))
+
+
+def _groups(u: Uses) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Each block's group (same eligible pools, same use there) and one block of each."""
+    seen: dict[bytes, int] = {}
+    group_of = np.empty(len(u.blocks), dtype=np.intp)
+    first: list[int] = []
+    for b in range(len(u.blocks)):
+        key = u.eligible[b].tobytes() + u.use[b].tobytes()
+        if key not in seen:
+            seen[key] = len(first)
+            first.append(b)
+        group_of[b] = seen[key]
+    return group_of, np.array(first, dtype=np.intp)
 
 
 def _cost_ranks(cost: _Floats) -> NDArray[np.intp]:
@@ -617,13 +689,14 @@ def _cost_ranks(cost: _Floats) -> NDArray[np.intp]:
 
 
 def place(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses, unit_cost: _Floats,
-          ) -> _Floats:
+          ) -> Placement:
     """Place every block's need on every path and month: the least-cost fill.
 
-    Blocks confined to fewer pools go first; each fills its eligible pools cheapest first
-    (by `unit_cost`), and pools of equal cost pro rata by their room, up to what every
-    limit of the pool still holds. What does not fit stays unplaced. The allocation solves
-    the same placement exactly at one month; where pools are not contested both agree.
+    Groups of blocks confined to fewer pools go first (ties in the order of their first
+    block); each fills its eligible pools cheapest first (by `unit_cost`), and pools of
+    equal cost pro rata by their room, up to what every limit of the pool still holds.
+    What does not fit stays unplaced. The allocation solves the same placement exactly at
+    one month; where pools are not contested both agree.
 
     Parameters
     ----------
@@ -639,46 +712,52 @@ def place(need: _Floats, cabinets: _Floats, pools: Pools, u: Uses, unit_cost: _F
 
     Returns
     -------
-    numpy.ndarray
-        ``(B, P, T, J)`` primary placed per pool.
+    Placement
     """
     n_b, n_p, n_t = need.shape
+    group_of, blocks = _groups(u)
+    need_g = np.zeros((blocks.size, n_p, n_t))
+    for b in range(n_b):
+        need_g[group_of[b]] += need[b]
+    pairs = np.array([(g, j) for g, b in enumerate(blocks.tolist())
+                      for j in u.hosts(b).tolist()], dtype=np.intp).reshape(-1, 2)
+    at_pair = {(g, j): e for e, (g, j) in enumerate(pairs.tolist())}
+    amount = np.zeros((pairs.shape[0], n_p, n_t))
     # room per pool and limit as contiguous (P, T) planes: every step below is one pass
     room: dict[tuple[int, int], _Floats] = {
         (j, lim): cabinets[:, :, j] * pools.rows[j, lim]
         for j in range(pools.n) for lim in range(pools.rows.shape[1])}
-    planes = np.zeros((n_b, pools.n, n_p, n_t))  # each block's placement per pool
-    for b in _order(u):
-        hosts = u.hosts(b)
-        if not hosts.size:
+    order = sorted(range(blocks.size), key=lambda g: (int(u.eligible[blocks[g]].sum()), g))
+    for g in order:
+        b = int(blocks[g])
+        hosts = u.hosts(b).tolist()
+        if not hosts:
             continue
-        left = need[b].copy()
+        left = need_g[g].copy()
         rank = _cost_ranks(unit_cost[:, b, hosts])  # (T, H)
         for level in range(int(rank.max()) + 1):
             at = rank == level  # (T, H): each month's pools at its level-th lowest cost
             fits: dict[int, _Floats] = {}
-            for h, j in enumerate(hosts.tolist()):
+            for h, j in enumerate(hosts):
                 if not at[:, h].any():
                     continue
-                per = u.use[b, j]
                 fit = np.full((n_p, n_t), np.inf)
-                for lim in np.flatnonzero(per > 0).tolist():
-                    np.minimum(fit, room[j, lim] / per[lim], out=fit)
-                fits[h] = np.where(at[:, h], np.maximum(fit, 0.0), 0.0)  # units that fit
+                for lim in np.flatnonzero(u.use[b, j] > 0).tolist():
+                    np.minimum(fit, room[j, lim] / u.use[b, j, lim], out=fit)
+                fits[j] = np.where(at[:, h], np.maximum(fit, 0.0), 0.0)  # units that fit
             if not fits:
                 continue
             total = sum(fits.values(), np.zeros((n_p, n_t)))
             take = np.minimum(left, total)
             with np.errstate(divide="ignore", invalid="ignore"):
                 scale = np.where(total > 0, take / total, 0.0)
-            for h, fit in fits.items():
-                j = hosts[h]
-                amount = fit * scale
-                planes[b, j] += amount
+            for j, fit in fits.items():
+                share = fit * scale
+                amount[at_pair[g, j]] += share
                 for lim in np.flatnonzero(u.use[b, j] > 0).tolist():
-                    room[j, lim] -= amount * u.use[b, j, lim]
+                    room[j, lim] -= share * u.use[b, j, lim]
             left = left - take
-    return np.moveaxis(planes, 1, -1)
+    return Placement(group_of, blocks, pairs, amount)
 
 
 # -- costs ------------------------------------------------------------------------------------

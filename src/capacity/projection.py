@@ -71,7 +71,7 @@ __all__ = ["PATH_BLOCK", "CabinetNeed", "Exhaustion", "Projection", "component_r
 
 #: Paths drawn from one random stream of a component: paths ``[i·PATH_BLOCK, (i+1)·PATH_BLOCK)``
 #: come from block ``i``'s stream, so a chunk of paths is drawn without the ones before it.
-PATH_BLOCK = 10_000
+PATH_BLOCK = 2_000
 
 
 @attrs.frozen

@@ -179,20 +179,31 @@ def respond(need: _Floats, blocks: Sequence[DemandBlock], vouchers: Sequence[Com
     per_unit = unit_spend(blocks, prices, months)
     # a block that buys nothing priced pays no price: a voucher cannot lower it
     covers = covers * (per_unit.sum(axis=1) > 0)[None, :]
-    spend = need * per_unit[:, None, :]
+    # Blocks the same vouchers cover see the same net price, so they respond alike: the
+    # fixed point is solved once per pattern of cover, on the pattern's total spend.
+    patterns, group_of = np.unique(covers.T, axis=0, return_inverse=True)
+    group_of = group_of.reshape(n_b)
+    n_g = patterns.shape[0]
+    spend = np.zeros((n_g, n_p, n_t))
+    for b in range(n_b):
+        if per_unit[b].any():
+            spend[group_of[b]] += need[b] * per_unit[b]
     spend_year = yearly_sum(spend, year_of)
     spend_window_year = yearly_sum(spend[None] * valid[:, None, None, :], year_of)
+    covers_g = np.ascontiguousarray(patterns.T)  # (V, G)
+    factor = np.ones((n_g, n_p, years.size))
     # Each path iterates until its own step is within tolerance: a path's answer depends
     # on that path alone, so paths computed in chunks agree with one run to the last bit.
     active = np.arange(n_p) if elasticity != 0 else np.arange(0)
     for _ in range(_MAX_ITER):
         if not active.size:
             break
-        m = multiplier[:, active]
-        share = _shares(vouchers, covers, spend_year[:, active],
+        m = factor[:, active]
+        share = _shares(vouchers, covers_g, spend_year[:, active],
                         spend_window_year[:, :, active], m, weights)
         step = np.maximum(1.0 - share, _NET_FLOOR) ** elasticity - m
-        multiplier[:, active] = m + 0.5 * step
+        factor[:, active] = m + 0.5 * step
         active = active[np.abs(step).max(axis=(0, 2), initial=0.0) >= _TOL]
-    share = _shares(vouchers, covers, spend_year, spend_window_year, multiplier, weights)
+    share = _shares(vouchers, covers_g, spend_year, spend_window_year, factor, weights)
+    multiplier, share = factor[group_of], share[group_of]
     return Response(multiplier, year_of, share, covers, valid, not active.size)

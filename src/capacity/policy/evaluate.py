@@ -60,6 +60,7 @@ from capacity.months import hours_in_month
 from capacity.paths import Item, join
 from capacity.placement import (
     CostModel,
+    Placement,
     Pools,
     Uses,
     electricity_subsidy_applies,
@@ -370,8 +371,9 @@ def _voucher_outlays(resp: Response, spend_bpt: _Floats, vouchers: Sequence[Comp
     """
     outlay: dict[str, _Floats] = {}
     exhausted: dict[str, NDArray[np.int64]] = {}
+    multiplier = resp.multiplier if vouchers else None
     for k, v in enumerate(vouchers):
-        eligible = (resp.covers[k][:, None, None] * resp.multiplier * spend_bpt).sum(axis=0) \
+        eligible = (resp.covers[k][:, None, None] * multiplier * spend_bpt).sum(axis=0) \
             * resp.valid[k]
         cum = claims(_cumulate_by_year(eligible, year_of), v, weights)
         outlay[v.name], exhausted[v.name] = _pay_through_year(cum, budget(v), year_of)
@@ -388,7 +390,8 @@ def _net_prices(need_bpt: _Floats, resp: Response, demands: Sequence[DemandBlock
     n_years = int(year_of.max()) + 1
     net: dict[Resource, _Floats] = {}
     for r in list_prices:
-        qty = np.array([yearly_sum(resp.multiplier[b] * need_bpt[b], year_of)
+        # the response is one factor per year, so it multiplies the year's need
+        qty = np.array([resp.yearly[b] * yearly_sum(need_bpt[b], year_of)
                         * block.ratios[r.index] for b, block in enumerate(demands)]).reshape(
             len(demands), need_bpt.shape[1], n_years)
         total = qty.sum(axis=0)
@@ -398,32 +401,32 @@ def _net_prices(need_bpt: _Floats, resp: Response, demands: Sequence[DemandBlock
 
 
 # -- stage 3: placement, utilisation and energy -----------------------------------------------
-def _site_utilisation(placed: _Floats, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
+def _site_utilisation(placed: Placement, cabinets: _Floats, pools: Pools, u: Uses) -> _Floats:
     """Each site's highest share of a limit in use, ``(P, T, S)``; ``nan`` with no room."""
     n_p, n_t = cabinets.shape[:2]
     out = np.full((len(pools.sites), n_p, n_t), np.nan)
-    for site in range(len(pools.sites)):
-        mine = np.flatnonzero(pools.site_of == site)
-        for lim in range(pools.rows.shape[1]):
-            if not np.any(pools.rows[mine, lim]):
+    for lim in range(pools.rows.shape[1]):
+        if not np.any(pools.rows[:, lim]):
+            continue
+        used = placed.total(u.use[:, :, lim], pools.n)  # (P, T, J)
+        for site in range(len(pools.sites)):
+            mine = np.flatnonzero((pools.site_of == site) & (pools.rows[:, lim] > 0))
+            if not mine.size:
                 continue
-            room = np.zeros((n_p, n_t))
-            used = np.zeros((n_p, n_t))
-            for j in mine:
-                room += cabinets[:, :, j] * pools.rows[j, lim]
-                for b in np.flatnonzero(u.use[:, j, lim]):
-                    used += placed[b, :, :, j] * u.use[b, j, lim]
+            room = sum((cabinets[:, :, j] * pools.rows[j, lim] for j in mine.tolist()),
+                       np.zeros((n_p, n_t)))
+            taken = sum((used[:, :, j] for j in mine.tolist()), np.zeros((n_p, n_t)))
             with np.errstate(divide="ignore", invalid="ignore"):
-                np.fmax(out[site], np.where(room > 0, used / room, np.nan), out=out[site])
+                np.fmax(out[site], np.where(room > 0, taken / room, np.nan), out=out[site])
     return np.moveaxis(out, 0, -1)
 
 
 def _placed(projection: Projection, multiplier_bpt: _Floats, model: CostModel,
-            ) -> tuple[_Floats, _Floats, _Floats]:
+            ) -> tuple[Placement, _Floats, _Floats]:
     """Least-cost placement on every path, by the one rule, without and with the policy.
 
-    Returns the placement with the policy ``(B, P, T, J)`` and each site's utilisation
-    without and with it, ``(P, T, S)`` each.
+    Returns the placement with the policy and each site's utilisation without and with
+    it, ``(P, T, S)`` each.
     """
     pools, u, cabinets = projection.pools, projection.uses, projection.cabinets
     unit_cost = model.unit_cost(u)
@@ -434,12 +437,10 @@ def _placed(projection: Projection, multiplier_bpt: _Floats, model: CostModel,
             _site_utilisation(placed_with, cabinets, pools, u))
 
 
-def _energy_kwh(projection: Projection, placed_bptj: _Floats, model: CostModel) -> _Floats:
+def _energy_kwh(projection: Projection, placed: Placement, model: CostModel) -> _Floats:
     """Energy drawn at every site, ``(P, T, S)`` kWh: idle cabinets plus occupied ones."""
     u, pools = projection.uses, projection.pools
-    occupied = np.zeros(projection.cabinets.shape)
-    for b, j in zip(*np.nonzero(u.eligible), strict=True):
-        occupied[:, :, j] += placed_bptj[b, :, :, j] * u.occupancy[b, j]
+    occupied = placed.total(u.occupancy, pools.n)
     site_kw = pools.by_site(model.drawn_kw(projection.cabinets, occupied))
     return np.asarray(site_kw * hours_in_month(projection.months)[None, :, None],
                       dtype=np.float64)
@@ -582,9 +583,9 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
         energy=np.empty((n, n_years, n_sites)), received=np.empty((n, n_years, n_sites)))
     converged, first = True, 0
     # path chunk by path chunk: only each path's yearly figures are kept; a chunk's
-    # placement is (blocks, paths, months, pools), so chunks hold about 32 MB of it
-    n_b, n_j = len(inputs.demands), projection.pools.n
-    wide = max(n_b * n_j, n_sites * projection.uses.use.shape[2], 1)
+    # placement and room are (pairs or pools × limits, paths, months), about 32 MB each
+    n_j, n_l = projection.pools.n, projection.uses.use.shape[2]
+    wide = max(int(projection.uses.eligible.sum()), n_j * n_l, n_sites * n_l, 1)
     size = max(64, min(PATH_BLOCK, 2**22 // (projection.months.size * wide)))
     for part in projection.chunks(size):
         rows = slice(first, first + part.n_paths)
