@@ -149,3 +149,43 @@ def test_a_node_budget_is_checked_and_is_not_for_the_heuristic():
         with pytest.raises(CapacityError) as info:
             allocate(p, node_limit=bad, method=method)
         assert info.value.path == "node_limit"
+
+
+def test_a_generated_city_has_the_size_asked_and_runs_through_a_study():
+    from capacity.datasets.city import synthetic_city
+
+    city = synthetic_city(n_sites=40, n_blocks=400, n_projects=10, seed=3)
+    assert (len(city.estate.sites), len(city.demands), len(city.plan.projects)) == (40, 400, 10)
+    assert synthetic_city(n_sites=40, n_blocks=400, n_projects=10, seed=3) == city
+    p = project(city, start="2025-01", end="2027-12", n_paths=30, seed=1)
+    # government demand stays in its region's government sites
+    gov = [b for b, block in enumerate(p.uses.blocks) if block.kind == "government-cloud"]
+    for b in gov:
+        region = next(iter(p.uses.blocks[b].eligible)).removeprefix("government-")
+        hosts = {p.pools.sites[p.pools.site_of[j]] for j in np.flatnonzero(p.uses.eligible[b])}
+        assert hosts
+        assert all(s.region == region and "government-cloud" in s.tags for s in hosts)
+    cost = cost_policy(p)
+    assert np.all(cost.energy >= 0)
+    assert float(cost.outlay("chengdu-2023").max().m_as("万元")) <= 1000 + 1e-6
+
+
+def test_a_generated_city_refuses_sizes_it_cannot_build():
+    from capacity.datasets.city import synthetic_city
+    from capacity.errors import CapacityError
+
+    for kwargs in ({"n_sites": 1}, {"n_blocks": 0}, {"n_projects": -1}, {"n_sites": 2.5}):
+        with pytest.raises(CapacityError) as info:
+            synthetic_city(**kwargs)
+        assert info.value.path == next(iter(kwargs))
+
+
+def test_a_costing_too_large_for_the_machine_is_refused_up_front(whole, monkeypatch):
+    import capacity.policy.evaluate as evaluate
+    from capacity.errors import CapacityError
+
+    monkeypatch.setattr(evaluate, "available_bytes", lambda: 1000)
+    with pytest.raises(CapacityError) as info:
+        cost_policy(whole)
+    assert info.value.path == "n_paths"
+    assert "GiB" in info.value.reason

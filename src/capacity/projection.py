@@ -603,7 +603,7 @@ def _condition_resources(u: Uses, cond: Condition) -> list[Resource]:
             and any(u.blocks[b].ratios[r.index] > 0 for b in cond.blocks)]
 
 
-def _available_bytes() -> int | None:
+def available_bytes() -> int | None:
     """Memory this process may still take (Linux's MemAvailable), if the system says."""
     try:
         with open("/proc/meminfo", encoding="ascii") as info:
@@ -639,7 +639,7 @@ def _check_memory(n_paths: int, n_months: int, n_pools: int, n_blocks: int,
     # Refuse up front, naming what was asked and what it needs, rather than fail part way
     # with a MemoryError.
     need = projection_bytes(n_paths, n_months, n_pools, n_blocks, n_conditions, chunk_paths)
-    free = _available_bytes()
+    free = available_bytes()
     if free is not None and need > free:
         raise FieldError("n_paths", f"would need about {need / 2**30:,.1f} GiB for "
                          f"{n_months} months, more than the {free / 2**30:,.1f} GiB this "

@@ -225,6 +225,9 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
     p_short = projection.shortfall_probability()
     left = {r: np.median(projection.available_paths(r).m_as(r.unit), axis=0)
             for r in resources if r.precision is not None}
+    # each resource's medians once, over all months, not once per year end
+    median = {(of, r): projection.quantiles(r, (0.5,), of=of)[0]
+              for r in resources for of in ("capacity", "demand")}
 
     def need(name: str) -> dict[str, Any]:
         n = projection.cabinets_needed(name, alpha)
@@ -252,13 +255,13 @@ def projection_report(projection: Projection, alpha: float = 0.05) -> dict[str, 
         "cabinets_needed": [need(name) for name in projection.estate.profiles],
         "year_end": [
             {"month": str(m), "resource": r.name.lower(),
-             "capacity": projection.capacity_at(m, r),
-             "left_after_other_precisions":
-                 Q_(float(left[r][month_index(projection.months, m)]), r.unit)
+             "capacity": Q_(float(median["capacity", r][t].magnitude), r.unit),
+             "left_after_other_precisions": Q_(float(left[r][t]), r.unit)
              if r in left else None,
-             "demand": projection.demand_at(m, r),
-             "p_shortfall": float(p_short[month_index(projection.months, m), r.index])}
+             "demand": Q_(float(median["demand", r][t].magnitude), r.unit),
+             "p_shortfall": float(p_short[t, r.index])}
             for r in resources for m in years
+            for t in (month_index(projection.months, m),)
         ],
     }
 

@@ -68,7 +68,7 @@ from capacity.placement import (
     subsidy_window,
 )
 from capacity.plan import Plan
-from capacity.projection import PATH_BLOCK, Projection
+from capacity.projection import PATH_BLOCK, Projection, available_bytes
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.response import (
@@ -574,6 +574,13 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     names = tuple(x.name for x in inputs.policies)
     resources = tuple(inputs.list_prices)
     n, n_years, n_sites = projection.n_paths, years.size, len(projection.pools.sites)
+    # what the result keeps, refused up front rather than failing part way
+    kept = 8 * n * n_years * (2 * len(names) + len(resources) + N_RESOURCES + 4 * n_sites)
+    free = available_bytes()
+    if free is not None and kept > free:
+        raise FieldError("n_paths", f"costing {n:,} paths would keep about {kept / 2**30:,.1f} "
+                         f"GiB, more than the {free / 2**30:,.1f} GiB this machine has free; "
+                         "cost fewer paths (projection.paths(slice(0, k)))", n)
     out = _Yearly(
         outlay={x: np.empty((n, n_years)) for x in names},
         exhausted={x: np.empty((n, n_years), dtype=np.int64) for x in names},
