@@ -204,6 +204,14 @@ class Projection:
             yield self.paths(sl)
 
     @functools.cached_property
+    def _chunk(self) -> int:
+        # paths per chunk of the working arrays (blocks', pools' and conditions' paths
+        # over the months): about 64 MB of them at a time
+        per_path = 8 * self.months.size * (self.need.shape[0] + 3 * self.pools.n
+                                           + 3 * len(self.short.conditions) + 1)
+        return int(max(64, min(PATH_BLOCK, 2**26 // per_path)))
+
+    @functools.cached_property
     def _year_of(self) -> NDArray[np.int64]:
         return year_index(self.months)[1]
 
@@ -294,7 +302,7 @@ class Projection:
         rate = self.pools.per_cabinet[:, resource.index]  # (J,) per cabinet's device time
         out = np.empty(self.cabinets.shape[:2])
         widest = _widest(self.short.conditions, DEVICE)
-        for sl in _spans(self.n_paths):
+        for sl in _spans(self.n_paths, self._chunk):
             cab = self.cabinets[sl]
             room = cab * self.pools.rows[:, DEVICE]  # (n, T, J)
             free = room.copy()
@@ -354,7 +362,7 @@ class Projection:
         cond = self.short.conditions[c]
         need = np.empty((self.n_paths, self.months[months].size))
         room = np.empty_like(need)
-        for sl in _spans(self.n_paths):
+        for sl in _spans(self.n_paths, self._chunk):
             got = shortfall(self._served_all(sl)[:, :, months], self.cabinets[sl, months],
                             self.pools, self.uses, (cond,))
             need[sl], room[sl] = got.need[0], got.room[0]
@@ -547,7 +555,7 @@ class Projection:
         # often it is stuck
         k = np.empty(self.cabinets.shape[:2])
         stuck: NDArray[np.float64] | None = None
-        for sl in _spans(self.n_paths):
+        for sl in _spans(self.n_paths, self._chunk):
             got = closing(sl, slice(None))
             k[sl] = got.cabinets
             count = got.stuck.sum(axis=1, dtype=np.float64)
@@ -566,7 +574,7 @@ class Projection:
             t = int(np.argmax(q))
             at = np.flatnonzero(k[:, t] >= worst)
             asks = np.zeros(len(conds))
-            for sl in _spans(self.n_paths):
+            for sl in _spans(self.n_paths, self._chunk):
                 mine = at[(at >= sl.start) & (at < sl.stop)] - sl.start
                 if mine.size:
                     by = closing(sl, slice(t, t + 1)).by_condition[:, mine, 0]

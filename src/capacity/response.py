@@ -77,10 +77,13 @@ def unit_spend(blocks: Sequence[DemandBlock], prices: Mapping[Resource, Quantity
 def claims(spend: _Floats, v: ComputeVoucher, weights: _Floats) -> _Floats:
     """Σ over enterprises of their capped claims on `spend` (any shape), before the budget."""
     cap = float(v.cap_per_enterprise.m_as("yuan/year"))
-    each = np.minimum(v.rate * spend[..., None] * weights, cap)
+    # enterprises of equal weight claim alike: one claim per distinct weight, counted
+    share, count = np.unique(weights, return_counts=True)
+    each = np.minimum(v.rate * spend[..., None] * share, cap)
     if v.min_claim is not None:
         each = np.where(each < float(v.min_claim.m_as("yuan")), 0.0, each)
-    return np.asarray(each.sum(axis=-1), dtype=np.float64)
+    return np.asarray(each @ count.astype(np.float64) if share.size > 1
+                      else each[..., 0] * float(count[0]), dtype=np.float64)
 
 
 def budget(v: ComputeVoucher | ElectricitySubsidy) -> float:
