@@ -585,6 +585,12 @@ class Projection:
             competing = tuple(res) if c_best.limit == DEVICE and len(res) > 1 else ()
         return worst, binding, competing, tuple(sorted(uncovered, key=lambda r: r.index))
 
+    def __repr__(self) -> str:
+        return (f"Projection({self.scenario.name!r}: {self.n_paths:,} paths, "
+                f"{self.months[0]}..{self.months[-1]} ({self.months.size} months), "
+                f"{self.pools.n} pools, {self.need.shape[0]} demand blocks, "
+                f"{len(self.short.conditions)} Hall conditions, seed={self.seed})")
+
     def _repr_html_(self) -> str:
         rows = "".join(f"<li>{e}</li>" for e in self.exhaustion(0.5))
         return (f"<b>Projection</b>: {self.n_paths:,} paths, {self.months[0]} to "

@@ -76,6 +76,12 @@ class Scenario:
     description: str = fields.text(default="")
     notes: tuple[Assumption, ...] = fields.instances(Assumption)
 
+    def __repr__(self) -> str:
+        planned = f" (+{len(self.plan.sites)} planned)" if self.plan.sites else ""
+        return (f"Scenario({self.name!r}: {len(self.estate.sites)} sites{planned}, "
+                f"{len(self.plan.projects)} projects, {len(self.demands)} demand blocks, "
+                f"{len(self.policies)} policies)")
+
     def __attrs_post_init__(self) -> None:
         fields.settle(self, fields.named("scenario", self.name), self._rules)
 

@@ -10,6 +10,7 @@ import concurrent.futures
 import contextlib
 import enum
 import functools
+import html
 import importlib.util
 import math
 import os
@@ -80,6 +81,10 @@ def _money(value: float, unit: str | None) -> float | Quantity:
 @attrs.frozen(eq=False)
 class Allocation:
     """The answer of :func:`allocate`, shaped like scipy's ``OptimizeResult``.
+
+    Besides its own names it answers to ``scipy.optimize.milp``'s: :attr:`x`, :attr:`fun`,
+    :attr:`success`, :attr:`status`, :attr:`message`, :attr:`mip_gap`,
+    :attr:`mip_dual_bound` and :attr:`mip_node_count`.
 
     Amounts are float64 arrays in the problem's units (units of demand for assignments,
     ``resource_units`` for resources, ``cost_unit`` for money). Arrays are ``None`` when no
@@ -202,6 +207,52 @@ class Allocation:
             return math.inf
         return abs(self.objective_value - self.bound_value) / max(abs(self.objective_value),
                                                                    1.0)
+
+    # -- the names scipy.optimize.milp's result answers to ------------------------------
+    @property
+    def x(self) -> NDArray[np.float64] | None:
+        """The assignment as one vector, as ``scipy.optimize.milp``'s ``x``.
+
+        Demand by demand (``assignment.ravel()``); ``None`` without an answer.
+        """
+        return None if self.assignment is None else self.assignment.ravel()
+
+    @property
+    def fun(self) -> float | None:
+        """The objective value, as ``milp``'s ``fun``; ``None`` without an answer."""
+        return self.objective_value if self.success else None
+
+    @property
+    def mip_gap(self) -> float:
+        """The relative gap, as ``milp``'s ``mip_gap`` (see :attr:`gap`)."""
+        return self.gap
+
+    @property
+    def mip_dual_bound(self) -> float:
+        """The proven bound, as ``milp``'s ``mip_dual_bound`` (``nan`` when unknown)."""
+        return self.bound_value
+
+    @property
+    def mip_node_count(self) -> int:
+        """Branch-and-bound nodes, as ``milp``'s ``mip_node_count``."""
+        return self.node_count
+
+    def __repr__(self) -> str:
+        n, m = self.problem.n_demands, self.problem.n_pools
+        unit = f" {self.problem.cost_unit}" if self.problem.cost_unit else ""
+        return (f"Allocation(status={self.status.value!r}, objective={self.objective_value:.6g}"
+                f"{unit}, bound={self.bound_value:.6g}, gap={self.gap:.3g}, "
+                f"method={self.method!r}, demands={n}, pools={m}, "
+                f"nodes={self.node_count}, time={self.solve_time:.2f}s)")
+
+    def _repr_html_(self) -> str:
+        rows = [("status", self.status.value), ("objective", f"{self.objective}"),
+                ("bound", f"{self.bound}"), ("gap", f"{self.gap:.3g}"),
+                ("method", self.method), ("demands × pools",
+                                          f"{self.problem.n_demands} × {self.problem.n_pools}"),
+                ("nodes", str(self.node_count)), ("time", f"{self.solve_time:.2f} s")]
+        body = "".join(f"<tr><th>{k}</th><td>{html.escape(v)}</td></tr>" for k, v in rows)
+        return f"<b>Allocation</b><table>{body}</table><p>{html.escape(self.message)}</p>"
 
     @property
     def utilisation(self) -> NDArray[np.float64] | None:

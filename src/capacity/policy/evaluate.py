@@ -35,6 +35,7 @@ Modelling decisions (each also listed in :attr:`PolicyCost.assumptions`):
 
 from __future__ import annotations
 
+import html
 import math
 import warnings
 from collections.abc import Mapping, Sequence
@@ -158,6 +159,21 @@ class PolicyCost:
 
     def __attrs_post_init__(self) -> None:
         fields.freeze(self)
+
+    def __repr__(self) -> str:
+        n = self.energy.shape[0]
+        return (f"PolicyCost({', '.join(self.instruments) or 'no instruments'}: {n:,} paths, "
+                f"{self.years[0]}..{self.years[-1]}, {len(self.site_ids)} sites, "
+                f"converged={self.converged})")
+
+    def _repr_html_(self) -> str:
+        head = "".join(f"<th>{y}</th>" for y in self.years)
+        rows = "".join(
+            f"<tr><th>{html.escape(name)}</th>"
+            + "".join(f"<td>{v:,.0f}</td>" for v in self.outlay(name).m_as("万元")) + "</tr>"
+            for name in self.instruments)
+        return (f"<b>PolicyCost</b>: median outlay per year, 万元<table><tr><th></th>{head}"
+                f"</tr>{rows}</table>")
 
     def _instrument(self, name: str) -> str:
         if name not in self.outlays:

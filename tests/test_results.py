@@ -1,0 +1,60 @@
+"""What results look like to a caller: scipy's names on an allocation, reprs that fit a screen."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from capacity import allocate, project
+from capacity.allocation import AllocationProblem, build_problem
+from capacity.policy import cost_policy
+from capacity.scenario import Scenario
+
+VOUCHER = Path(__file__).parents[1] / "scenarios" / "ganzhou-voucher.toml"
+
+
+def test_an_allocation_answers_to_milps_names_with_milps_answer():
+    # three whole demands onto two pools, solved again by scipy.optimize.milp directly:
+    # y[i, j] = 1 when demand i goes to pool j
+    cost = np.array([[4.0, 1.0], [2.0, 3.0], [5.0, 1.0]])
+    size = np.array([2.0, 1.0, 1.0])
+    capacity = np.array([2.0, 3.0])
+    p = AllocationProblem(use=np.ones((3, 2, 1)), capacity=capacity[:, None], cost=cost,
+                          size=size, splittable=False)
+    a = allocate(p, method="milp")
+    ref = milp((cost * size[:, None]).ravel(), integrality=np.ones(6), bounds=Bounds(0, 1),
+               constraints=[LinearConstraint(np.kron(np.eye(3), np.ones(2)), 1, 1),
+                            LinearConstraint(np.kron(size, np.eye(2)), 0, capacity)])
+    assert a.success
+    assert a.status == "optimal"
+    assert a.fun == pytest.approx(ref.fun)
+    np.testing.assert_allclose(a.x, ref.x * np.repeat(size, 2))
+    assert a.mip_gap == a.gap
+    assert a.mip_dual_bound == a.bound_value
+    assert a.mip_node_count == a.node_count
+
+
+def test_no_answer_has_no_x_and_no_fun():
+    p = AllocationProblem(use=np.ones((1, 1, 1)), capacity=[[1.0]], cost=[[1.0]], size=[5.0])
+    a = allocate(p)
+    assert a.status == "infeasible"
+    assert a.x is None
+    assert a.fun is None
+
+
+def test_every_result_repr_fits_on_a_screen():
+    s = Scenario.from_toml(VOUCHER)
+    p = project(s, start="2025-01", end="2030-12", n_paths=50, seed=0)
+    a = allocate(build_problem(s, "2027-12").problem, node_limit=1000)
+    cost = cost_policy(p)
+    for value in (s, p, a, cost):
+        text = repr(value)
+        assert len(text) <= 200, (type(value).__name__, len(text))
+        assert "\n" not in text
+    assert "50 paths" in repr(p)
+    assert "optimal" in repr(a)
+    assert "<table>" in a._repr_html_()
+    assert "<table>" in cost._repr_html_()
