@@ -585,6 +585,26 @@ class Projection:
             competing = tuple(res) if c_best.limit == DEVICE and len(res) > 1 else ()
         return worst, binding, competing, tuple(sorted(uncovered, key=lambda r: r.index))
 
+    def to_xarray(self, q: Sequence[float] | None = None) -> Any:
+        """The projection as a labelled :class:`xarray.Dataset`.
+
+        Dimensions ``path`` (or ``quantile`` when `q` is given: quantiles over paths),
+        ``month`` (datetime), ``pool`` and ``resource``; variables ``capacity_<resource>``
+        and ``demand_<resource>`` (path, month), ``cabinets`` (path, month, pool),
+        ``p_shortfall`` (month, resource) and ``delay_<project>`` (path), each with its
+        unit in ``attrs["units"]`` (``capacity.ureg.Unit`` reads it back). Saved with
+        ``to_netcdf`` and read with ``xarray.open_dataset``, values and units come back.
+
+        Raises
+        ------
+        FieldError
+            Naming ``n_paths``, when every path would take more than 2 GiB: pass `q`, or
+            take some paths with :meth:`paths`.
+        """
+        from capacity.labelled import projection_dataset
+
+        return projection_dataset(self, q)
+
     def __repr__(self) -> str:
         return (f"Projection({self.scenario.name!r}: {self.n_paths:,} paths, "
                 f"{self.months[0]}..{self.months[-1]} ({self.months.size} months), "

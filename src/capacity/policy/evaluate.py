@@ -160,6 +160,19 @@ class PolicyCost:
     def __attrs_post_init__(self) -> None:
         fields.freeze(self)
 
+    def to_xarray(self, q: Sequence[float] | None = None) -> Any:
+        """The costing as a labelled :class:`xarray.Dataset`.
+
+        Dimensions ``path`` (or ``quantile`` when `q` is given), ``year``, ``instrument``
+        and ``site``; variables ``outlay`` and ``exhausted`` (year, instrument),
+        ``net_price_factor_<resource>`` and ``induced_<resource>`` (year),
+        ``utilisation_without``, ``utilisation_with``, ``energy`` and
+        ``electricity_subsidy`` (year, site), each with its unit in ``attrs["units"]``.
+        """
+        from capacity.labelled import policy_dataset
+
+        return policy_dataset(self, q)
+
     def __repr__(self) -> str:
         n = self.energy.shape[0]
         return (f"PolicyCost({', '.join(self.instruments) or 'no instruments'}: {n:,} paths, "
