@@ -70,3 +70,17 @@ def test_progress_is_reported(capsys):
     err = capsys.readouterr().err
     assert "sweep: 1/2 variants" in err
     assert err.endswith("sweep: 2/2 variants\n")
+
+
+def test_a_sweep_is_a_table_indexed_by_its_grid_and_a_dataset_over_it(serial):
+    frame = serial.to_pandas()
+    assert list(frame.index.names) == list(GRID)
+    assert len(frame) == len(serial.rows)
+    row = serial.rows[5]
+    key = tuple(row[k] for k in GRID)
+    assert frame.loc[key, "exhaustion.compute_fp16"] == row["exhaustion.compute_fp16"]
+    ds = serial.to_xarray()
+    assert dict(ds.sizes) == {k: len(v) for k, v in GRID.items()}
+    cell = ds["p_shortfall_end.vcpu"].sel(dict(zip(GRID, key, strict=True)))
+    assert float(cell) == row["p_shortfall_end.vcpu"]
+    assert "12 variants" in repr(serial)

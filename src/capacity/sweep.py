@@ -21,6 +21,7 @@ True
 
 from __future__ import annotations
 
+import importlib
 import itertools
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -171,10 +172,43 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
 
 @attrs.frozen
 class SweepResult:
-    """A table of sweep results: one row per variant, the grid's columns first."""
+    """A table of sweep results: one row per variant, the grid's columns first.
+
+    Attributes
+    ----------
+    columns
+        Every column, the grid's paths first.
+    rows
+        One dict per variant, in the order of the grid's product.
+    grid
+        The grid's paths (the leading columns), whose values label each row.
+    """
 
     columns: tuple[str, ...]
     rows: tuple[dict[str, Any], ...]
+    grid: tuple[str, ...] = ()
+
+    def to_pandas(self) -> Any:
+        """The rows as a :class:`pandas.DataFrame` indexed by the grid's values.
+
+        The index is a MultiIndex whose levels are named by the grid's paths (a plain
+        index for a one-path grid); the other columns are the figures.
+        """
+        pd = importlib.import_module("pandas")  # a dependency of xarray; untyped
+        frame = pd.DataFrame.from_records(self.to_records(), columns=list(self.columns))
+        return frame.set_index(list(self.grid)) if self.grid else frame
+
+    def to_xarray(self) -> Any:
+        """The rows as an :class:`xarray.Dataset` with one dimension per grid path.
+
+        Each grid path's values are its coordinate; each figure is a variable (a cell of
+        the grid that was not run is ``nan``).
+        """
+        return self.to_pandas().to_xarray()
+
+    def __repr__(self) -> str:
+        return (f"SweepResult({len(self.rows)} variants over {', '.join(self.grid) or 'no grid'}"
+                f"; {len(self.columns) - len(self.grid)} figures)")
 
     def column(self, name: str) -> list[Any]:
         """All values of one column, in row order."""
@@ -289,4 +323,4 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
         results = [f.result() for f in futures]
     rows = tuple(row for batch in results for row in batch)
     extra = [c for c in (rows[0] if rows else {}) if c not in keys]
-    return SweepResult(tuple(keys + extra), rows)
+    return SweepResult(tuple(keys + extra), rows, tuple(keys))
