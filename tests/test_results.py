@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from capacity import allocate, project
+from capacity import allocate, project, ureg
 from capacity.allocation import AllocationProblem, build_problem
 from capacity.policy import cost_policy
 from capacity.scenario import Scenario
@@ -58,3 +58,19 @@ def test_every_result_repr_fits_on_a_screen():
     assert "optimal" in repr(a)
     assert "<table>" in a._repr_html_()
     assert "<table>" in cost._repr_html_()
+
+
+def test_an_allocation_is_a_table_of_where_each_demand_went():
+    s = Scenario.from_toml(VOUCHER)
+    built = build_problem(s, "2027-12")
+    a = allocate(built.problem, node_limit=1000)
+    frame = built.to_pandas(a)
+    assert list(frame.index.names) == ["block", "site", "profile"]
+    placed = built.placement(a)
+    for (block, site, profile), row in frame.iterrows():
+        pool = f"{site}/{profile}" if profile else site
+        q = placed[block][pool]
+        assert row["amount"] == q.magnitude
+        assert ureg.Unit(row["unit"]) == q.units
+    plain = a.to_pandas()
+    assert plain["amount"].sum() == pytest.approx(a.assignment.sum() + a.unmet.sum())

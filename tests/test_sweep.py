@@ -84,3 +84,24 @@ def test_a_sweep_is_a_table_indexed_by_its_grid_and_a_dataset_over_it(serial):
     cell = ds["p_shortfall_end.vcpu"].sel(dict(zip(GRID, key, strict=True)))
     assert float(cell) == row["p_shortfall_end.vcpu"]
     assert "12 variants" in repr(serial)
+
+
+def test_every_value_of_every_axis_is_checked_before_any_work():
+    with pytest.raises(ValidationError) as info:
+        sweep(ganzhou(), {"sites[tianyi-huawei].pue": [1.3, 0.5, "x"],
+                          "demands[enterprise-ai].scale": [1.0, -2.0]}, n_paths=10)
+    found = {(e.path, e.value) for e in info.value.problems}
+    assert found == {("sites[tianyi-huawei].pue", 0.5), ("sites[tianyi-huawei].pue", "x"),
+                     ("demands[enterprise-ai].scale", -2.0)}
+
+
+def test_a_site_whose_id_holds_a_dot_is_addressed_by_a_sweep_path():
+    import attrs
+
+    s = ganzhou()
+    sites = (attrs.evolve(s.estate.sites[0], id="dc.1"), *s.estate.sites[1:])
+    dotted = attrs.evolve(s, estate=attrs.evolve(s.estate, sites=sites))
+    for path in ("sites[dc.1].pue", 'sites["dc.1"].pue'):
+        assert vary(dotted, path, 1.2).estate.site("dc.1").pue == 1.2
+    table = sweep(dotted, {'sites["dc.1"].pue': [1.2, 1.4]}, n_paths=20)
+    assert table.column('sites["dc.1"].pue') == [1.2, 1.4]

@@ -7,7 +7,8 @@ value a sweep varies (``sites[tianyi-huawei].pue``) and the figure an assumption
   ``profiles.smart-ai.it_power``, ``market.prices.compute_fp16``;
 - **brackets** pick an element of a list, by position or by its key (a site's id, or
   the name of a project, demand block or policy): ``sites[0]``, ``sites[tianyi-huawei]``,
-  ``plan.projects[smart-computing-centre].completion``;
+  ``plan.projects[smart-computing-centre].completion``; a key may be quoted there too
+  (``sites["dc.1"]``, ``sites["7"]`` for a site whose id is ``7``);
 - a name that holds a dot or a bracket is quoted: ``green_share."site.a"``.
 
 Examples
@@ -68,7 +69,11 @@ def parse(path: str) -> tuple[str | Item, ...]:
             if not key:
                 raise FieldError(path, "picks no element: write a position or a key inside "
                                  "the brackets")
-            parts.append(Item(int(key) if re.fullmatch(r"\d+", key) else key))
+            quoted = re.fullmatch(r'"([^"]*)"|\'([^\']*)\'', key)
+            if quoted:  # a key written in quotes is a key, even "2" or "dc.1"
+                parts.append(Item(quoted[1] if quoted[1] is not None else quoted[2]))
+            else:
+                parts.append(Item(int(key) if re.fullmatch(r"\d+", key) else key))
         else:
             parts.append(found["quoted"] if found["quoted"] is not None else found["name"])
         at = found.end()

@@ -299,10 +299,17 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
         if not vals:
             p.add(k, "has no values to try")
             continue
-        try:
-            vary(scenario, k, vals[0])
-        except (FieldError, TypeError, ValueError) as exc:
-            p.add(k, getattr(exc, "reason", str(exc)), vals[0])
+        # every value of every axis, before any work: a bad one fails now, not mid-sweep
+        for v in vals:
+            try:
+                vary(scenario, k, v)
+            except ValidationError as exc:
+                p.items.extend(FieldError(k, e.reason if e.path in ("", k) else
+                                          f"{e.path}: {e.reason}", v) for e in exc.problems)
+            except (FieldError, TypeError, ValueError) as exc:
+                p.add(k, getattr(exc, "reason", str(exc)), v)
+                if isinstance(exc, FieldError) and exc.path == k:
+                    break  # the path itself names nothing: one problem is enough
     p.raise_if_any()
     variants = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
     if batch_size is None:

@@ -26,8 +26,10 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import attrs
 import numpy as np
@@ -262,6 +264,27 @@ class ScenarioProblem:
                 row["unmet"] = Q_(float(result.unmet[i] * amount), r.unit)
             out[name] = row
         return out
+
+    def to_pandas(self, result: Allocation) -> Any:
+        """Where each block went, as a :class:`pandas.DataFrame`.
+
+        Indexed by (``block``, ``site``, ``profile``), with a row at site ``"unmet"`` for
+        what was left unserved; columns ``amount`` (of the block's primary resource) and
+        ``unit`` (its canonical unit, which ``capacity.ureg`` parses);
+        ``frame.attrs["units"]`` maps each block to that unit. Empty without an answer.
+        """
+        pd = importlib.import_module("pandas")  # a dependency of xarray; untyped
+        rows = []
+        for block, row in self.placement(result).items():
+            for pool, amount in row.items():
+                site, _, profile = pool.partition("/")
+                rows.append((block, site, profile, float(amount.magnitude),
+                             f"{amount.units:~C}"))
+        frame = pd.DataFrame(rows, columns=["block", "site", "profile", "amount", "unit"])
+        frame = frame.set_index(["block", "site", "profile"])
+        frame.attrs["units"] = {b: str(r.unit) for b, r in zip(self.blocks, self.primary,
+                                                                strict=True)}
+        return frame
 
     def cabinets_used(self, result: Allocation) -> dict[str, Quantity]:
         """Cabinets the assignment occupies at each pool: its most used limit's share."""

@@ -237,6 +237,34 @@ class Allocation:
         """Branch-and-bound nodes, as ``milp``'s ``mip_node_count``."""
         return self.node_count
 
+    def to_pandas(self) -> Any:
+        """Where each demand went, as a :class:`pandas.DataFrame`.
+
+        Indexed by (``demand``, ``site``, ``profile``), split from the problem's pool names
+        (``"site/profile"``; the whole name is the site otherwise), one row per pool a
+        demand uses and a row at site ``"unmet"`` for what it left unserved; the column
+        ``amount`` is in units of demand. Empty without an answer. For a scenario's
+        problem, :meth:`ScenarioProblem.to_pandas
+        <capacity.allocation.builder.ScenarioProblem.to_pandas>` gives each block's
+        primary resource with its unit.
+        """
+        pd = importlib.import_module("pandas")  # a dependency of xarray; untyped
+        p = self.problem
+        demands = p.demand_names or tuple(f"demand {i}" for i in range(p.n_demands))
+        pools = p.pool_names or tuple(f"pool {j}" for j in range(p.n_pools))
+        rows = []
+        if self.assignment is not None:
+            for i, j in zip(*np.nonzero(self.assignment > 0), strict=True):
+                site, _, profile = pools[j].partition("/")
+                rows.append((demands[i], site, profile, float(self.assignment[i, j])))
+            if self.unmet is not None:
+                rows += [(demands[i], "unmet", "", float(self.unmet[i]))
+                         for i in np.flatnonzero(self.unmet > 0)]
+        frame = pd.DataFrame(rows, columns=["demand", "site", "profile", "amount"])
+        frame = frame.set_index(["demand", "site", "profile"])
+        frame["amount"].attrs["units"] = "unit of demand"
+        return frame
+
     def __repr__(self) -> str:
         n, m = self.problem.n_demands, self.problem.n_pools
         unit = f" {self.problem.cost_unit}" if self.problem.cost_unit else ""
