@@ -44,7 +44,7 @@ def test_a_projection_dataset_holds_the_projections_numbers_labelled(projection)
                                   projection.shortfall_probability(Resource.VCPU))
     q = projection.to_xarray(q=(0.05, 0.5, 0.95))
     np.testing.assert_allclose(q["capacity_vcpu"].values, projection.quantiles(
-        Resource.VCPU).m_as("vCPU"))
+        Resource.VCPU, (0.05, 0.5, 0.95)).m_as("vCPU"))
 
 
 def test_datasets_survive_netcdf_with_values_and_units(projection, tmp_path):

@@ -74,3 +74,29 @@ def test_an_allocation_is_a_table_of_where_each_demand_went():
         assert ureg.Unit(row["unit"]) == q.units
     plain = a.to_pandas()
     assert plain["amount"].sum() == pytest.approx(a.assignment.sum() + a.unmet.sum())
+
+
+def test_q_means_the_same_on_every_result():
+    # a single q drops the quantile axis, several lead with it, the default is the median
+    s = Scenario.from_toml(VOUCHER)
+    p = project(s, start="2025-01", end="2030-12", n_paths=60, seed=1)
+    cost = cost_policy(p)
+    r = p.uses.blocks[0].resource
+    name = cost.instruments[0]
+    for one, many, default in (
+            (p.quantiles(r, 0.5), p.quantiles(r, (0.1, 0.5)), p.quantiles(r)),
+            (cost.outlay(name, 0.5), cost.outlay(name, (0.1, 0.5)), cost.outlay(name))):
+        assert one.shape == many.shape[1:]
+        assert many.shape[0] == 2
+        np.testing.assert_array_equal(default.magnitude, one.magnitude)
+        np.testing.assert_array_equal(many[1].magnitude, one.magnitude)
+
+
+def test_a_plans_own_capacity_is_named_apart_from_the_projections_median():
+    from capacity.datasets import ganzhou
+
+    s = ganzhou()
+    planned = s.plan.capacity_as_planned(s.estate, "2027-12")
+    with pytest.warns(DeprecationWarning, match="capacity_as_planned"):
+        old = s.plan.capacity_at(s.estate, "2027-12")
+    assert np.array_equal(old.values, planned.values)

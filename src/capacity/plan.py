@@ -11,7 +11,7 @@ Examples
 >>> from capacity import Resource
 >>> from capacity.datasets import ganzhou
 >>> s = ganzhou()
->>> cap = s.plan.capacity_at(s.estate, "2027-12")
+>>> cap = s.plan.capacity_as_planned(s.estate, "2027-12")
 >>> round(cap[Resource.COMPUTE_FP16].m_as("PFLOPS_fp16"))
 130
 """
@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import enum
+import warnings
 from collections.abc import Mapping
 
 import attrs
@@ -278,14 +279,30 @@ class Plan:
                 out[k, j] += n * built.profiles[prof].vector.values
         return out
 
-    def capacity_at(self, estate: Estate, when: MonthLike) -> ResourceVector:
-        """The estate's capacity at a month if every project keeps its planned dates."""
+    def capacity_as_planned(self, estate: Estate, when: MonthLike) -> ResourceVector:
+        """The estate's capacity at a month if every project keeps its planned dates.
+
+        One deterministic figure, where :meth:`Projection.capacity_at
+        <capacity.projection.Projection.capacity_at>` is the median over paths whose
+        projects slip.
+        """
         m = np.array([month(when)], dtype="datetime64[M]")
         base = self.built_estate(estate).capacity_matrix().sum(axis=0)
         add = self.additions(estate).sum(axis=1)  # (n_projects, R)
         share = np.array([proj.online(m)[0] for proj in self.projects])
         return ResourceVector(base + (share[:, None] * add).sum(axis=0) if len(share)
                               else base)
+
+    def capacity_at(self, estate: Estate, when: MonthLike) -> ResourceVector:
+        """Deprecated name of :meth:`capacity_as_planned`.
+
+        It shared its name with :meth:`Projection.capacity_at
+        <capacity.projection.Projection.capacity_at>`, a median over slipping paths.
+        """
+        warnings.warn("Plan.capacity_at is renamed Plan.capacity_as_planned (a plan's own "
+                      "dates; Projection.capacity_at is a median over slipping paths)",
+                      DeprecationWarning, stacklevel=2)
+        return self.capacity_as_planned(estate, when)
 
     def unsized(self) -> list[Project]:
         """Projects announced without a size: reported, contributing nothing."""

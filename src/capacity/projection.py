@@ -324,12 +324,14 @@ class Projection:
             out[sl] = weighted(free, rate)
         return ureg.Quantity(out, resource.unit)
 
-    def quantiles(self, resource: Resource, q: Sequence[float] = (0.05, 0.5, 0.95),
+    def quantiles(self, resource: Resource, q: float | Sequence[float] = 0.5,
                   *, of: str = "capacity") -> Quantity:
-        """Quantiles over paths, shape ``(len(q), n_months)``.
+        """Quantile(s) over paths of one resource, per month.
 
-        `of` is ``"capacity"`` (peak), ``"available"`` (:meth:`available_paths`) or
-        ``"demand"``.
+        As on every result: a single `q` gives shape ``(n_months,)``, several give
+        ``(len(q), n_months)``; the default is the median. `of` is ``"capacity"`` (peak),
+        ``"available"`` (:meth:`available_paths`) or ``"demand"``.
+        :meth:`to_xarray` with `q` is the labelled twin.
         """
         if of == "available":
             data = self.available_paths(resource).m_as(resource.unit)
