@@ -59,14 +59,34 @@ def test_compare_shows_what_the_voucher_changes(capsys):
     assert main(["compare", str(SCENARIOS / "ganzhou-baseline.toml"),
                  str(SCENARIOS / "ganzhou-voucher.toml"), *FAST]) == 0
     out = capsys.readouterr().out
-    assert "outlay ganzhou-voucher 2030" in out
-    assert "induced demand compute_fp16" in out
+    assert "outlay (ganzhou-voucher, 2030)" in out
+    assert "induced demand (compute_fp16" in out
     assert "other figures are the same" in out
     # the voucher's induced demand reaches the projection: FP16 runs short months earlier
     row = next(line for line in out.splitlines()
-               if line.startswith("exhaustion P≥0.5 compute_fp16"))
+               if line.startswith("exhaustion at P(shortfall) ≥ 0.5 (compute_fp16)"))
     assert row.rstrip().endswith("months")
     assert " -" in row
+
+
+def test_compare_rows_are_fields_and_json_numbers_are_in_full(capsys):
+    assert main(["compare", str(SCENARIOS / "ganzhou-baseline.toml"),
+                 str(SCENARIOS / "ganzhou-voucher.toml"), *FAST, "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    fields = {"metric", "resource", "site", "profile", "instrument", "month", "year", "a",
+              "b", "change"}
+    assert all(set(r) == fields for r in data["rows"])
+    moved = next(r for r in data["rows"] if r["metric"].startswith("exhaustion")
+                 and r["resource"] == "compute_fp16" and r["change"] is not None)
+    assert Q_(moved["change"]).units == Q_("1 month").units
+    assert Q_(moved["change"]).magnitude < 0
+    util = [r for r in data["rows"] if r["metric"] == "utilisation"]
+    assert util
+    assert all(isinstance(r["a"], float) and 0 <= r["a"] <= 1.5 for r in util)  # fractions
+    assert all(isinstance(r["year"], int) for r in util)
+    cost = next(r for r in data["rows"] if r["metric"] == "allocation cost")
+    # full precision: the string reads back to the exact float the study computed
+    assert len(str(Q_(cost["a"]).magnitude).replace(".", "")) > 6
 
 
 def test_month_differences_are_counted_in_months():

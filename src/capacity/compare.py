@@ -18,48 +18,63 @@ from capacity.units import Q_, Quantity, ureg
 
 __all__ = ["compare", "render_comparison"]
 
-#: A figure of a study: an amount, a month, or a word (a status, "never").
-Figure = Quantity | np.datetime64 | str
+#: A figure of a study: an amount, a month, a ratio (a plain fraction) or a word.
+Figure = Quantity | np.datetime64 | float | str
+
+#: What locates a figure, besides its metric; a row has each of them (``None``: not
+#: applicable).
+WHERE = ("resource", "site", "profile", "instrument", "month", "year")
+
+_Key = tuple[str, ...]
 
 
-def _figures(study: Study, alpha: float) -> dict[str, Figure]:
+def _key(metric: str, **where: Any) -> tuple[Any, ...]:
+    unknown = set(where) - set(WHERE)
+    assert not unknown, unknown
+    return (metric, *(None if where.get(f) is None else int(where[f]) if f == "year"
+                      else str(where[f]) for f in WHERE))
+
+
+def _figures(study: Study, alpha: float) -> dict[tuple[Any, ...], Figure]:
     p = study.projection
-    out: dict[str, Figure] = {}
+    out: dict[tuple[Any, ...], Figure] = {}
     years = [m for m in p.months if str(m).endswith("-12")]
     for e in p.exhaustion(0.5):
-        r = e.resource
+        label = e.resource.name.lower()
         for m in years:
-            out[f"capacity {r.name.lower()} {m}"] = p.capacity_at(m, r)
-            out[f"demand {r.name.lower()} {m}"] = p.demand_at(m, r)
+            out[_key("capacity", resource=label, month=m)] = p.capacity_at(m, e.resource)
+            out[_key("demand", resource=label, month=m)] = p.demand_at(m, e.resource)
     for prob in (0.5, alpha):
         for e in p.exhaustion(prob):
-            out[f"exhaustion P≥{prob:g} {e.resource.name.lower()}"] = (
+            out[_key(f"exhaustion at P(shortfall) ≥ {prob:g}",
+                     resource=e.resource.name.lower())] = (
                 e.month if e.month is not None else "never")
     for name in study.scenario.estate.profiles:
         need = p.cabinets_needed(name, alpha)
-        out[f"cabinets needed ({name}, α={alpha:g})"] = need.cabinets
+        out[_key(f"cabinets needed at α = {alpha:g}", profile=name)] = need.cabinets
     a = study.allocation
-    out[f"allocation {study.built.when} status"] = a.status.value
+    when = study.built.when
+    out[_key("allocation status", month=when)] = a.status.value
     if a.success:
-        out[f"allocation {study.built.when} cost"] = Q_(a.objective_value,
-                                                         "yuan/year").to("万元/year")
+        out[_key("allocation cost", month=when)] = Q_(a.objective_value,
+                                                       "yuan/year").to("万元/year")
     if study.cost is not None:
         c = study.cost
         for name in c.instruments:
             for y, v in zip(c.years, c.outlay(name).to("万元"), strict=True):
-                out[f"outlay {name} {y}"] = v
+                out[_key("outlay", instrument=name, year=y)] = v
         for y, v in zip(c.years, c.energy_cost(net=True).to("万元"), strict=True):
-            out[f"energy bill, net {y}"] = v
+            out[_key("energy bill, net", year=y)] = v
         for r in c.list_prices:
             name = r.name.lower()
             for y, paid, more in zip(c.years, c.effective_price(r), c.induced_demand(r),
                                      strict=True):
-                out[f"price paid {name} {y}"] = paid
-                out[f"induced demand {name} {y}"] = more
+                out[_key("price paid", resource=name, year=y)] = paid
+                out[_key("induced demand", resource=name, year=y)] = more
         for site in c.site_ids:
             for y, u in zip(c.years, c.utilisation(site), strict=True):
                 if u == u:  # nan: the site has no capacity that year
-                    out[f"utilisation {site} {y}"] = Q_(100 * float(u), "%")
+                    out[_key("utilisation", site=site, year=y)] = float(u)
     return out
 
 
@@ -67,6 +82,8 @@ def _same(a: Figure | None, b: Figure | None) -> bool:
     if isinstance(a, pint.Quantity) and isinstance(b, pint.Quantity):
         return bool(a.dimensionality == b.dimensionality and
                     float(a.magnitude) == float(b.to(a.units).magnitude))
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b
     return type(a) is type(b) and bool(a == b)
 
 
@@ -82,16 +99,20 @@ def _delta(a: Figure | None, b: Figure | None) -> Figure | None:
             a.dimensionality == b.dimensionality:
         difference: Quantity = (b - a).to(a.units)
         return difference
+    if isinstance(a, float) and isinstance(b, float):
+        return b - a  # a ratio's change, as a fraction
     return "changed"  # a status, or never against a month: the change is the new value
 
 
 def _shown(value: Figure | None, *, change: bool = False) -> str:
     if value is None:
         return "-"
+    if isinstance(value, float):
+        return f"{value:+.1%}" if change else f"{value:.1%}"
     if isinstance(value, pint.Quantity):
         if change and value.units == ureg.month:
             return f"{int(value.magnitude):+d} months"
-        return format_quantity(value)
+        return format_quantity(value, digits=6)
     return str(value)
 
 
@@ -101,26 +122,35 @@ def compare(a: Study, b: Study, alpha: float = 0.05) -> dict[str, Any]:
     Returns
     -------
     dict
-        ``{"a": name, "b": name, "rows": [{"figure", "a", "b", "change"}], "changed": n}``
-        with typed figures (quantities, months, words; :func:`capacity.report.to_data`
-        writes them for JSON); a figure present in one study only shows ``None`` for the
-        other, and ``change`` is ``None`` for a figure that did not change.
+        ``{"a": name, "b": name, "rows": [...], "changed": n}``. Each row has the fields
+        ``metric``, ``resource``, ``site``, ``profile``, ``instrument``, ``month``, ``year``
+        (``None`` where they do not apply), ``a``, ``b`` and ``change`` (B − A: an amount,
+        the months a date moved, a ratio's change as a fraction, ``"changed"`` for a word;
+        ``None`` when unchanged). Figures are typed (quantities, months, fractions, words;
+        :func:`capacity.report.to_data` writes them for JSON); a figure one study lacks is
+        ``None`` there.
     """
     fa, fb = _figures(a, alpha), _figures(b, alpha)
     keys = list(fa) + [k for k in fb if k not in fa]
-    rows = [{"figure": k, "a": fa.get(k), "b": fb.get(k), "change": _delta(fa.get(k), fb.get(k))}
-            for k in keys]
+    rows = [{"metric": k[0], **dict(zip(WHERE, k[1:], strict=True)), "a": fa.get(k),
+             "b": fb.get(k), "change": _delta(fa.get(k), fb.get(k))} for k in keys]
     return {"a": a.scenario.name, "b": b.scenario.name, "rows": rows,
             "changed": sum(1 for r in rows if r["change"] is not None),
             "policies": {"a": [p.name for p in a.scenario.policies],
                          "b": [p.name for p in b.scenario.policies]}}
 
 
+def _label(row: dict[str, Any]) -> str:
+    """A row's metric and where it applies, as one line of text."""
+    where = [str(row[f]) for f in WHERE if row.get(f) is not None]
+    return f"{row['metric']} ({', '.join(where)})" if where else row["metric"]
+
+
 def render_comparison(data: dict[str, Any]) -> str:
     """The figures that differ, as a text table (unchanged ones are counted, not shown)."""
     from capacity.report import _table
 
-    rows = [[r["figure"], _shown(r["a"]), _shown(r["b"]), _shown(r["change"], change=True)]
+    rows = [[_label(r), _shown(r["a"]), _shown(r["b"]), _shown(r["change"], change=True)]
             for r in data["rows"] if r["change"] is not None]
     same = len(data["rows"]) - len(rows)
     head = (f"A = {data['a']} (policies: {', '.join(data['policies']['a']) or 'none'})\n"

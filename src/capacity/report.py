@@ -43,10 +43,17 @@ __all__ = [
 ]
 
 
-def format_quantity(q: Quantity, digits: int = 6) -> str:
-    """Write a quantity as ``"value unit"``, a string :data:`capacity.Q_` parses back."""
+def format_quantity(q: Quantity, digits: int | None = None) -> str:
+    """Write a quantity as ``"value unit"``, a string :data:`capacity.Q_` parses back.
+
+    With `digits` the value is rounded to that many significant digits (for reading);
+    without, it is written in full, so that parsing it gives the same float back.
+    """
     mag = float(q.magnitude)
-    value = f"{mag:.{digits}g}" if mag != int(mag) or abs(mag) >= 1e15 else f"{int(mag)}"
+    if mag == int(mag) and abs(mag) < 1e15:
+        value = f"{int(mag)}"
+    else:
+        value = repr(mag) if digits is None else f"{mag:.{digits}g}"
     unit = f"{q.units:~C}"
     # "1/yr" after a number would read as a second number; the plain spelling is "/yr".
     unit = "/" + unit[2:] if unit.startswith("1/") else unit
@@ -341,7 +348,8 @@ def policy_report(cost: PolicyCost, scenario: Scenario) -> dict[str, Any]:
 
 
 def _share(v: float) -> float | None:
-    return None if not np.isfinite(v) else round(float(v), 4)
+    """A ratio as JSON has every ratio: a plain fraction (0.78, not 78 %), in full."""
+    return None if not np.isfinite(v) else float(v)
 
 
 @attrs.frozen
