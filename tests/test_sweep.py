@@ -8,7 +8,7 @@ from capacity.sweep import sweep, vary
 
 GRID = {
     "demands[enterprise-ai].scale": [0.8, 1.0, 1.5],
-    "sites[tianyi-huawei].pue": [1.3, 1.5],
+    "sites[tianyi-huawei].pue": [1.5, 1.3],
     "plan.projects[smart-computing-centre].slippage.mean": [2, 6],
 }
 
@@ -84,6 +84,8 @@ def test_a_sweep_is_a_table_indexed_by_its_grid_and_a_dataset_over_it(serial):
     cell = ds["p_shortfall_end.vcpu"].sel(dict(zip(GRID, key, strict=True)))
     assert float(cell) == row["p_shortfall_end.vcpu"]
     assert "12 variants" in repr(serial)
+    for k, values in GRID.items():  # in the grid's order, not sorted
+        assert list(ds[k].values) == values
 
 
 def test_every_value_of_every_axis_is_checked_before_any_work():

@@ -10,8 +10,10 @@ parsed again on the way: the figures come from the model's own methods.
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import attrs
@@ -20,6 +22,7 @@ import pint
 
 from capacity.allocation import Allocation, ScenarioProblem, allocate, build_problem
 from capacity.checks import check_accelerator_density
+from capacity.errors import FieldError
 from capacity.months import month_index
 from capacity.plan import Project
 from capacity.policy import PolicyCost, cost_policy
@@ -39,6 +42,7 @@ __all__ = [
     "render_text",
     "run_study",
     "scenario_report",
+    "schema",
     "to_data",
 ]
 
@@ -58,6 +62,19 @@ def format_quantity(q: Quantity, digits: int | None = None) -> str:
     # "1/yr" after a number would read as a second number; the plain spelling is "/yr".
     unit = "/" + unit[2:] if unit.startswith("1/") else unit
     return f"{value} {unit}".rstrip()
+
+
+def schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of a command's ``--format json`` output, as shipped in the package.
+
+    `name` is ``"run"`` (also ``capacity report``) or ``"compare"``.
+    """
+    if name not in ("run", "compare"):
+        raise FieldError("name", "must be 'run' or 'compare'", name)
+    text = resources.files("capacity").joinpath("schemas", f"{name}.schema.json").read_text(
+        encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
 
 
 def to_data(report: Any) -> Any:

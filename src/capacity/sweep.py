@@ -204,7 +204,9 @@ class SweepResult:
         Each grid path's values are its coordinate; each figure is a variable (a cell of
         the grid that was not run is ``nan``).
         """
-        return self.to_pandas().to_xarray()
+        data = self.to_pandas().to_xarray()
+        # pandas sorts the levels ("1000", "10000", "3000"); the grid's order is the one given
+        return data.reindex({k: list(dict.fromkeys(self.column(k))) for k in self.grid})
 
     def __repr__(self) -> str:
         return (f"SweepResult({len(self.rows)} variants over {', '.join(self.grid) or 'no grid'}"
