@@ -107,3 +107,26 @@ def test_a_site_whose_id_holds_a_dot_is_addressed_by_a_sweep_path():
         assert vary(dotted, path, 1.2).estate.site("dc.1").pue == 1.2
     table = sweep(dotted, {'sites["dc.1"].pue': [1.2, 1.4]}, n_paths=20)
     assert table.column('sites["dc.1"].pue') == [1.2, 1.4]
+
+
+def test_yearly_sweep_figures_become_one_variable_over_years_and_survive_netcdf(tmp_path):
+    xr = pytest.importorskip("xarray")
+    from capacity.scenario import Scenario
+
+    voucher = Scenario.from_toml(__import__("pathlib").Path(__file__).parents[1]
+                                 / "scenarios" / "ganzhou-voucher.toml")
+    rate = "policies[ganzhou-voucher].rate"
+    table = sweep(voucher, {rate: [0.3, 0.1]}, n_paths=60, seed=1)
+    ds = table.to_xarray()
+    assert len(ds.data_vars) < len(table.columns) - 1
+    outlay = ds["outlay.total"]
+    assert outlay.dims == ("year", rate)
+    assert list(ds["year"].values) == list(range(2025, 2031))
+    for row in table.rows:
+        for y in range(2025, 2031):
+            assert float(outlay.sel({"year": y, rate: row[rate]})) == row[f"outlay.total.{y}"]
+    ds.to_netcdf(tmp_path / "sweep.nc")
+    with xr.open_dataset(tmp_path / "sweep.nc") as back:
+        assert float(back["outlay.total"].sel({"year": 2030, rate: 0.3})) == float(
+            outlay.sel({"year": 2030, rate: 0.3}))
+        assert list(back[rate].values) == [0.3, 0.1]

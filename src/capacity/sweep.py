@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import importlib
 import itertools
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor, as_completed
@@ -201,12 +202,26 @@ class SweepResult:
     def to_xarray(self) -> Any:
         """The rows as an :class:`xarray.Dataset` with one dimension per grid path.
 
-        Each grid path's values are its coordinate; each figure is a variable (a cell of
-        the grid that was not run is ``nan``).
+        Each grid path's values are its coordinate, in the grid's order. Figures given per
+        year (``outlay.<instrument>.<year>``) become one variable with a ``year``
+        dimension (``outlay.<instrument>``); the others are variables of their own. A
+        cell of the grid that was not run is ``nan``.
         """
+        xarray = importlib.import_module("xarray")
         data = self.to_pandas().to_xarray()
         # pandas sorts the levels ("1000", "10000", "3000"); the grid's order is the one given
-        return data.reindex({k: list(dict.fromkeys(self.column(k))) for k in self.grid})
+        data = data.reindex({k: list(dict.fromkeys(self.column(k))) for k in self.grid})
+        yearly: dict[str, dict[int, str]] = {}
+        for name in data.data_vars:
+            found = re.fullmatch(r"(.+)\.(\d{4})", str(name))
+            if found:
+                yearly.setdefault(found[1], {})[int(found[2])] = str(name)
+        for figure, by_year in yearly.items():
+            years = sorted(by_year)
+            data[figure] = xarray.concat([data[by_year[y]] for y in years],
+                                         dim=xarray.Variable("year", years))
+            data = data.drop_vars(list(by_year.values()))
+        return data
 
     def __repr__(self) -> str:
         return (f"SweepResult({len(self.rows)} variants over {', '.join(self.grid) or 'no grid'}"
