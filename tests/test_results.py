@@ -56,8 +56,8 @@ def test_every_result_repr_fits_on_a_screen():
         assert "\n" not in text
     assert "50 paths" in repr(p)
     assert "optimal" in repr(a)
-    assert "<table>" in a._repr_html_()
-    assert "<table>" in cost._repr_html_()
+    for value in (s, p, a, cost):
+        assert "<table>" in value._repr_html_()
 
 
 def test_an_allocation_is_a_table_of_where_each_demand_went():

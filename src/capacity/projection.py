@@ -614,9 +614,14 @@ class Projection:
                 f"{len(self.short.conditions)} Hall conditions, seed={self.seed})")
 
     def _repr_html_(self) -> str:
-        rows = "".join(f"<li>{e}</li>" for e in self.exhaustion(0.5))
+        later = {e.resource: e.month for e in self.exhaustion(0.05)}
+        rows = "".join(
+            f"<tr><td>{e.resource.label}</td><td>{e.month or 'not by the end'}</td>"
+            f"<td>{later[e.resource] or 'not by the end'}</td></tr>"
+            for e in self.exhaustion(0.5))
         return (f"<b>Projection</b>: {self.n_paths:,} paths, {self.months[0]} to "
-                f"{self.months[-1]}<ul>{rows}</ul>")
+                f"{self.months[-1]}<table><tr><th>resource</th><th>short with P ≥ 0.5 from"
+                f"</th><th>P ≥ 0.05 from</th></tr>{rows}</table>")
 
 
 def _widest(conds: Sequence[Condition], limit: int) -> list[Condition]:

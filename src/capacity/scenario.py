@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import html
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -81,6 +82,12 @@ class Scenario:
         return (f"Scenario({self.name!r}: {len(self.estate.sites)} sites{planned}, "
                 f"{len(self.plan.projects)} projects, {len(self.demands)} demand blocks, "
                 f"{len(self.policies)} policies)")
+
+    def _repr_html_(self) -> str:
+        names = ", ".join(html.escape(p.name) for p in self.policies) or "none"
+        return (f"<b>Scenario {html.escape(self.name)}</b>: {len(self.plan.projects)} "
+                f"projects, {len(self.demands)} demand blocks, policies: {names}"
+                f"{self.estate._repr_html_()}")
 
     def __attrs_post_init__(self) -> None:
         fields.settle(self, fields.named("scenario", self.name), self._rules)
