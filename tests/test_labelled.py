@@ -80,3 +80,25 @@ def test_every_path_of_a_huge_projection_is_refused_naming_n_paths(projection, m
         projection.to_xarray()
     assert info.value.path == "n_paths"
     assert projection.to_xarray(q=(0.5,))["capacity_vcpu"].shape == (1, 72)
+
+
+def test_the_embedded_scenarios_results_each_go_to_netcdf_and_back(tmp_path):
+    # the acceptance: a Projection, a PolicyCost and a SweepResult of ganzhou()
+    from capacity.datasets import ganzhou
+    from capacity.sweep import sweep
+
+    s = ganzhou()
+    p = project(s, start="2025-01", end="2030-12", n_paths=30, seed=0)
+    grid = {"demands[enterprise-ai].scale": [1.0, 1.5]}
+    table = sweep(s, grid, n_paths=30, seed=0)
+    assert list(table.to_pandas().index.names) == list(grid)
+    for ds in (p.to_xarray(), cost_policy(p).to_xarray(), table.to_xarray()):
+        back = _round_trip(ds, tmp_path)
+        for name, var in ds.data_vars.items():
+            if var.dtype.kind in "fiub":
+                assert np.array_equal(back[name].values, var.values, equal_nan=True), name
+            else:  # words and months
+                assert list(back[name].values.ravel()) == list(var.values.ravel()), name
+            assert back[name].attrs.get("units") == var.attrs.get("units"), name
+    units = table.to_xarray()["p_shortfall_end.vcpu"].attrs["units"]
+    assert ureg.Unit(units) == ureg.dimensionless

@@ -474,7 +474,7 @@ def _unstructure(value: Any) -> Any:
                 if not isinstance(converted, fields.Invalid) and \
                         _written(f, converted) == written:
                     continue
-            except Exception:
+            except Exception:  # a default that cannot be compared: write the value out
                 pass
         if written is not None:
             out[f.name] = written

@@ -171,6 +171,21 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
     return out
 
 
+def _unit_of(figure: str) -> str | None:
+    """The unit of one of :func:`summarise`'s figures (``None``: a word or a month)."""
+    kind, _, rest = figure.partition(".")
+    if kind == "outlay":
+        return "万元"
+    if kind == "induced":
+        try:
+            return str(Resource.parse(rest).unit)
+        except (KeyError, ValueError):
+            return None
+    if kind in ("utilisation", "p_shortfall_end"):
+        return "dimensionless"
+    return None
+
+
 @attrs.frozen
 class SweepResult:
     """A table of sweep results: one row per variant, the grid's columns first.
@@ -221,6 +236,10 @@ class SweepResult:
             data[figure] = xarray.concat([data[by_year[y]] for y in years],
                                          dim=xarray.Variable("year", years))
             data = data.drop_vars(list(by_year.values()))
+        for name in data.data_vars:
+            unit = _unit_of(str(name))
+            if unit is not None:
+                data[name].attrs["units"] = unit
         return data
 
     def __repr__(self) -> str:
