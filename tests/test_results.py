@@ -100,3 +100,20 @@ def test_a_plans_own_capacity_is_named_apart_from_the_projections_median():
     with pytest.warns(DeprecationWarning, match="capacity_as_planned"):
         old = s.plan.capacity_at(s.estate, "2027-12")
     assert np.array_equal(old.values, planned.values)
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, "x", [], (0.5, 2.0), True, [0.5, "a"]])
+def test_a_bad_quantile_level_is_refused_naming_q_on_every_result(bad):
+    from capacity.errors import CapacityError
+    from capacity.resources import Resource
+
+    s = Scenario.from_toml(VOUCHER)
+    p = project(s, start="2025-01", end="2026-12", n_paths=20, seed=0)
+    cost = cost_policy(p)
+    for call in (lambda: p.quantiles(Resource.VCPU, bad), lambda: p.to_xarray(q=bad),
+                 lambda: cost.outlay(cost.instruments[0], bad),
+                 lambda: cost.utilisation(cost.site_ids[0], bad),
+                 lambda: cost.energy_cost(q=bad), lambda: cost.to_xarray(q=bad)):
+        with pytest.raises(CapacityError) as info:
+            call()
+        assert info.value.path == "q"

@@ -766,3 +766,26 @@ def unit(*, kw_only: bool = False) -> Any:
     """A unit (``"vCPU"``, ``"PFLOPS_fp16"``), read through the plain grammar."""
     spec = Spec(lambda v, o, p: read_unit(v, p), lambda u: f"{u:~C}", "unit", parses="unit")
     return declare(spec, kw_only=kw_only)
+
+
+def levels(q: Any) -> float | tuple[float, ...]:
+    """Quantile level(s) `q`, as every result reads them: one number or a sequence of them.
+
+    Raises
+    ------
+    FieldError
+        Naming ``q``, for a level that is not a number in [0, 1], or no levels at all.
+    """
+    many = not isinstance(q, (int, float, np.number)) or isinstance(q, bool)
+    items = list(q) if many and isinstance(q, (list, tuple, np.ndarray)) else [q]
+    if many and not isinstance(q, (list, tuple, np.ndarray)):
+        raise FieldError("q", "must be a quantile level in [0, 1] or a sequence of them", q)
+    if not items:
+        raise FieldError("q", "holds no quantile levels", q)
+    out = []
+    for v in items:
+        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or \
+                not 0 <= float(v) <= 1:
+            raise FieldError("q", "must be quantile levels in [0, 1] (0.5 is the median)", q)
+        out.append(float(v))
+    return tuple(out) if many else out[0]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from capacity import fields
 from capacity.errors import FieldError
 from capacity.resources import Resource
 
@@ -55,7 +56,12 @@ def _over_paths(values: NDArray[np.float64], q: Sequence[float] | None,
     """Paths as they are, or their quantiles (``quantile`` replaces ``path``)."""
     if q is None:
         return values, ("path",)
-    return np.asarray(np.quantile(values, list(q), axis=0)), ("quantile",)
+    return np.asarray(np.quantile(values, _levels(q), axis=0)), ("quantile",)
+
+
+def _levels(q: Any) -> list[float]:
+    got = fields.levels(q)
+    return list(got) if isinstance(got, tuple) else [got]
 
 
 def _month_coord(months: NDArray[np.datetime64]) -> NDArray[np.datetime64]:
@@ -93,7 +99,7 @@ def projection_dataset(p: Any, q: Sequence[float] | None = None) -> Any:
     if q is None:
         coords["path"] = np.arange(p.n_paths)
     else:
-        coords["quantile"] = np.asarray(list(q), dtype=np.float64)
+        coords["quantile"] = np.asarray(_levels(q), dtype=np.float64)
     return xarray.Dataset(data, coords=coords, attrs={
         "title": f"capacity projection of {p.scenario.name}", "seed": p.seed,
         "n_paths": p.n_paths})
@@ -142,7 +148,7 @@ def policy_dataset(cost: Any, q: Sequence[float] | None = None) -> Any:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", RuntimeWarning)
                     data[name] = (("quantile", "year", "site"),
-                                  np.nanquantile(values, list(q), axis=0),
+                                  np.nanquantile(values, _levels(q), axis=0),
                                   {"units": units, "long_name": long_name})
     coords: dict[str, Any] = {"year": cost.years.astype(np.int64),
                               "site": list(cost.site_ids),
@@ -150,6 +156,6 @@ def policy_dataset(cost: Any, q: Sequence[float] | None = None) -> Any:
     if q is None:
         coords["path"] = np.arange(n_paths)
     else:
-        coords["quantile"] = np.asarray(list(q), dtype=np.float64)
+        coords["quantile"] = np.asarray(_levels(q), dtype=np.float64)
     return xarray.Dataset(data, coords=coords, attrs={
         "title": "capacity policy costing", "converged": int(cost.converged)})

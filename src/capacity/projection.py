@@ -333,6 +333,7 @@ class Projection:
         ``"available"`` (:meth:`available_paths`) or ``"demand"``.
         :meth:`to_xarray` with `q` is the labelled twin.
         """
+        q = fields.levels(q)
         if of == "available":
             data = self.available_paths(resource).m_as(resource.unit)
         elif of == "capacity":

@@ -95,7 +95,7 @@ _TOL = 1e-10
 
 
 def _quantile(paths: _Floats, q: float | Sequence[float]) -> _Floats:
-    return np.asarray(np.quantile(paths, q, axis=0), dtype=np.float64)
+    return np.asarray(np.quantile(paths, fields.levels(q), axis=0), dtype=np.float64)
 
 
 @attrs.frozen(eq=False)
@@ -264,7 +264,8 @@ class PolicyCost:
         with warnings.catch_warnings():
             # A site without capacity all year is nan on every path: so is its quantile.
             warnings.simplefilter("ignore", RuntimeWarning)
-            return np.asarray(np.nanquantile(yearly, q, axis=0), dtype=np.float64)
+            return np.asarray(np.nanquantile(yearly, fields.levels(q), axis=0),
+                              dtype=np.float64)
 
     def energy_cost(self, site: str | None = None, q: float | Sequence[float] = 0.5, *,
                     net: bool = False) -> Quantity:
