@@ -32,7 +32,7 @@ def test_a_month_before_the_smart_centre_opens_gives_the_whole_report(capsys):
     assert main(["run", str(SCENARIOS / "ganzhou-baseline.toml"), "--month", "2025-01",
                  *FAST]) == 0
     out = capsys.readouterr().out
-    assert "Allocation at 2025-01: optimal" in out
+    assert "Allocation of the demand at 2025-01: optimal" in out
     assert "Demand short where it may run" in out
     assert "Assumptions (" in out
 
@@ -110,8 +110,10 @@ def test_plots_are_written(tmp_path, capsys):
     assert main(["run", str(SCENARIOS / "ganzhou-green-power.toml"), "--plots",
                  str(tmp_path), *FAST]) == 0
     names = sorted(p.name for p in tmp_path.glob("*.png"))
-    assert "outlay.png" in names
-    assert "fan-compute_fp16.png" in names
+    # named after the scenario, so several runs can share a folder
+    assert "ganzhou-green-power-outlay.png" in names
+    assert "ganzhou-green-power-fan-compute_fp16.png" in names
+    assert "ganzhou-green-power-utilisation.png" in names
     assert all((tmp_path / n).stat().st_size > 1000 for n in names)
 
 

@@ -41,7 +41,7 @@ from capacity import fields
 from capacity.checks import Finding, Severity, check_estate
 from capacity.errors import FieldError, Problems
 from capacity.paths import Item, join
-from capacity.provenance import Provenance
+from capacity.provenance import Kind, Provenance
 from capacity.resources import N_RESOURCES, Resource, ResourceVector
 from capacity.units import Q_, Precision, Quantity, ureg
 
@@ -450,6 +450,45 @@ class Estate:
                 for r, rep in self.reported.items() if rep.provenance.is_assumption]
         return out
 
+    def basis(self, site_id: str | None = None) -> dict[Resource, Kind | None]:
+        """How each of a site's figures (or the estate's totals) is known.
+
+        A site's figure is cabinets × the profile's figure per cabinet, so it is known as
+        well as the weaker of the two: an assumed density makes an assumed figure, and a
+        density derived from an estate-wide total (a pro-rata split) a derived one.
+        An estate total that a source reports is a source figure unless every density
+        behind it is assumed (a stated total read in an assumed unit, such as FLOPS of an
+        unstated precision). Figures without provenance (an estate built in code) are
+        ``None``; resources the site does not have are left out.
+
+        Examples
+        --------
+        >>> from capacity.datasets import ganzhou
+        >>> estate = ganzhou().estate
+        >>> b = estate.basis("gannan-data-lake")
+        >>> b[Resource.CABINETS].value, b[Resource.VCPU].value, b[Resource.IT_POWER].value
+        ('source', 'derived', 'assumption')
+        >>> estate.basis()[Resource.VCPU].value, estate.basis()[Resource.COMPUTE_FP32].value
+        ('source', 'assumption')
+        """
+        sites = self.sites if site_id is None else (self.site(site_id),)
+        cap = self.capacity(site_id).values
+        out: dict[Resource, Kind | None] = {}
+        for r in Resource:
+            if cap[r.index] == 0:
+                continue
+            kinds = [_figure_kind(self.profiles[name], site, r)
+                     for site in sites for name, n in site.cabinets.items() if n > 0
+                     and self.profiles[name].vector.values[r.index] != 0]
+            known = [k for k in kinds if k is not None]
+            weakest = max(known, key=_KIND_ORDER.index) if len(known) == len(kinds) else None
+            rep = self.reported.get(r) if site_id is None else None
+            if rep is not None and rep.provenance.kind is not Kind.ASSUMPTION and (
+                    any(k is not Kind.ASSUMPTION for k in kinds)):
+                weakest = rep.provenance.kind
+            out[r] = weakest
+        return out
+
     # -- notebook ------------------------------------------------------------------------
     def _repr_html_(self) -> str:
         shown = [r for r in Resource if np.any(self.capacity_matrix()[:, r.index] != 0)]
@@ -466,3 +505,23 @@ class Estate:
         rows.append(f"<tr><td><b>total</b></td><td></td>{tot}</tr>")
         return (f"<b>{html.escape(self.name)}</b>: {len(self.sites)} sites"
                 f"<table><tr><th>site</th><th>status</th>{head}</tr>{''.join(rows)}</table>")
+
+
+#: Provenance kinds from the best known to the least.
+_KIND_ORDER = (Kind.SOURCE, Kind.DERIVED, Kind.ASSUMPTION)
+
+#: The profile field each resource's figure per cabinet comes from.
+_PROFILE_FIELD = {Resource.IT_POWER: "it_power", Resource.FLOOR_AREA: "floor_area",
+                  Resource.VCPU: "vcpu", Resource.STORAGE: "storage"}
+
+
+def _figure_kind(profile: CabinetProfile, site: Site, r: Resource) -> Kind | None:
+    """How a site's figure of `r` from one profile is known: the weaker of count and density."""
+    count = site.provenance.get("cabinets")
+    if r is Resource.CABINETS:
+        return count.kind if count is not None else None
+    density = profile.provenance.get(_PROFILE_FIELD.get(r, "compute"))
+    kinds = [p.kind for p in (count, density) if p is not None]
+    if len(kinds) < 2:
+        return None
+    return max(kinds, key=_KIND_ORDER.index)

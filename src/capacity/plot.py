@@ -1,32 +1,174 @@
 """Figures for notebooks and reports (needs the ``plot`` extra: matplotlib).
 
-Thin: every figure draws what the model's own methods return.
+Thin: every figure draws what the model's own methods return. Each figure labels its
+axes with units, explains its bands and whiskers in its legend, and keeps the legend
+clear of the data (below the axes). Amounts are shown in a unit that keeps the numbers
+short (compute in PFLOPS rather than 100,000s of TFLOPS) unless the caller names one.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pint
 
-from capacity.errors import DimensionError
+from capacity.errors import DimensionError, FieldError
 from capacity.placement import DIRECT
 from capacity.policy import PolicyCost
 from capacity.projection import Projection
+from capacity.provenance import Kind
 from capacity.resources import Resource
-from capacity.units import read_unit, ureg
+from capacity.units import Quantity, read_unit, ureg
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
+    from capacity.allocation import Allocation, AllocationProblem
+    from capacity.inventory import Estate
     from capacity.report import Study
 
-__all__ = ["fan_chart", "outlay_chart", "save_figures"]
+__all__ = ["estate_chart", "fan_chart", "grid_heatmap", "headroom_chart", "outlay_chart",
+           "save_figures", "shadow_price_chart", "utilisation_heatmap"]
+
+#: Units a figure may show each kind of amount in, smallest first.
+_LADDERS = {
+    "TB": ("TB", "PB"),
+    "kW": ("kW", "MW"),
+    "yuan": ("yuan", "万元", "亿元"),
+}
+
+#: Colours of what a figure compares.
+_CAPACITY, _DEMAND = "tab:blue", "tab:red"
+
+#: The quantile bands every fan shades, as (lower, upper, opacity, legend text).
+_BANDS = ((0.25, 0.75, 0.3, "middle 50 % of paths (25–75 %)"),
+          (0.05, 0.95, 0.14, "90 % of paths (5–95 %)"))
+
+
+def display_unit(resource: Resource, largest: float) -> pint.Unit:
+    """The unit that shows amounts up to `largest` (canonical units) with short numbers.
+
+    Compute goes from TFLOPS to PFLOPS and EFLOPS of its precision, storage from TB to
+    PB, power from kW to MW: the largest unit in which `largest` is still at least 1.
+
+    Examples
+    --------
+    >>> f"{display_unit(Resource.COMPUTE_FP16, 130_000):~P}"
+    'PFLOPS_fp16'
+    >>> f"{display_unit(Resource.VCPU, 3e6):~P}"
+    'vCPU'
+    """
+    base = f"{resource.unit:~C}"
+    if resource.precision is not None:
+        tail = base.removeprefix("T")
+        ladder: Sequence[str] = tuple(f"{p}{tail}" for p in ("T", "P", "E"))
+    else:
+        ladder = _LADDERS.get(base, (base,))
+    chosen = ladder[0]
+    for name in ladder:
+        if ureg.Quantity(largest, resource.unit).m_as(name) >= 1:
+            chosen = name
+    return read_unit(chosen, "unit")
+
+
+def _unit_for(resource: Resource, unit: str | None, largest: float) -> pint.Unit:
+    if unit is None:
+        return display_unit(resource, largest)
+    shown = read_unit(unit, "unit")
+    if shown.dimensionality != resource.unit.dimensionality:
+        raise DimensionError("unit", f"is not a unit of {resource.label} "
+                             f"({resource.unit:~P})", unit)
+    return shown
+
+
+def _thousands(ax: Axes, axis: str = "y") -> None:
+    """Tick labels with thousands separators (130,000, not 130000 or 1.3e5)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def tick(v: float, _pos: int) -> str:
+        if v == round(v):
+            return f"{v:,.0f}"
+        return f"{v:,.2f}".rstrip("0").rstrip(".")
+
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(FuncFormatter(tick))
+
+
+def _legend_below(ax: Axes, *, bands: bool = False, ncol: int = 2) -> None:
+    """The legend under the axes, where it hides no data; with `bands`, what shading means."""
+    from matplotlib.patches import Patch
+
+    handles, labels = ax.get_legend_handles_labels()
+    if bands:
+        for _, _, alpha, text in _BANDS:
+            handles.append(Patch(color="0.35", alpha=alpha, lw=0))
+            labels.append(f"shaded: {text}")
+    ax.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=ncol,
+              frameon=False, fontsize="small")
+
+
+def _axes(ax: Axes | None, size: tuple[float, float] = (8, 4)) -> Axes:
+    if ax is not None:
+        return ax
+    import matplotlib.pyplot as plt
+
+    _, new = plt.subplots(figsize=size)
+    return new
+
+
+def _months(projection: Projection) -> Any:
+    return projection.months.astype("datetime64[D]").astype(object)
+
+
+def _compared(projection: Projection, resource: Resource
+              ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], str, str]:
+    """Capacity and demand paths a figure of `resource` compares, with their labels.
+
+    Demand confined to some pools is drawn against the room of those pools (the Hall
+    condition most often short); compute against what is left for this precision once
+    the others' demand runs on the same devices; anything else estate-wide.
+    """
+    group = _tightest_group(projection, resource)
+    if group is not None:
+        need, room = projection.condition_paths(group[0])
+        return room, need, f"room where {group[1]} may run", f"demand of {group[1]}"
+    demand = projection.demand_paths(resource).m_as(resource.unit)
+    if resource.precision is not None:
+        left = projection.available_paths(resource).m_as(resource.unit)
+        return left, demand, "capacity left after other precisions' demand", "demand"
+    return projection.capacity_paths(resource).m_as(resource.unit), demand, "capacity", \
+        "demand"
+
+
+def _fan(ax: Axes, x: Any, paths: np.ndarray[Any, Any], scale: float, colour: str,
+         label: str) -> None:
+    qs = np.quantile(paths, [0.5, *(q for lo, hi, _, _ in _BANDS for q in (lo, hi))], axis=0)
+    ax.plot(x, qs[0] * scale, color=colour, label=f"{label} (median)")
+    for k, (_, _, alpha, _) in enumerate(_BANDS):
+        ax.fill_between(x, qs[1 + 2 * k] * scale, qs[2 + 2 * k] * scale, color=colour,
+                        alpha=alpha, lw=0)
+
+
+def _shortfall_lines(ax: Axes, projection: Projection, resource: Resource, x: Any) -> None:
+    p = projection.shortfall_probability(resource)
+    for level, style in ((0.05, "-."), (0.5, "--")):
+        first = np.flatnonzero(p >= level)
+        if first.size:
+            ax.axvline(x[first[0]], color="k", ls=style, lw=1,
+                       label=f"P(shortfall) ≥ {level:g} from {projection.months[first[0]]}")
 
 
 def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = None,
-              ax: Axes | None = None, bands: tuple[float, ...] = (0.05, 0.25)) -> Axes:
+              ax: Axes | None = None) -> Axes:
     """Capacity against demand over time: median lines and quantile bands.
+
+    Demand that may run only in some pools is drawn against the room of those pools,
+    compute against what is left for its precision once the other precisions' demand
+    runs on the same devices (with the peak, all device time on this precision, dotted).
+    The shading holds the middle 50 % and 90 % of paths. When capacity dwarfs demand, the
+    vertical axis follows demand and a note gives the capacity above it; see
+    :func:`headroom_chart` for the margin itself.
 
     Parameters
     ----------
@@ -35,66 +177,86 @@ def fan_chart(projection: Projection, resource: Resource, *, unit: str | None = 
     resource
         The resource to draw.
     unit
-        Unit of the vertical axis, of the resource's dimension; its canonical unit if
-        omitted.
+        Unit of the vertical axis, of the resource's dimension; if omitted, one that keeps
+        the numbers short (:func:`display_unit`).
     ax
         Axes to draw on; a new figure if omitted.
-    bands
-        Lower quantiles of the shaded bands; each is mirrored (0.05 shades 5 %-95 %).
 
     Returns
     -------
     matplotlib.axes.Axes
     """
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
-    shown = resource.unit if unit is None else read_unit(unit, "unit")
-    if shown.dimensionality != resource.unit.dimensionality:
-        raise DimensionError("unit", f"is not a unit of {resource.label} "
-                             f"({resource.unit:~P})", unit)
-    x = projection.months.astype("datetime64[D]").astype(object)
-    # Precisions of one accelerator are alternatives: draw what is left for this one once
-    # the others' demand runs, with the peak (all device time on this one) for reference.
-    shared = resource.precision is not None and not np.allclose(
-        projection.available_paths(resource).magnitude, projection.capacity_paths(
-            resource).magnitude)
-    styles: dict[str, dict[str, Any]] = {"available" if shared else "capacity":
-                                         {"color": "tab:blue"}, "demand": {"color": "tab:red"}}
-    labels = {"capacity": "capacity", "demand": "demand",
-              "available": "capacity left after other precisions' demand"}
-    if shared:
-        peak = np.median(projection.capacity_paths(resource).m_as(shown), axis=0)
-        ax.plot(x, peak, color="tab:blue", ls=":", lw=1,
+    ax = _axes(ax)
+    x = _months(projection)
+    room, need, room_label, need_label = _compared(projection, resource)
+    peak = None
+    if resource.precision is not None and room_label.startswith("capacity left"):
+        peak = projection.capacity_paths(resource).m_as(resource.unit)
+    largest = float(max(np.max(room), np.max(need), np.max(peak) if peak is not None else 0))
+    shown = _unit_for(resource, unit, largest)
+    scale = ureg.Quantity(1.0, resource.unit).m_as(shown)
+    if peak is not None:
+        ax.plot(x, np.median(peak, axis=0) * scale, color=_CAPACITY, ls=":", lw=1,
                 label="peak if every device ran this precision (median)")
-    qs = sorted({*bands, 0.5, *(1 - b for b in bands)})
-    group = _tightest_group(projection, resource)
-    amounts = projection.condition_paths(group[0]) if group is not None else None
-    for of, style in styles.items():
-        if group is not None and amounts is not None:
-            # demand that may run only in some pools, against what those pools hold
-            names = group[1]
-            paths = amounts[1] if of == "capacity" else amounts[0]
-            values = ureg.Quantity(np.quantile(paths, qs, axis=0), resource.unit).m_as(shown)
-            label = (f"room where {names} may run" if of == "capacity"
-                     else f"demand of {names}")
-        else:
-            values = projection.quantiles(resource, qs, of=of).m_as(shown)
-            label = labels[of]
-        median = values[qs.index(0.5)]
-        ax.plot(x, median, label=f"{label} (median)", **style)
-        for b in bands:
-            lo, hi = values[qs.index(b)], values[qs.index(1 - b)]
-            ax.fill_between(x, lo, hi, alpha=0.15 + 0.1 * (b > min(bands)), lw=0, **style)
-    p = projection.shortfall_probability(resource)
-    first = np.flatnonzero(p >= 0.5)
-    if first.size:
-        ax.axvline(x[first[0]], color="k", ls="--", lw=1,
-                   label=f"P(shortfall) ≥ 0.5 from {projection.months[first[0]]}")
+    _fan(ax, x, room, scale, _CAPACITY, room_label)
+    _fan(ax, x, need, scale, _DEMAND, need_label)
+    low_room = float(np.quantile(room, 0.05, axis=0).min())
+    high_need = float(np.quantile(need, 0.95, axis=0).max())
+    if high_need > 0 and low_room > 4 * high_need:
+        ax.set_ylim(0, high_need * 1.35 * scale)
+        ax.text(0.01, 0.97, f"{room_label}: {low_room * scale:,.0f} {shown:~P} or more, "
+                f"above this chart; demand reaches at most {high_need / low_room:.1%} of it",
+                transform=ax.transAxes, va="top", fontsize="small", color=_CAPACITY)
+    _shortfall_lines(ax, projection, resource, x)
     ax.set_ylabel(f"{resource.label} [{shown:~P}]")
-    ax.legend(loc="upper left", fontsize="small")
+    ax.set_xlabel("month")
+    _thousands(ax)
     ax.grid(alpha=0.3)
+    _legend_below(ax, bands=True)
+    return ax
+
+
+def headroom_chart(projection: Projection, resource: Resource, *, unit: str | None = None,
+                   ax: Axes | None = None) -> Axes:
+    """Capacity less demand, per path: how much margin is left, and how surely.
+
+    The same comparison as :func:`fan_chart` (the tightest pools a demand is confined
+    to, or what is left of shared devices), drawn as its difference, so the margin reads
+    at any scale. Below zero demand runs short.
+
+    Parameters
+    ----------
+    projection
+        The projection to draw.
+    resource
+        The resource to draw.
+    unit
+        Unit of the vertical axis; if omitted, one that keeps the numbers short.
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    x = _months(projection)
+    room, need, _, _ = _compared(projection, resource)
+    margin = room - need
+    shown = _unit_for(resource, unit, float(np.max(np.abs(margin))) or 1.0)
+    scale = ureg.Quantity(1.0, resource.unit).m_as(shown)
+    _fan(ax, x, margin, scale, "tab:green", "headroom")
+    ax.axhline(0, color="k", lw=1)
+    lo = float(np.quantile(margin, 0.05, axis=0).min()) * scale
+    if lo < 0:
+        ax.axhspan(lo * 1.1, 0, color=_DEMAND, alpha=0.06, lw=0,
+                   label="below zero: demand runs short")
+    _shortfall_lines(ax, projection, resource, x)
+    ax.set_ylabel(f"headroom, {resource.label} [{shown:~P}]")
+    ax.set_xlabel("month")
+    _thousands(ax)
+    ax.grid(alpha=0.3)
+    _legend_below(ax, bands=True)
     return ax
 
 
@@ -116,31 +278,297 @@ def _tightest_group(projection: Projection, resource: Resource) -> tuple[int, st
     return worst[1], ", ".join(projection.uses.blocks[b].name for b in cond.blocks)
 
 
-def outlay_chart(cost: PolicyCost, *, ax: Axes | None = None) -> Axes:
-    """Yearly outlay of each instrument: median bars with 5-95 % whiskers, in 万元 (10⁴ yuan)."""
-    import matplotlib.pyplot as plt
+def outlay_chart(cost: PolicyCost, *, budgets: Mapping[str, Quantity] | None = None,
+                 ax: Axes | None = None) -> Axes:
+    """Yearly outlay of each instrument in 万元 (10⁴ yuan): median bars, 5–95 % whiskers.
 
-    if ax is None:
-        _, ax = plt.subplots(figsize=(8, 4))
+    Parameters
+    ----------
+    cost
+        The costing to draw.
+    budgets
+        Annual budget of some instruments (a ``[currency] / [time]`` quantity), drawn as a
+        dashed line in the instrument's colour.
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
     years = np.asarray(cost.years)
+    budgets = dict(budgets or {})
+    for name in budgets:
+        if name not in cost.instruments:
+            raise FieldError("budgets", "names no instrument of this costing (known: "
+                             + ", ".join(cost.instruments) + ")", name)
     width = 0.8 / max(len(cost.instruments), 1)
+    top = 0.0
     for k, name in enumerate(cost.instruments):
         lo, mid, hi = cost.outlay(name, (0.05, 0.5, 0.95)).m_as("万元")
         x = years + (k - (len(cost.instruments) - 1) / 2) * width
-        ax.bar(x, mid, width, label=name)
-        ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor="k", lw=1)
-    # 万元 as "10⁴ yuan": the default fonts have no CJK glyphs
+        bars = ax.bar(x, mid, width, label=f"{name} (median)")
+        colour = bars.patches[0].get_facecolor() if bars.patches else None
+        top = max(top, float(np.max(hi, initial=0.0)))
+        ax.errorbar(x, mid, yerr=[mid - lo, hi - mid], fmt="o", ms=3, color="k", capsize=3,
+                    lw=1, label="5–95 % of paths" if k == 0 else None)
+        if name in budgets:
+            cap = budgets[name].m_as("万元/year")
+            top = max(top, cap)
+            ax.axhline(cap, color=colour, ls="--", lw=1.2,
+                       label=f"{name} annual budget ({cap:,.0f} × 10⁴ yuan)")
+    # 万元 as "10⁴ yuan" on the axis: the default fonts have no CJK glyphs
     ax.set_ylabel("outlay [10⁴ yuan per year]")
+    ax.set_xlabel("year")
     ax.set_xticks(years)
-    ax.legend(fontsize="small")
+    ax.set_ylim(0, top * 1.1 or 1.0)
+    _thousands(ax)
     ax.grid(alpha=0.3, axis="y")
+    _legend_below(ax)
     return ax
 
 
-def save_figures(study: Study, folder: str) -> list[str]:
-    """Write a study's figures as PNG files into `folder` (created if needed).
+def _annotated(ax: Axes, values: np.ndarray[Any, Any], text: Sequence[Sequence[str]],
+               cmap: str, vmax: float | None = None) -> Any:
+    """An image of `values` with each cell's text written on it, legible on any shade."""
+    im = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, aspect="auto", vmin=0, vmax=vmax)
+    finite = values[np.isfinite(values)]
+    top = vmax if vmax is not None else (float(finite.max()) if finite.size else 1.0)
+    for i, row in enumerate(text):
+        for j, cell in enumerate(row):
+            dark = np.isfinite(values[i, j]) and values[i, j] > 0.6 * top
+            ax.text(j, i, cell, ha="center", va="center", fontsize="small",
+                    color="white" if dark else "black")
+    return im
 
-    One fan chart per resource with demand, and the policy outlays if any were costed.
+
+def utilisation_heatmap(result: Allocation, problem: AllocationProblem, *,
+                        ax: Axes | None = None) -> Axes:
+    """Share of each pool's capacity an allocation uses, each cell labelled.
+
+    A cell is blank where the pool offers none of that resource.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax, (7, 0.5 * problem.n_pools + 1.5))
+    util = result.utilisation
+    if util is None:
+        raise FieldError("result", f"has no assignment to draw ({result.status.value})",
+                         result.message)
+    values = np.where(problem.capacity > 0, util * 100, np.nan)
+    text = [["–" if not np.isfinite(v) else f"{v:.0f} %" for v in row] for row in values]
+    im = _annotated(ax, values, text, "Blues", vmax=100)
+    pools = [problem.label("pool", j) for j in range(problem.n_pools)]
+    resources = [problem.label("resource", r) for r in range(problem.n_resources)]
+    ax.set_yticks(range(len(pools)), pools)
+    ax.set_xticks(range(len(resources)), resources)
+    ax.set_xlabel("resource")
+    fig = ax.get_figure()
+    if fig is not None:
+        fig.colorbar(im, ax=ax, label="used [% of the pool's capacity]")
+    return ax
+
+
+def shadow_price_chart(result: Allocation, problem: AllocationProblem, *,
+                       ax: Axes | None = None) -> Axes:
+    """What one more unit of each binding capacity would save per year.
+
+    One bar per (pool, resource) with a positive shadow price (the dual of the LP
+    relaxation), in yuan per year per unit of the resource; a note when none binds.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    prices = result.shadow_price
+    if prices is None:
+        raise FieldError("result", f"has no shadow prices ({result.status.value})",
+                         result.message)
+    found = [(float(prices[j, r]), j, r) for j, r in np.argwhere(prices > 0)]
+    ax = _axes(ax, (7, 0.45 * max(len(found), 1) + 1.5))
+    units = problem.resource_units or ("unit",) * problem.n_resources
+    labels = [f"{problem.label('pool', j)}: {problem.label('resource', r)} [yuan/yr per "
+              f"{units[r]}]" for _, j, r in found]
+    values = [v for v, _, _ in found]
+    bars = ax.barh(range(len(found)), values, color="tab:purple")
+    ax.set_yticks(range(len(found)), labels)
+    ax.bar_label(bars, labels=[f"{v:,.2f}" for v in values], padding=3, fontsize="small")
+    ax.invert_yaxis()
+    ax.set_xlabel("shadow price: yearly saving from one more unit of capacity [yuan/yr]")
+    if not found:
+        ax.text(0.5, 0.5, "no capacity limit binds at the margin: one more unit anywhere "
+                "saves nothing", ha="center", va="center", transform=ax.transAxes)
+        ax.set_yticks([])
+    ax.grid(alpha=0.3, axis="x")
+    ax.margins(x=0.25)
+    return ax
+
+
+def grid_heatmap(data: Any, *, label: str, fmt: str = "{:,.0f}", cmap: str = "viridis",
+                 ax: Axes | None = None) -> Axes:
+    """A two-dimensional labelled array (such as a sweep's) as an image with its values.
+
+    Parameters
+    ----------
+    data
+        An ``xarray.DataArray`` of two dimensions: rows are the first, columns the second.
+    label
+        What the values are, with their unit, for the colour bar.
+    fmt
+        Format of each cell's value.
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    if getattr(data, "ndim", None) != 2:
+        raise FieldError("data", "must be a two-dimensional xarray.DataArray",
+                         type(data).__name__)
+    ax = _axes(ax, (6, 4))
+    values = np.asarray(data.values, dtype=float)
+    text = [[fmt.format(v) if np.isfinite(v) else "–" for v in row] for row in values]
+    im = _annotated(ax, values, text, cmap)
+    rows, cols = data.dims
+    ax.set_yticks(range(values.shape[0]), [str(v) for v in data[rows].values])
+    ax.set_xticks(range(values.shape[1]), [str(v) for v in data[cols].values])
+    ax.set_ylabel(str(rows))
+    ax.set_xlabel(str(cols))
+    fig = ax.get_figure()
+    if fig is not None:
+        fig.colorbar(im, ax=ax, label=label)
+    return ax
+
+
+#: How a figure marks a figure's basis: hatch and legend text.
+_BASIS_STYLE = {Kind.SOURCE: ("", "stated by the source"),
+                Kind.DERIVED: ("..", "derived (e.g. a pro-rata split of a stated total)"),
+                Kind.ASSUMPTION: ("//", "assumed"),
+                None: ("", "given")}
+
+
+def estate_chart(estate: Estate, *, axes: Sequence[Axes] | None = None) -> Sequence[Axes]:
+    """Each site's cabinets, IT power, floor, vCPU, storage and compute, one panel each.
+
+    Bars are labelled with their values; a hatched bar is an assumed figure, a dotted one
+    a derived one (such as an estate total split pro rata over sites), a plain one stated
+    by the source (:meth:`capacity.inventory.Estate.basis`).
+
+    Parameters
+    ----------
+    estate
+        The estate to draw.
+    axes
+        One axes per resource the estate has; a new figure if omitted.
+
+    Returns
+    -------
+    list of matplotlib.axes.Axes
+    """
+    from matplotlib.patches import Patch
+
+    matrix = estate.capacity_matrix()
+    shown = [r for r in Resource if np.any(matrix[:, r.index] != 0)]
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        cols = 3
+        rows = -(-len(shown) // cols)
+        fig, grid = plt.subplots(rows, cols, figsize=(11, 3.2 * rows), squeeze=False)
+        axes = list(grid.ravel())
+        for extra in axes[len(shown):]:
+            fig.delaxes(extra)
+    if len(axes) < len(shown):
+        raise FieldError("axes", f"needs {len(shown)} axes, one per resource", len(axes))
+    ids = [s.id for s in estate.sites]
+    bases = [estate.basis(s) for s in ids]
+    for ax, r in zip(axes, shown, strict=False):
+        values = matrix[:, r.index]  # in the units the report's tables use
+        kinds = [b.get(r) for b in bases]
+        bars = ax.barh(ids, values, color="tab:blue", alpha=0.75,
+                       hatch=None, edgecolor="white")
+        for bar, kind in zip(bars, kinds, strict=True):
+            bar.set_hatch(_BASIS_STYLE[kind][0])
+        ax.bar_label(bars, labels=[f"{v:,.0f}" if v >= 10 else f"{v:,.3g}" for v in values],
+                     padding=3, fontsize="small")
+        ax.set_title(f"{r.label} [{r.unit:~P}]", fontsize="medium")
+        ax.invert_yaxis()
+        ax.margins(x=0.3)
+        _thousands(ax, "x")
+    used = {k for b in bases for k in b.values()}
+    handles = [Patch(facecolor="tab:blue", alpha=0.75, hatch=_BASIS_STYLE[k][0],
+                     edgecolor="white", label=_BASIS_STYLE[k][1])
+               for k in (Kind.SOURCE, Kind.DERIVED, Kind.ASSUMPTION, None) if k in used]
+    root = axes[0].get_figure(root=True)
+    if root is not None:
+        root.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False,
+                    bbox_to_anchor=(0.5, -0.02))
+        root.tight_layout(rect=(0, 0.05, 1, 0.94))
+    return list(axes[:len(shown)])
+
+
+def study_figures(study: Study) -> list[tuple[str, str, Any]]:
+    """Every figure of a study, as (file stem, title, matplotlib figure).
+
+    The estate; a fan chart and a headroom chart per resource with demand; the
+    allocation's utilisation and shadow prices when it has an answer; the policy
+    outlays if any were costed. File stems begin with the scenario's name, so the figures
+    of several scenarios can share a folder.
+    """
+    import matplotlib.pyplot as plt
+
+    name = study.scenario.name
+    out: list[tuple[str, str, Any]] = []
+
+    def add(stem: str, title: str, ax: Axes) -> None:
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # an Axes drawn by this module always has its figure
+        out.append((f"{name}-{stem}", title, fig))
+
+    axes = estate_chart(study.scenario.estate)
+    whole = axes[0].get_figure(root=True)
+    assert whole is not None  # drawn by this module on a figure of its own
+    whole.suptitle(f"{name}: the estate today")
+    out.append((f"{name}-estate", "The estate today", whole))
+    for e in study.projection.exhaustion(0.5):
+        r = e.resource
+        fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 7.5), sharex=True)
+        fan_chart(study.projection, r, ax=top)
+        headroom_chart(study.projection, r, ax=bottom)
+        top.set_title(f"{name}: {r.label}, capacity against demand")
+        bottom.set_title("headroom: the same capacity less demand, path by path")
+        top.set_xlabel("")
+        top.tick_params(labelbottom=True)
+        fig.tight_layout()
+        out.append((f"{name}-fan-{r.name.lower()}", f"{r.label}: capacity against demand",
+                     fig))
+    if study.allocation.utilisation is not None:
+        ax = utilisation_heatmap(study.allocation, study.built.problem)
+        ax.set_title(f"{name}: utilisation at {study.built.when}")
+        add("utilisation", f"Utilisation at {study.built.when}", ax)
+    if study.allocation.shadow_price is not None:
+        ax = shadow_price_chart(study.allocation, study.built.problem)
+        ax.set_title(f"{name}: shadow prices at {study.built.when}")
+        add("shadow-prices", f"Shadow prices at {study.built.when}", ax)
+    if study.cost is not None and study.cost.instruments:
+        budgets = {p.name: cap for p in study.scenario.policies
+                   if (cap := getattr(p, "annual_budget", None)) is not None
+                   and p.name in study.cost.instruments}
+        ax = outlay_chart(study.cost, budgets=budgets)
+        ax.set_title(f"{name}: policy outlay per year")
+        add("outlay", "Policy outlay per year", ax)
+    return out
+
+
+def save_figures(study: Study, folder: str) -> list[str]:
+    """Write a study's figures (:func:`study_figures`) as PNG files into `folder`.
+
+    The folder is created if needed; each file is named after the scenario and the
+    figure (``ganzhou-voucher-fan-vcpu.png``).
 
     Returns
     -------
@@ -149,29 +577,17 @@ def save_figures(study: Study, folder: str) -> list[str]:
     """
     from pathlib import Path
 
-    import matplotlib
-
-    matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out = Path(folder)
+    if out.exists() and not out.is_dir():
+        raise FieldError("folder", "is a file, not a folder to write figures into",
+                         str(folder))
     out.mkdir(parents=True, exist_ok=True)
     written = []
-
-    def save(ax: Axes, name: str) -> None:
-        fig = ax.get_figure(root=True)
-        assert fig is not None  # an Axes drawn by this module always has its figure
-        path = out / name
+    for stem, _, fig in study_figures(study):
+        path = out / f"{stem}.png"
         fig.savefig(path, dpi=120, bbox_inches="tight")
         plt.close(fig)
         written.append(str(path))
-
-    for e in study.projection.exhaustion(0.5):
-        ax = fan_chart(study.projection, e.resource)
-        ax.set_title(f"{study.scenario.name}: {e.resource.label}")
-        save(ax, f"fan-{e.resource.name.lower()}.png")
-    if study.cost is not None and study.cost.instruments:
-        ax = outlay_chart(study.cost)
-        ax.set_title(f"{study.scenario.name}: policy outlay")
-        save(ax, "outlay.png")
     return written

@@ -27,8 +27,10 @@ from capacity.months import month_index
 from capacity.plan import Project
 from capacity.policy import PolicyCost, cost_policy
 from capacity.projection import Projection, project
+from capacity.provenance import Kind
 from capacity.resources import Resource, ResourceVector
 from capacity.scenario import Scenario
+from capacity.sensitivity import GROUPS, group_of
 from capacity.units import Q_, Quantity
 
 __all__ = [
@@ -128,6 +130,7 @@ def scenario_report(scenario: Scenario) -> dict[str, Any]:
             "grid": site.grid,
             "cabinets_by_profile": dict(site.cabinets),
             "capacity": _vector(estate.capacity(site.id), shown),
+            "basis": _basis(estate.basis(site.id), shown),
             "standard_racks": estate.standard_racks(site.id),
         })
     return {
@@ -137,6 +140,7 @@ def scenario_report(scenario: Scenario) -> dict[str, Any]:
             "name": estate.name,
             "sites": sites,
             "totals": _vector(estate.totals(), shown),
+            "totals_basis": _basis(estate.basis(), shown),
             "densities": {r.name.lower(): q
                           for r, q in estate.densities().items()},
             "standard_racks": estate.standard_racks(),
@@ -155,10 +159,18 @@ def scenario_report(scenario: Scenario) -> dict[str, Any]:
             for f in estate.findings()
         ],
         "assumptions": [
-            {"field": a.field, "note": a.provenance.note, "reference": a.provenance.reference}
+            {"field": a.field, "group": group_of(a.field), "note": a.provenance.note,
+             "reference": a.provenance.reference}
             for a in scenario.assumptions()
         ],
     }
+
+
+def _basis(basis: dict[Resource, Kind | None], keep: Sequence[Resource]
+           ) -> dict[str, str | None]:
+    """How each figure is known, as a report writes it: source, derived or assumption."""
+    return {r.name.lower(): (k.value if (k := basis.get(r)) is not None else None)
+            for r in keep}
 
 
 def _width(text: str) -> int:
@@ -433,8 +445,22 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]],
 
 
 def _num(q: Quantity) -> str:
-    v = float(q.magnitude)
-    return f"{v:,.0f}" if v == round(v) or abs(v) >= 100 else f"{v:,.4g}"
+    return _number(float(q.magnitude))
+
+
+def _number(v: float) -> str:
+    """The one number format of the text report: thousands separated, four figures."""
+    if v == round(v) or abs(v) >= 100:
+        return f"{v:,.0f}"
+    return f"{v:,.4g}"
+
+
+def _money(q: Quantity) -> str:
+    """Money in 万元 (per year for a rate), as every money figure of the text report."""
+    unit = "万元/year" if q.check("[currency] / [time]") else "万元"
+    v = float(q.m_as(unit))
+    return (f"{v:,.0f}" if abs(v) >= 100 or v == 0 else f"{v:,.1f}") + (
+        " 万元/yr" if unit != "万元" else " 万元")
 
 
 def _unit(q: Quantity) -> str:
@@ -447,23 +473,49 @@ def _header(key: str, amount: Quantity) -> str:
 
 
 def _text(q: Quantity | None) -> str:
-    return "-" if q is None else f"{_num(q)} {_unit(q)}"
+    if q is None:
+        return "-"
+    if q.check("[currency]") or q.check("[currency] / [time]"):
+        return _money(q)
+    return f"{_num(q)} {_unit(q)}"
+
+
+#: How the text report marks a figure that is not stated by the source.
+MARKS = {"derived": "†", "assumption": "*"}
+
+
+def _marked(q: Quantity, basis: str | None) -> str:
+    return _num(q) + MARKS.get(basis or "", "")
+
+
+def _reading_guide(report: dict[str, Any]) -> str:
+    n = len(report["assumptions"])
+    return ("How to read: unmarked figures are stated by the source; † marks a figure "
+            "derived from stated ones (an estate-wide total split over the sites pro rata "
+            f"by cabinets); * marks an assumption (all {n} are listed at the end, grouped "
+            "by what they decide). Money is in 万元 (10⁴ yuan).")
 
 
 def render_text(report: dict[str, Any]) -> str:
     """Lay out a :func:`scenario_report` as readable text tables."""
     est = report["estate"]
-    out = [f"{report['scenario']}: {report['description']}", ""]
+    out = [f"{report['scenario']}: {report['description']}", "", _reading_guide(report), ""]
     keys = list(est["totals"])
     headers = ["site", "id", "status", "PUE", *(_header(k, est["totals"][k]) for k in keys)]
-    rows = [[s["name"], s["id"], s["status"], f"{s['pue']:g}",
-             *(_num(s["capacity"][k]) for k in keys)] for s in est["sites"]]
-    rows.append(["total", "", "", "", *(_num(est["totals"][k]) for k in keys)])
+    pue_assumed = {a["field"] for a in report["assumptions"]}
+    rows = [[s["name"], s["id"], s["status"],
+             f"{s['pue']:g}" + ("*" if f"sites[{s['id']}].pue" in pue_assumed else ""),
+             *(_marked(s["capacity"][k], s.get("basis", {}).get(k)) for k in keys)]
+            for s in est["sites"]]
+    rows.append(["total", "", "", "", *(_marked(est["totals"][k],
+                                                est.get("totals_basis", {}).get(k))
+                                        for k in keys)])
     out += [f"Estate: {est['name']} ({len(est['sites'])} sites, "
             f"{_num(est['standard_racks'])} standard racks of 2.5 kW)",
             _table(headers, rows, [False, False, False, True, *([True] * len(keys))]), ""]
     out += ["Per cabinet (estate-wide): " + ", ".join(
-        f"{k} {float(v.magnitude):,.4g} {_unit(v)}" for k, v in est["densities"].items()), ""]
+        f"{Resource.parse(k).label} {float(v.magnitude):,.4g} {_unit(v)}"
+        for k, v in est["densities"].items()), ""]
     if est["reconciliation"]:
         out += ["Reported vs computed:", _table(
             ["resource", "reported", "computed", "difference"],
@@ -476,104 +528,140 @@ def render_text(report: dict[str, Any]) -> str:
                 for f in report["findings"]]
         out.append("")
     if report.get("plan"):
-        out.append("Plan:")
-        for p in report["plan"]:
-            cab = (", ".join(f"{n} × {k}" for k, n in p["cabinets"].items())
-                   if isinstance(p["cabinets"], dict) else p["cabinets"])
-            out.append(f"  {p['name']} at {p['site']} ({p['status']}): {cab}; "
-                       f"{p['start']} → {p['completion']} (median with slippage "
-                       f"{p['median_completion']}), {p['ramp']} ramp"
-                       + (f", capex {_text(p['capex'])}" if p["capex"] is not None else ""))
-            if "target" in p:
-                t = p["target"]
-                line = f"    {t['kind']}: {_text(t['amount'])} by {t['by']}"
-                if "median_at_due_date" in t:
-                    line += (f"; peak {_text(t['median_at_due_date'])} on the median path "
-                             f"({'reached' if t['met_on_median_path'] else 'NOT reached'})")
-                out.append(line)
-                if "left_after_other_precisions" in t:
-                    out.append(f"    finding: {_text(t['left_after_other_precisions'])} of it "
-                               "left "
-                               "once the other precisions' demand on the same devices runs "
-                               "(median)")
-                out += [f"    {n}: {_text(z['per_cabinet'])}/cabinet → {z['cabinets_needed']} "
-                        f"cabinets needed, {z['cabinets_planned']} planned"
-                        for n, z in t["sizing"].items()]
-                out += [f"    finding ({f['severity']}): {f['message']} [{f['reference']}]"
-                        for f in t["findings"]]
-        out.append("")
+        out += _render_plan(report["plan"])
     if report.get("projection"):
-        pr = report["projection"]
-        out.append(f"Projection {pr['horizon'][0]} to {pr['horizon'][1]}, {pr['paths']:,} "
-                   f"paths, seed {pr['seed']}:")
-        out.append(_table(["resource", "P(shortfall) ≥", "from"],
-                          [[e["resource"], f"{e['probability']:g}",
-                            e["month"] or "not within the horizon"]
-                           for e in pr["exhaustion"]]))
-        if pr["shortfalls"]:
-            out.append("Demand short where it may run (P ≥ "
-                       f"{pr['cabinets_needed'][0]['alpha']:g}):")
-            out += [f"  {', '.join(g['blocks'])} on {', '.join(g['pools'])}: "
-                    f"{g['limit'].replace('_', ' ')} ({', '.join(g['resources'])}) from "
-                    f"{g['from']}; P = {g['p_end']:.2f} in {pr['horizon'][1]}, median "
-                    f"deficit {g['deficit_end']:,.4g} {g['unit']}" for g in pr["shortfalls"]]
-        if pr["device_time"]:
-            out.append("Accelerator device time each block needs, in cabinets' worth (median; "
-                       "precisions of one device share it):")
-            out += [f"  {d['month']} {', '.join(g['pools'])}: " + ", ".join(
-                f"{b} {v:,.1f}" for b, v in g["needs"].items())
-                + f"; has {g['has']:,.0f}" for d in pr["device_time"] for g in d["groups"]]
-        if pr["cabinets_needed"]:
-            out.append("Cabinets still needed to keep P(shortfall) ≤ "
-                       f"{pr['cabinets_needed'][0]['alpha']:g} every month (each profile an "
-                       "alternative on its own):")
-        for c in pr["cabinets_needed"]:
-            if c["site"] is None:
-                out.append(f"  {c['profile']}: none helps"
-                           + (f" ({', '.join(c['uncovered'])} run short where it cannot "
-                              "serve them)" if c["uncovered"] else ""))
-                continue
-            out.append(f"  {c['profile']}: {_num(c['cabinets'])} at {c['site']}"
-                       + (f" (binding: {', '.join(c['competing'])} sharing device time)"
-                          if c["competing"] else
-                          f" (binding: {c['binding']})" if c["binding"] else "")
-                       + (f"; {', '.join(c['uncovered'])} short elsewhere, not covered"
-                          if c["uncovered"] else ""))
-        out.append("Median capacity and demand at year end (compute: peak, and what is left "
-                   "once other precisions run on the same devices):")
-        out.append(_table(["month", "resource", "capacity", "left", "demand", "P(shortfall)"],
-                          [[y["month"], y["resource"], _text(y["capacity"]),
-                            _text(y["left_after_other_precisions"]), _text(y["demand"]),
-                            f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]]))
-        out.append("")
+        out += _render_projection(report["projection"])
     if report.get("allocation"):
         out += _render_allocation(report["allocation"])
     if report.get("policy"):
         out += _render_policy(report["policy"])
-    out.append(f"Assumptions ({len(report['assumptions'])}):")
-    out += [f"  {a['field']}: {a['note']}" + (f" [{a['reference']}]" if a["reference"] else "")
-            for a in report["assumptions"]]
+    out.append(f"Assumptions ({len(report['assumptions'])}), by what they decide:")
+    for group, title in GROUPS.items():
+        mine = [a for a in report["assumptions"] if a.get("group", group_of(a["field"]))
+                == group]
+        if mine:
+            out.append(f"  {title[0].upper()}{title[1:]}:")
+            out += [f"    {a['field']}: {a['note']}"
+                    + (f" [{a['reference']}]" if a["reference"] else "") for a in mine]
     return "\n".join(out)
 
 
+def _render_plan(plan: list[dict[str, Any]]) -> list[str]:
+    out = ["Plan:"]
+    for p in plan:
+        cab = (", ".join(f"{n:,} × {k}" for k, n in p["cabinets"].items())
+               if isinstance(p["cabinets"], dict) else p["cabinets"])
+        out.append(f"  {p['name']} at {p['site']} ({p['status']}): {cab}; "
+                   f"{p['start']} → {p['completion']} (median with slippage "
+                   f"{p['median_completion']}), {p['ramp']} ramp"
+                   + (f", capex {_text(p['capex'])}" if p["capex"] is not None else ""))
+        if "target" not in p:
+            continue
+        t = p["target"]
+        line = f"    {t['kind']}: {_text(t['amount'])} by {t['by']}"
+        if "median_at_due_date" in t:
+            line += (f"; peak {_text(t['median_at_due_date'])} on the median path "
+                     f"({'reached' if t['met_on_median_path'] else 'NOT reached'})")
+        out.append(line)
+        if "left_after_other_precisions" in t:
+            out.append(f"    finding: {_text(t['left_after_other_precisions'])} of it left "
+                       "once the other precisions' demand on the same devices runs (median)")
+        out += [f"    {n}: {_text(z['per_cabinet'])}/cabinet → {z['cabinets_needed']:,} "
+                f"cabinets needed, {z['cabinets_planned']:,} planned"
+                for n, z in t["sizing"].items()]
+        out += [f"    finding ({f['severity']}): {f['message']} [{f['reference']}]"
+                for f in t["findings"]]
+    out.append("")
+    return out
+
+
+def _render_projection(pr: dict[str, Any]) -> list[str]:
+    end = pr["horizon"][1]
+    out = [f"Projection {pr['horizon'][0]} to {end}, {pr['paths']:,} paths, seed "
+           f"{pr['seed']} (medians over paths unless a probability is given):"]
+    out.append(_table(["resource", "P(shortfall) ≥", "from"],
+                      [[e["resource"], f"{e['probability']:g}",
+                        e["month"] or f"no shortfall by {end}"]
+                       for e in pr["exhaustion"]]))
+    alpha = pr["cabinets_needed"][0]["alpha"] if pr["cabinets_needed"] else 0.05
+    if pr["shortfalls"]:
+        out.append(f"Demand short where it may run (P ≥ {alpha:g}):")
+        out += [f"  {', '.join(g['blocks'])} on {', '.join(g['pools'])}: "
+                f"{g['limit'].replace('_', ' ')} ({', '.join(g['resources'])}) from "
+                f"{g['from']}; P = {g['p_end']:.2f} in {end}, median "
+                f"deficit {_number(g['deficit_end'])} {g['unit']}" for g in pr["shortfalls"]]
+    if pr["device_time"]:
+        out.append("Accelerator device time each block needs, in cabinets' worth (median; "
+                   "precisions of one device share it):")
+        out += [f"  {d['month']} {', '.join(g['pools'])}: " + ", ".join(
+            f"{b} {v:,.1f}" for b, v in g["needs"].items())
+            + f"; has {g['has']:,.0f}" for d in pr["device_time"] for g in d["groups"]]
+    out += _render_needs(pr["cabinets_needed"], alpha)
+    out.append("Median capacity and demand at year end (compute: peak, and what is left "
+               "once other precisions run on the same devices):")
+    out.append(_table(["month", "resource", "capacity", "left", "demand", "P(shortfall)"],
+                      [[y["month"], y["resource"], _text(y["capacity"]),
+                        _text(y["left_after_other_precisions"]), _text(y["demand"]),
+                        f"{y['p_shortfall']:.3f}"] for y in pr["year_end"]],
+                      [False, False, True, True, True, True]))
+    out.append("  Capacity here is the whole estate's; demand may run only where its tags "
+               "allow, so a resource can run short while the estate-wide capacity is far "
+               "above demand (see the demand short where it may run, above).")
+    out.append("")
+    return out
+
+
+def _render_needs(needs: list[dict[str, Any]], alpha: float) -> list[str]:
+    """Cabinets still needed: each profile an alternative, said so, never read as a sum."""
+    if not needs:
+        return []
+    out = [f"Cabinets still needed to keep P(shortfall) ≤ {alpha:g} every month: "
+           "alternatives, any one of them on its own (not a sum):"]
+    for k, c in enumerate(needs):
+        lead = "  either" if k == 0 else "  or    "
+        uncovered = ", ".join(c["uncovered"])
+        if c["site"] is None:
+            out.append(f"{lead} {c['profile']}: no number of these helps"
+                       + (f" ({uncovered} run short where it cannot serve them)"
+                          if uncovered else ""))
+            continue
+        if not c["cabinets"].magnitude:
+            out.append(f"{lead} {c['profile']}: none needed for what it can serve"
+                       + (f"; it cannot serve {uncovered}, which run short elsewhere"
+                          if uncovered else ""))
+            continue
+        why = (f"binding: {', '.join(c['competing'])} sharing device time" if c["competing"]
+               else f"binding: {c['binding']}" if c["binding"] else "")
+        out.append(f"{lead} {_num(c['cabinets'])} {c['profile']} cabinets at {c['site']}"
+                   + (f" ({why})" if why else "")
+                   + (f"; it cannot serve {uncovered}, still short elsewhere"
+                      if uncovered else ""))
+    return out
+
+
 def _render_allocation(a: dict[str, Any]) -> list[str]:
-    out = [f"Allocation at {a['month']}: {a['status']}"
-           + (f", {_text(a['objective'].to('万元/year'))} (bound "
-              f"{_text(a['bound'].to('万元/year'))}, gap {a['gap']:.2%})"
-              if a["objective"] is not None and a["bound"] is not None else
-              f", {_text(a['objective'].to('万元/year'))}" if a["objective"] is not None
-              else "")]
+    head = f"Allocation of the demand at {a['month']}: {a['status']}"
+    if a["objective"] is not None:
+        head += f", {_money(a['objective'])}"
+        if a["bound"] is not None:
+            head += f" (proven bound {_money(a['bound'])}, gap {a['gap']:.2%})"
+    out = [head]
     rows = [[block, pool, _text(amount)] for block, places in a["placement"].items()
             for pool, amount in places.items()]
     if rows:
-        out.append(_table(["block", "pool", "amount"], rows))
+        out.append(_table(["block", "pool", "amount"], rows, [False, False, True]))
     if a["utilisation"]:
-        out.append("Utilisation: " + "; ".join(
-            f"{pool} " + ", ".join(f"{r} {u:.0%}" for r, u in res.items())
-            for pool, res in a["utilisation"].items()))
-    out += [f"  binding: {b['resource']} at {b['pool']}"
-            + (f" (one more is worth {b['shadow_price']:,.0f} yuan/year)"
-               if b["shadow_price"] else "") for b in a["binding"]]
+        names = list(dict.fromkeys(r for res in a["utilisation"].values() for r in res))
+        out.append("Share of each pool's capacity used:")
+        out.append(_table(["pool", *names], [
+            [pool, *(f"{res[r]:.0%}" if r in res else "-" for r in names)]
+            for pool, res in a["utilisation"].items()], [False, *([True] * len(names))]))
+    if a["binding"]:
+        out.append("  Full pools (the next part of a demand block no longer fits; blocks are "
+                   "placed in equal parts, so a full pool can show under 100 %):")
+        out += [f"    {b['resource']} at {b['pool']}"
+                + (f": one more unit would save {b['shadow_price']:,.2f} yuan/year"
+                   if b["shadow_price"] else "") for b in a["binding"]]
     if a["explanation"]:
         out.append(a["explanation"])
     out.append("")
@@ -582,15 +670,17 @@ def _render_allocation(a: dict[str, Any]) -> list[str]:
 
 def _render_policy(p: dict[str, Any]) -> list[str]:
     years = [str(y) for y in p["years"]]
+    right = [False, *([True] * len(years))]
     out = ["Policy outlay and energy bill per year (median over paths):"]
+
     def wan(values: Sequence[Quantity]) -> list[str]:
-        return [f"{v.m_as('万元'):,.6g}" for v in values]
+        return [_money(v).removesuffix(" 万元") for v in values]
 
     rows = [[name, *wan(d["outlay_median"])] for name, d in p["instruments"].items()]
     rows.append(["total", *wan(p["total_outlay_median"])])
     rows.append(["energy bill", *wan(p["energy_bill"])])
     rows.append(["energy bill, net", *wan(p["energy_bill_net"])])
-    out.append(_table(["万元", *years], rows, [False, *([True] * len(years))]))
+    out.append(_table(["万元", *years], rows, right))
     for name, d in p["instruments"].items():
         dates = [f"{y}: {m}" for y, m in zip(years, d["budget_exhausted"], strict=True) if m]
         if dates:
@@ -604,12 +694,20 @@ def _render_policy(p: dict[str, Any]) -> list[str]:
         rows.append([f"{r} induced [{_unit(more[0])}]", *(_num(v) for v in more)])
     if rows:
         out.append("Prices users pay and the demand the policy induces (median):")
-        out.append(_table(["", *years], rows, [False, *([True] * len(years))]))
+        out.append(_table(["", *years], rows, right))
     rows = [[site, *(f"{a:.0%}→{b:.0%}" if a is not None and b is not None else "-"
                      for a, b in zip(d["utilisation_without"], d["utilisation_with"],
                                      strict=True))]
             for site, d in p["sites"].items()]
-    out.append("Utilisation without → with the policy:")
-    out.append(_table(["site", *years], rows))
+    out.append("Utilisation without → with the policy (the busiest resource of each site, "
+               "mean over the year):")
+    out.append(_table(["site", *years], rows, right))
+    full = [site for site, d in p["sites"].items()
+            if any(u is not None and u >= 0.995 for u in d["utilisation_with"])]
+    if full:
+        out.append(f"  {', '.join(full)} reach 100 %: full, which is not the same as short. "
+                   "Demand that may also run elsewhere moves to other sites once a site is "
+                   "full; demand runs short only where none of the sites it may use has "
+                   "room, which the projection's P(shortfall) measures.")
     out.append("")
     return out

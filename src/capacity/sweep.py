@@ -40,7 +40,7 @@ from capacity.projection import project
 from capacity.resources import Resource
 from capacity.scenario import Scenario
 
-__all__ = ["SweepResult", "summarise", "sweep", "vary"]
+__all__ = ["SweepResult", "summarise", "sweep", "value_at", "vary"]
 
 Evaluate = Callable[[Scenario, int], dict[str, Any]]
 
@@ -126,6 +126,47 @@ def vary(scenario: Scenario, path: str, value: Any) -> Scenario:
         parts = ["estate", *parts]
     varied: Scenario = _set(scenario, parts, value, path)
     return varied
+
+
+def value_at(scenario: Scenario, path: str) -> Any:
+    """The value of the field at `path`, read as :func:`vary` would set it.
+
+    Examples
+    --------
+    >>> from capacity.datasets import ganzhou
+    >>> value_at(ganzhou(), "sites[tianyi-huawei].pue")
+    1.5
+
+    Raises
+    ------
+    FieldError
+        If the path names nothing.
+    """
+    parts = list(parse(path))
+    if parts[0] in ("sites", "profiles", "reported"):
+        parts = ["estate", *parts]
+    obj: Any = scenario
+    for head in parts:
+        if isinstance(obj, tuple) and isinstance(head, Item):
+            keys = [_key(o) for o in obj]
+            if str(head.key) in keys:
+                obj = obj[keys.index(str(head.key))]
+            elif isinstance(head.key, int) and 0 <= head.key < len(obj):
+                obj = obj[head.key]
+            else:
+                raise FieldError(path, f"no element [{head.key}] (known: {', '.join(keys)})")
+        elif isinstance(obj, Mapping) and not isinstance(head, Item):
+            written = {str(getattr(k, "name", k)).lower() if not isinstance(k, str) else k: k
+                       for k in obj}
+            if head not in written:
+                raise FieldError(path, f"no entry {head!r} (known: {', '.join(written)})")
+            obj = obj[written[head]]
+        elif not isinstance(head, Item) and attrs.has(type(obj)) and head in {
+                f.name for f in attrs.fields(type(obj))}:
+            obj = getattr(obj, head)
+        else:
+            raise FieldError(path, f"{type(obj).__name__} has no field {head!s}")
+    return obj
 
 
 def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
