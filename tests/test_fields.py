@@ -586,8 +586,9 @@ def test_file_shape_mistakes_are_named_where_they_are():
     with pytest.raises(ValidationError) as info:
         scenario_from_dict(data, source="f")
     found = {p.path.removeprefix("f: "): p.reason for p in info.value.problems}
-    assert "must be one of" in found["demands[0].growth.kind"]
-    assert found["sites[0].provenance.pue.note"] == "is required"
+    # an item with an id is named by it, as a reader finds it in the file
+    assert "must be one of" in found["demands[government-cloud].growth.kind"]
+    assert found["sites[tianyi-huawei].provenance.pue.note"] == "is required"
     with refused("unknown key", ValidationError):
         scenario_from_dict({1: 2})  # type: ignore[dict-item]
 

@@ -94,6 +94,17 @@ def test_shows_a_figure(path):
     assert images, f"{path.name} draws no figure that reaches the page"
 
 
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_writes_no_warnings(path):
+    """Nothing on stderr: a warning there (a glyph the font lacks, a deprecation) is a
+    flaw the reader sees under the cell."""
+    nb = _ran(path)
+    written = [f"cell {k}: {o.text.strip()}" for k, c in enumerate(nb.cells)
+               if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "stream" and o.name == "stderr"]
+    assert not written, f"{path.name} writes to stderr:\n" + "\n".join(written)
+
+
 def _section(nb, heading: str):
     """The code cells from the markdown heading `heading` to the next heading of its level."""
     level = len(heading) - len(heading.lstrip("#"))

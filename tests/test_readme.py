@@ -11,6 +11,7 @@ against the message the library really gives.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -237,6 +238,10 @@ def test_shell_command(command, tmp_path, monkeypatch, capsys):
         json.loads(out)
     if "--plots" in argv:
         assert list((tmp_path / "plots").glob("*.png")), "--plots wrote no figures"
+    for option, value in itertools.pairwise(argv):
+        # an option the comment names with a file (--html report.html) writes that file
+        if option.startswith("--") and Path(value).suffix:
+            assert (tmp_path / value).is_file(), f"{option} {value} wrote no file"
 
 
 # --- blocks that are not code -------------------------------------------------------------

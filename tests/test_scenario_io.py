@@ -86,7 +86,7 @@ def test_problem_message_shows_file_path_value_and_reason() -> None:
     path = BAD / "many_problems.toml"
     with pytest.raises(ValidationError) as info:
         load_scenario(path)
-    assert f"{path}: sites[2].pue: must be at least 1 (got 0.8)" in str(info.value)
+    assert f"{path}: sites[c].pue: must be at least 1 (got 0.8)" in str(info.value)
 
 
 def test_close_misspelling_is_suggested() -> None:
@@ -123,7 +123,8 @@ def test_file_that_is_not_utf8_is_rejected(tmp_path: Path) -> None:
     path.write_bytes('name = "Gan\u00e7hou"\n'.encode("latin-1"))
     with pytest.raises(ValidationError) as info:
         load_scenario(path)
-    assert "latin1.toml: byte 11: is not UTF-8 text" in str(info.value)
+    assert "latin1.toml: line 1, column 12: is not UTF-8 text (byte 0xe7); save the file " \
+        "as UTF-8" in str(info.value)
 
 
 def test_document_that_is_not_a_table_is_rejected() -> None:

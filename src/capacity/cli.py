@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from capacity.errors import CapacityError, FieldError, ValidationError
 
 __all__ = ["main"]
 
 EXIT_USAGE = 2
+_T = TypeVar("_T")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -51,32 +53,51 @@ def _report(args: argparse.Namespace) -> int:
     study = _study(ganzhou(), args)
     _emit(full_report(study, args.alpha), args.format, render_text)
     _plots(study, args)
+    _html(study, args)
     return 0
 
 
 def _run(args: argparse.Namespace) -> int:
     from capacity.report import full_report, render_text
-    from capacity.scenario import Scenario
 
-    study = _study(Scenario.from_toml(args.scenario), args)
+    (scenario,) = _scenarios(args.scenario)
+    study = _study(scenario, args)
     _emit(full_report(study, args.alpha), args.format, render_text)
     _plots(study, args)
+    _html(study, args)
     return 0
 
 
 def _compare(args: argparse.Namespace) -> int:
     from capacity.compare import compare, render_comparison
-    from capacity.scenario import Scenario
 
-    a, b = Scenario.from_toml(args.a), Scenario.from_toml(args.b)
-    data = compare(_study(a, args), _study(b, args), args.alpha)
-    _emit(data, args.format, render_comparison)
+    a, b = _scenarios(args.a, args.b)
+    first, second = _study(a, args), _study(b, args)
+    _emit(compare(first, second, args.alpha), args.format, render_comparison)
+    _html(first, args, other=second)
     return 0
+
+
+def _html(study: Any, args: argparse.Namespace, other: Any = None) -> None:
+    """Write the HTML report (of one study, or of the comparison with `other`)."""
+    if not args.html:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")  # this process draws only into files
+    from capacity.html_report import render_comparison_html, render_html, write_html
+
+    page = (render_html(study, args.alpha) if other is None
+            else render_comparison_html(study, other, args.alpha))
+    sys.stderr.write(f"capacity: wrote {write_html(page, args.html)}\n")
 
 
 def _plots(study: Any, args: argparse.Namespace) -> None:
     if not args.plots:
         return
+    import matplotlib
+
+    matplotlib.use("Agg")  # this process draws only into files
     from capacity.plot import save_figures
 
     try:
@@ -88,63 +109,116 @@ def _plots(study: Any, args: argparse.Namespace) -> None:
         sys.stderr.write(f"capacity: wrote {path}\n")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive whole number, got {text}")
-    return value
+def _instead(text: str, parse: Callable[[str], object]) -> str:
+    """What to write instead of a number written as people write it, if that would do."""
+    from capacity.units import read_number, respelling
+
+    respelt = respelling(text)  # "46,000", "４６０００"
+    number = read_number(text)  # "1e6" for a whole number
+    percent = read_number(text.strip()[:-1]) if text.strip().endswith("%") else None
+    options = [(f"{respelt[0]}; write {respelt[1]}", respelt[1]) if respelt else None,
+               (f"write {number:.0f}", f"{number:.0f}") if number is not None
+               and number.is_integer() else None,
+               (f"write {percent / 100:g}", f"{percent / 100:g}") if percent is not None
+               else None]
+    return next((f" ({hint})" for hint, fixed in filter(None, options)
+                 if fixed != text and parse(fixed) is not None), "")
 
 
-def _seed(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
-    return value
+def _option(noun: str, parse: Callable[[str], _T | None]) -> Callable[[str], _T]:
+    """An option's reader: what `parse` reads, else an error saying `noun` is expected."""
+    def read(text: str) -> _T:
+        value = parse(text)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"must be {noun}, got {text!r}"
+                                             f"{_instead(text, parse)}")
+        return value
+
+    return read
 
 
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
+def _whole(least: int) -> Callable[[str], int | None]:
+    """Whole numbers of at least `least`.
+
+    Digits may be grouped by underscores, as in Python and TOML (``10_000``).
+    """
+    def parse(text: str) -> int | None:
+        ok = re.fullmatch(r"\s*[+-]?[0-9]+(?:_[0-9]+)*\s*", text) and int(text) >= least
+        return int(text) if ok else None
+
+    return parse
 
 
-def _probability(text: str) -> float:
-    value = float(text)
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be between 0 and 1, got {text}")
-    return value
+def _real(accept: Callable[[float], bool]) -> Callable[[str], float | None]:
+    """Finite decimal numbers that `accept` takes."""
+    def parse(text: str) -> float | None:
+        from capacity.units import read_number
+
+        value = read_number(text)
+        return value if value is not None and accept(value) else None
+
+    return parse
+
+
+def _scenarios(*paths: str) -> list[Any]:
+    """Each scenario file read; if any is invalid, every problem of every file at once."""
+    from capacity.scenario import Scenario
+
+    read, errors = [], []
+    for path in paths:
+        try:
+            read.append(Scenario.from_toml(path))
+        except ValidationError as exc:
+            errors.append(exc)
+    if errors:
+        raise ValidationError(errors[0].message, [p for e in errors for p in e.problems])
+    return read
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="capacity", description="Capacity planning for data-centre estates.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     common = _Parser(add_help=False)
-    common.add_argument("--format", choices=("text", "json"), default="text")
-    common.add_argument("--start", default="2025-01", help="first month (YYYY-MM)")
-    common.add_argument("--end", default="2030-12", help="last month (YYYY-MM)")
+    common.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format (default: %(default)s)")
+    common.add_argument("--start", default="2025-01",
+                        help="first month, YYYY-MM (default: %(default)s)")
+    common.add_argument("--end", default="2030-12",
+                        help="last month, YYYY-MM (default: %(default)s)")
     common.add_argument("--month", default="2027-12",
-                        help="month whose demand is allocated (YYYY-MM)")
-    common.add_argument("--paths", type=_positive_int, default=2000, help="Monte Carlo paths")
-    common.add_argument("--seed", type=_seed, default=0, help="random seed")
-    common.add_argument("--alpha", type=_probability, default=0.05,
-                        help="accepted probability of shortfall for the cabinets still needed")
-    common.add_argument("--node-limit", type=_positive_int, default=20_000,
+                        help="month whose demand is allocated, YYYY-MM (default: %(default)s)")
+    common.add_argument("--paths", type=_option("a positive whole number of paths", _whole(1)),
+                        default=2000, help="Monte Carlo paths (default: %(default)s)")
+    common.add_argument("--seed", type=_option("a whole number, 0 or more", _whole(0)),
+                        default=0, help="random seed (default: %(default)s)")
+    common.add_argument("--alpha", type=_option("a probability between 0 and 1",
+                                                _real(lambda x: 0 < x < 1)),
+                        default=0.05, help="accepted probability of shortfall for the "
+                        "cabinets still needed (default: %(default)s)")
+    common.add_argument("--node-limit", type=_option("a positive whole number of nodes",
+                                                     _whole(1)),
+                        default=20_000,
                         help="branch-and-bound nodes for the allocation: a work budget, so "
-                        "the same scenario and seed give the same answer on any machine")
-    common.add_argument("--time-limit", type=_positive_float, default=60.0,
-                        help="ceiling in seconds on the allocation solve; an answer it cuts "
-                        "short depends on the machine's speed and load")
+                        "the same scenario and seed give the same answer on any machine "
+                        "(default: %(default)s)")
+    common.add_argument("--time-limit", type=_option("a positive, finite number of seconds",
+                                                     _real(lambda x: x > 0)),
+                        default=60.0, help="ceiling in seconds on the allocation solve; an "
+                        "answer it cuts short depends on the machine's speed and load "
+                        "(default: %(default)s)")
     plots = _Parser(add_help=False)
     plots.add_argument("--plots", metavar="DIR", help="write PNG figures to DIR")
-    rep = sub.add_parser("report", parents=[common, plots],
+    page = _Parser(add_help=False)
+    page.add_argument("--html", metavar="FILE",
+                      help="write a self-contained HTML report (figures inline) to FILE")
+    rep = sub.add_parser("report", parents=[common, plots, page],
                          help="project, allocate and report the embedded Ganzhou scenario")
     rep.set_defaults(func=_report)
-    run = sub.add_parser("run", parents=[common, plots],
+    run = sub.add_parser("run", parents=[common, plots, page],
                          help="project, allocate and cost a scenario file")
     run.add_argument("scenario", help="scenario file (TOML)")
     run.set_defaults(func=_run)
-    cmp = sub.add_parser("compare", parents=[common],
+    cmp = sub.add_parser("compare", parents=[common, page],
                          help="the differences that matter between two scenario files")
     cmp.add_argument("a", help="first scenario file (TOML)")
     cmp.add_argument("b", help="second scenario file (TOML)")

@@ -7,6 +7,7 @@ in one pass instead of one error at a time.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -16,6 +17,8 @@ __all__ = [
     "FieldError",
     "Problems",
     "ValidationError",
+    "closest",
+    "did_you_mean",
 ]
 
 
@@ -108,3 +111,34 @@ class Problems:
         """Raise one :class:`ValidationError` listing every recorded problem."""
         if self.items:
             raise ValidationError(f"invalid {self.what}", self.items)
+
+
+def closest(text: str, names: Iterable[str], cutoff: float = 0.6) -> str | None:
+    """The name `text` most likely misspells: the same but for case, else the nearest.
+
+    The first of `names` wins where several differ from `text` only in case, so list the
+    likelier ones first; a name that differs in more is offered when its similarity
+    (:func:`difflib.get_close_matches`) is at least `cutoff`.
+
+    Examples
+    --------
+    >>> closest("PUE", ["pue", "grid"]), closest("peu", ["pue", "grid"]), closest("x", ["pue"])
+    ('pue', 'pue', None)
+    """
+    folded: dict[str, str] = {}
+    for name in names:
+        folded.setdefault(name.casefold(), name)
+    key = text.casefold()
+    if key in folded:
+        return folded[key]
+    close = difflib.get_close_matches(key, list(folded), n=1, cutoff=cutoff)
+    return folded[close[0]] if close else None
+
+
+def did_you_mean(text: str, names: Iterable[str], cutoff: float = 0.6) -> str:
+    """``"did you mean 'x'?"`` for the name `text` most likely misspells, or ``""``.
+
+    `cutoff` is the least similarity (0 to 1) of a name that differs in more than case.
+    """
+    found = closest(text, names, cutoff)
+    return "" if found is None else f"did you mean {found!r}?"

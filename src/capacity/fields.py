@@ -31,13 +31,12 @@ Examples
 Traceback (most recent call last):
 ...
 capacity.errors.ValidationError: invalid feed: 2 problem(s)
-  - power: is energy [kWh], expected power [kW] (got '2 kWh')
+  - power: is kWh (energy), expected power such as kW (got '2 kWh')
   - since: is not a month (write it as 'YYYY-MM') (got '2025-13')
 """
 
 from __future__ import annotations
 
-import difflib
 import enum
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -47,7 +46,7 @@ import attrs
 import numpy as np
 import pint
 
-from capacity.errors import FieldError, Problems, ValidationError
+from capacity.errors import FieldError, Problems, ValidationError, did_you_mean
 from capacity.months import month as read_month
 from capacity.paths import under
 from capacity.provenance import Provenance
@@ -79,8 +78,10 @@ __all__ = [
     "read_amount",
     "read_choice",
     "read_count",
+    "read_instance",
     "read_ratio",
     "read_ratio_in",
+    "read_real",
     "read_text",
     "settle",
     "spec_of",
@@ -379,6 +380,26 @@ def _bounds(x: float, path: str, low: float | None, high: float | None, low_open
     return x
 
 
+def read_real(value: Any, path: str, *, low: float | None = None, high: float | None = None,
+              low_open: bool = False, high_open: bool = False) -> float:
+    """A plain, finite number (not a bool or text) within the given bounds, as a float.
+
+    For functions' arguments as for fields: ``read_real(p, "probability", low=0,
+    high=1, low_open=True)`` refuses ``0``, ``nan``, ``"0.5"`` and ``True``, naming
+    ``probability``.
+    """
+    return _bounds(_number(value, path), path, low, high, low_open, high_open, value)
+
+
+def read_instance(value: Any, kinds: type[Any] | tuple[type[Any], ...], path: str) -> Any:
+    """`value` if it is an instance of `kinds`, else a problem naming `path`."""
+    kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+    if not isinstance(value, kinds):
+        raise FieldError(path, f"must be {' or '.join(_a(k.__name__) for k in kinds)}",
+                         type(value).__name__)
+    return value
+
+
 def number(*, default: Any = attrs.NOTHING, low: float | None = None,
            high: float | None = None, low_open: bool = False, high_open: bool = False,
            optional: bool = False, kw_only: bool = False, describe: str = "number") -> Any:
@@ -386,7 +407,8 @@ def number(*, default: Any = attrs.NOTHING, low: float | None = None,
     def read(value: Any, owner: Any, path: str) -> float | None:
         if value is None and optional:
             return None
-        return _bounds(_number(value, path), path, low, high, low_open, high_open, value)
+        return read_real(value, path, low=low, high=high, low_open=low_open,
+                         high_open=high_open)
 
     spec = Spec(read, lambda x: x, describe)
     if optional and default is attrs.NOTHING:
@@ -483,9 +505,8 @@ def duration(*, default: Any = 0.0, kw_only: bool = False) -> Any:
 
 
 def _hint(text: str, names: Iterable[str]) -> str:
-    names = list(names)
-    close = difflib.get_close_matches(text, names, n=1)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    hint = did_you_mean(text, names)
+    return f"; {hint}" if hint else ""
 
 
 def read_choice(value: Any, kinds: type[_E], path: str) -> _E:
@@ -698,7 +719,6 @@ def instances(cls: type[Any] | tuple[type[Any], ...], *, kw_only: bool = False,
     """A tuple of `cls` values (given as any iterable); `cls` may be several classes."""
     kinds = cls if isinstance(cls, tuple) else (cls,)
     plain = " or ".join(k.__name__ for k in kinds)
-    names = " or ".join(_a(k.__name__) for k in kinds)
 
     def read(value: Any, owner: Any, path: str) -> tuple[Any, ...]:
         if isinstance(value, (str, Mapping)) or not isinstance(value, Iterable):
@@ -706,8 +726,7 @@ def instances(cls: type[Any] | tuple[type[Any], ...], *, kw_only: bool = False,
                              value)
         items = tuple(value)
         for i, v in enumerate(items):
-            if not isinstance(v, kinds):
-                raise FieldError(f"{path}[{i}]", f"must be {names}", type(v).__name__)
+            read_instance(v, kinds, f"{path}[{i}]")
         return items
 
     spec = Spec(read, list, f"list of {plain}", nested="many")
@@ -719,13 +738,8 @@ def instances(cls: type[Any] | tuple[type[Any], ...], *, kw_only: bool = False,
 def nested(cls: type[Any] | tuple[type[Any], ...], *, default: Any = attrs.NOTHING,
            factory: Any = None, kw_only: bool = False) -> Any:
     """One value of a class (or one of several), a table in a scenario file."""
-    kinds = cls if isinstance(cls, tuple) else (cls,)
-
     def read(value: Any, owner: Any, path: str) -> Any:
-        if not isinstance(value, kinds):
-            names = " or ".join(_a(k.__name__) for k in kinds)
-            raise FieldError(path, f"must be {names}", type(value).__name__)
-        return value
+        return read_instance(value, cls, path)
 
     return declare(Spec(read, lambda v: v, "table", nested="one"), default=default,
                     factory=factory, kw_only=kw_only)

@@ -99,11 +99,21 @@ def under(prefix: str, path: str) -> str:
 
 
 def join(*parts: str | int | Item) -> str:
-    """Format names, positions and keys as one path (the inverse of :func:`parse`)."""
+    """Format names, positions and keys as one path (the inverse of :func:`parse`).
+
+    A key that reads as a position or holds a dot is quoted in its brackets.
+
+    Examples
+    --------
+    >>> join("sites", Item("tianyi-huawei"), "pue"), join("sites", Item("dc.1")), join("sites", 2)
+    ('sites[tianyi-huawei].pue', 'sites["dc.1"]', 'sites[2]')
+    """
     out = ""
     for part in parts:
         if isinstance(part, Item):
-            out += f"[{part.key}]"
+            key = part.key
+            quoted = isinstance(key, str) and (key.isdigit() or "." in key)
+            out += f'["{key}"]' if quoted else f"[{key}]"
         elif isinstance(part, int):
             out += f"[{part}]"
         elif not part:

@@ -25,7 +25,7 @@ import numpy as np
 import pint
 from numpy.typing import NDArray
 
-from capacity.errors import Problems
+from capacity.errors import FieldError, Problems, closest, did_you_mean
 from capacity.units import Q_, Precision, Quantity, parse_quantity, ureg
 
 __all__ = ["Resource", "ResourceVector"]
@@ -68,21 +68,42 @@ class Resource(enum.Enum):
         return _PRECISION.get(self)
 
     @classmethod
-    def parse(cls, name: str | Resource) -> Resource:
-        """Read a resource from its member name or value, case-insensitively.
+    def parse(cls, name: str | Resource, path: str = "resource") -> Resource:
+        """Read a resource from its member name, case-insensitively (``"compute_fp16"``).
 
         Raises
         ------
-        ValueError
-            If no resource has that name.
+        FieldError
+            Naming `path` (a :class:`ValueError` too), if no resource has that name.
         """
         if isinstance(name, Resource):
             return name
-        key = name.strip().upper().replace("-", "_").replace(" ", "_")
+        key = _member_key(name)
         if key in cls.__members__:
             return cls[key]
-        raise ValueError(f"unknown resource {name!r}; expected one of "
-                         f"{', '.join(m.name.lower() for m in cls)}")
+        names = [m.name.lower() for m in cls]
+        hint = did_you_mean(str(name), names)
+        raise FieldError(path, f"unknown resource; expected one of {', '.join(names)}"
+                         f"{'; ' + hint if hint else ''}", name)
+
+    @classmethod
+    def argument(cls, value: object, path: str = "resource") -> Resource:
+        """A function's resource argument: a member, never a name to guess from.
+
+        Raises
+        ------
+        FieldError
+            Naming `path`, with the member to write when `value` names one.
+        """
+        if isinstance(value, Resource):
+            return value
+        guess = closest(_member_key(value), cls.__members__) if isinstance(value, str) \
+            else None
+        if guess is not None:
+            raise FieldError(path, f"must be a Resource: write Resource.{guess}", value)
+        raise FieldError(path, "must be a Resource, such as Resource.VCPU or "
+                         "Resource.COMPUTE_FP16", value if isinstance(value, str)
+                         else type(value).__name__)
 
     @classmethod
     def compute(cls, precision: Precision) -> Resource:
@@ -102,6 +123,10 @@ class Resource(enum.Enum):
             if r.unit.dimensionality == quantity.dimensionality:
                 return r
         raise ValueError(f"no resource has the dimension of {quantity:~P}")
+
+
+def _member_key(name: object) -> str:
+    return str(name).strip().upper().replace("-", "_").replace(" ", "_")
 
 
 _UNITS = {r: ureg.Unit(r.value) for r in Resource}
@@ -180,13 +205,14 @@ class ResourceVector:
         return cls(out)
 
     def __getitem__(self, resource: Resource) -> Quantity:
+        resource = Resource.argument(resource)
         if self.values.ndim > 1:
             return ureg.Quantity(self.values[..., resource.index], resource.unit)
         return Q_(float(self.values[resource.index]), resource.unit)
 
     def magnitude(self, resource: Resource) -> NDArray[np.float64] | float:
         """The raw canonical-unit value(s) of one resource."""
-        v = self.values[..., resource.index]
+        v = self.values[..., Resource.argument(resource).index]
         return float(v) if v.ndim == 0 else v
 
     def items(self) -> Iterator[tuple[Resource, Quantity]]:

@@ -71,17 +71,21 @@ Errors
 :func:`read_file` and :func:`from_dict` raise one
 :class:`~capacity.errors.ValidationError` listing every problem in the file. Each
 problem is a :class:`~capacity.errors.FieldError` whose ``path`` is the file (or the
-`source` given) and the field path, ``"ganzhou.toml: sites[2].pue"``, so its message
-reads ``ganzhou.toml: sites[2].pue: must be finite and at least 1 (got 0.9)``. Syntax
-errors name the line and column, ``"ganzhou.toml: line 3, column 8"``. Problems within
-each value are reported together; references between values (a site's or project's
-profile, a project's site) are checked once the values they join are themselves valid.
+`source` given) and the field path, ``"ganzhou.toml: sites[gannan-data-lake].pue"``, so
+its message reads ``ganzhou.toml: sites[gannan-data-lake].pue: must be at least 1 (got
+0.9)``; the error's own message is ``"invalid scenario"``, so a line of message and
+problem names the file once. An element of a list is named by its id (a site) or name
+(a project, demand block or policy) where the file gives it one, once only, else by its
+position (``plan.projects[0].completion``). Syntax errors name the line and column,
+``"ganzhou.toml: line 3, column 8"``, as does text that is not UTF-8; a byte-order mark
+at the start is read as the UTF-8 it marks. Problems within each value are reported
+together; references between values (a site's or project's profile, a project's site)
+are checked once the values they join are themselves valid.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import os
 import re
 import tomllib
@@ -101,7 +105,7 @@ from cattrs.errors import (
 from cattrs.gen import make_dict_structure_fn, override
 
 from capacity import fields
-from capacity.errors import FieldError, ValidationError
+from capacity.errors import FieldError, ValidationError, did_you_mean
 from capacity.growth import Compound, Fitted, GrowthModel, Linear, Logistic, Milestones
 from capacity.instruments import (
     ComputeVoucher,
@@ -110,7 +114,7 @@ from capacity.instruments import (
     Instrument,
 )
 from capacity.inventory import Estate
-from capacity.paths import join, under
+from capacity.paths import Item, join, parse, under
 from capacity.plan import Plan
 from capacity.provenance import Assumption
 from capacity.units import MAX_MAGNITUDE
@@ -167,8 +171,7 @@ def _toml_type(value: object) -> str:
 
 
 def _hint(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
-    return f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(allowed)}"
+    return did_you_mean(key, allowed) or f"expected one of {', '.join(allowed)}"
 
 
 def _problems(error: BaseException, path: str = "") -> list[FieldError]:
@@ -298,9 +301,8 @@ def _tagged(tag: str, classes: Mapping[str, type[Any]]) -> Callable[[Any, Any], 
         if isinstance(kind, str) and kind.strip().lower() in classes:
             kind = kind.strip().lower()
         if not isinstance(kind, str) or kind not in classes:
-            close = difflib.get_close_matches(str(kind), list(classes), n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise FieldError(tag, f"must be one of {', '.join(classes)}{hint}", kind)
+            raise FieldError(tag, f"must be one of {', '.join(classes)}"
+                             f"{fields._hint(str(kind), classes)}", kind)
         return _converter.structure(table, classes[kind])
 
     return hook
@@ -400,19 +402,69 @@ def from_dict(data: Mapping[str, Any], factory: Callable[..., S], *,
         problems += [e for e in (type(e)(_file_path(e.path), e.reason, e.value)
                                  for e in _problems(error)) if (e.path, e.reason) not in found]
     if problems:
-        raise _invalid(source, problems)
+        raise _invalid(source, problems, data)
     assert scenario is not None
     return scenario
 
 
-def _invalid(source: str, problems: list[FieldError]) -> ValidationError:
-    """The problems as one error, each path led by the file (or other source) name."""
-    named = [type(e)(f"{source}: {e.path}" if e.path else source, e.reason, e.value)
-             for e in problems]
-    return ValidationError(f"invalid scenario {source}", named)
+def _invalid(source: str, problems: list[FieldError], data: Any = None) -> ValidationError:
+    """The problems as one error, each path led by the file (or other source) name.
+
+    The file is named once, in each problem, so that a line per problem names it once.
+    A position in a list of `data` whose element has an id (or name) becomes that key.
+    """
+    named = [type(e)(f"{source}: {_keyed(e.path, data)}" if e.path else source, e.reason,
+                     e.value) for e in problems]
+    return ValidationError("invalid scenario", named)
+
+
+def _key_of(element: Any, siblings: list[Any]) -> str | None:
+    """The key a field path picks a list element by: its id, else its name, if unique."""
+    if not isinstance(element, Mapping):
+        return None
+    field = "id" if "id" in element else "name"
+    key = element.get(field)
+    if not isinstance(key, str) or not key.strip() or any(c.isspace() or c in '[]"'
+                                                            for c in key):
+        return None
+    same = sum(isinstance(s, Mapping) and s.get(field) == key for s in siblings)
+    return key if same == 1 else None  # a duplicate id would name two elements
+
+
+def _keyed(path: str, data: Any) -> str:
+    """`path` with each position in a list of the document replaced by its element's key.
+
+    ``sites[0].pue`` becomes ``sites[gannan-data-lake].pue`` where the first site has that
+    id; a position stays where the element has no usable id or name.
+    """
+    try:
+        parts = parse(path)
+    except FieldError:  # a place in the text, "line 3, column 8"
+        return path
+    node: Any = data
+    out: list[str | Item] = []
+    for part in parts:
+        if isinstance(part, Item) and isinstance(part.key, int) and isinstance(node, list):
+            element = node[part.key] if part.key < len(node) else None
+            key = _key_of(element, node)
+            out.append(part if key is None else Item(key))
+            node = element
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, Mapping) and isinstance(part, str) \
+                else None
+    return join(*out) if out != list(parts) else path
 
 
 _WHERE = re.compile(r"^(?P<reason>.*?)\s*\(at (?P<where>line \d+, column \d+|end of document)\)$")
+
+
+def _not_utf8(raw: bytes, start: int) -> FieldError:
+    """The problem with a file that is not UTF-8 text, at the first byte that is not."""
+    line = raw.count(b"\n", 0, start) + 1
+    column = start - (raw.rfind(b"\n", 0, start) + 1) + 1
+    return FieldError(f"line {line}, column {column}",
+                      f"is not UTF-8 text (byte 0x{raw[start]:02x}); save the file as UTF-8")
 
 
 def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
@@ -438,14 +490,14 @@ def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
     """
     source = os.fspath(path)
     try:
-        text = Path(path).read_bytes().decode("utf-8-sig")  # an editor's BOM is no error
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8-sig")  # the byte-order mark Windows editors write is no error
         data = tomllib.loads(text)
     except OSError as exc:
         raise _invalid(source, [FieldError("", f"cannot be read: {exc.strerror or exc}")]
                        ) from None
     except UnicodeDecodeError as exc:
-        raise _invalid(source, [FieldError(f"byte {exc.start}", "is not UTF-8 text")]
-                       ) from None
+        raise _invalid(source, [_not_utf8(raw, exc.start)]) from None
     except tomllib.TOMLDecodeError as exc:
         found = _WHERE.match(str(exc))
         where, reason = (found["where"], found["reason"]) if found else ("", str(exc))

@@ -23,8 +23,10 @@ from __future__ import annotations
 
 import copyreg
 import enum
+import functools
 import math
 import re
+import unicodedata
 from importlib import resources
 from typing import Any, TypeAlias
 
@@ -33,7 +35,7 @@ import numpy as np
 import pint
 from numpy.typing import ArrayLike, NDArray
 
-from capacity.errors import DimensionError, FieldError
+from capacity.errors import DimensionError, FieldError, did_you_mean
 
 __all__ = [
     "DEFINITIONS_VERSION",
@@ -45,10 +47,14 @@ __all__ = [
     "Quantity",
     "convert_precision",
     "dimension_name",
+    "dimension_words",
     "parse_quantity",
     "plain_quantity",
     "plain_unit",
+    "read_number",
     "read_unit",
+    "respelling",
+    "unknown_unit",
     "ureg",
 ]
 
@@ -212,11 +218,11 @@ def convert_precision(quantity: Quantity, ratio: PrecisionRatio) -> Quantity:
     return Q_(quantity.m_as(ratio.source.unit) * ratio.factor, ratio.target.unit)
 
 
-_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?"
 # A name starts with a letter: "1_0W" would otherwise pass as 1 and "_0W", and pint (like
 # Python) reads "1_0" as the number 10.
 _NAME = r"(?:[^\W\d_]\w*|%|[¥￥])"
-_POWER = r"(?:\s*(?:\*\*|\^)\s*[+-]?\d{1,2}|[²³])?"
+_POWER = r"(?:\s*(?:\*\*|\^)\s*[+-]?[0-9]{1,2}|[²³])?"
 _TERMS = rf"{_NAME}{_POWER}(?:(?:\s*[*/]\s*|\s+){_NAME}{_POWER})*"
 _FACTOR = rf"(?:{_NAME}|\(\s*{_TERMS}\s*\)){_POWER}"
 _UNIT = rf"(?:/\s*)?{_FACTOR}(?:(?:\s*[*/]\s*|\s+){_FACTOR})*"
@@ -245,13 +251,64 @@ def plain_unit(text: str) -> bool:
     return len(text) <= _MAX_TEXT and _UNIT_TEXT.fullmatch(text) is not None
 
 
-_DIMENSION_NAMES = {
-    "power": "kW", "energy": "kWh", "area": "m**2", "length": "m", "time": "s",
-    "information": "TB", "currency": "yuan", "price of energy": "yuan/kWh",
-    "cabinets": "cabinet", "vCPU": "vCPU", "FP64 compute": "FLOPS_fp64",
-    "FP32 compute": "FLOPS_fp32", "FP16 compute": "FLOPS_fp16", "INT8 compute": "OPS_int8",
-    "a plain number": "",
-}
+# What planners call each dimension they meet, the word it takes inside a compound
+# ("currency per power"; None where it is never a factor of one) and a unit of it.
+_DIMENSIONS = (
+    ("power", "power", "kW"), ("energy", "energy", "kWh"), ("area", "area", "m**2"),
+    ("a length", "length", "m"), ("time", "time", "month"),
+    ("information", "information", "TB"), ("currency", "currency", "yuan"),
+    ("a number of cabinets", "cabinet", "cabinet"), ("a number of vCPU", "vCPU", "vCPU"),
+    ("FP64 compute", "FP64 compute", "TFLOPS_fp64"),
+    ("FP32 compute", "FP32 compute", "TFLOPS_fp32"),
+    ("FP16 compute", "FP16 compute", "TFLOPS_fp16"),
+    ("INT8 compute", "INT8 compute", "TOPS_int8"),
+    ("a price per energy", None, "yuan/kWh"), ("a money rate", None, "yuan/year"),
+    ("a rate per unit of time", None, "1/year"), ("a plain number", None, ""),
+)
+
+
+@functools.cache
+def _by_dimension() -> dict[Any, tuple[str, str | None, str]]:
+    return {ureg.Unit(unit).dimensionality: (name, noun, unit)
+            for name, noun, unit in _DIMENSIONS}
+
+
+def _noun(unit: str, power: int) -> str | None:
+    """The word for one factor of a compound unit (``kW``, ``m**2``), if there is one."""
+    dim = ureg.Unit(unit).dimensionality
+    whole = _by_dimension().get(dim ** abs(power))  # m**2 is an area
+    if whole is not None and whole[1] is not None:
+        return whole[1]
+    single = _by_dimension().get(dim)
+    if single is None or single[1] is None:
+        return None
+    return single[1] + {2: "²", 3: "³"}.get(abs(power), f"**{abs(power)}")
+
+
+def dimension_words(unit: pint.Unit) -> str | None:
+    """The dimension of `unit` in planners' words, if it can be said in them.
+
+    A dimension of its own has a name (``"power"``, ``"a price per energy"``); another
+    is said through the factors of the unit as written (``"currency per power"`` for
+    ``yuan/kW``).
+
+    Examples
+    --------
+    >>> dimension_words(ureg.Unit("MWh")), dimension_words(ureg.Unit("yuan/kW"))
+    ('energy', 'currency per power')
+    """
+    known = _by_dimension().get(unit.dimensionality)
+    if known is not None:
+        return known[0]
+    over: list[str] = []
+    below: list[str] = []
+    for name, power in pint.util.to_units_container(unit).items():
+        whole = int(float(power))  # type: ignore[arg-type]  # pint types exponents loosely
+        noun = _noun(name, whole)
+        if noun is None or power != whole:
+            return None
+        (over if whole > 0 else below).append(noun)
+    return " per ".join([" × ".join(over) or "one", *below])
 
 
 def dimension_name(value: Quantity | pint.Unit) -> str:
@@ -259,14 +316,115 @@ def dimension_name(value: Quantity | pint.Unit) -> str:
 
     Examples
     --------
-    >>> dimension_name(Q_("3 MWh"))
-    'energy [kWh]'
+    >>> dimension_name(Q_("3 MWh")), dimension_name(Q_("0.6 yuan/kW"))
+    ('energy [kWh]', 'currency per power [yuan/kW]')
     """
-    dim = value.dimensionality
-    for name, unit in _DIMENSION_NAMES.items():
-        if ureg.Unit(unit).dimensionality == dim if unit else not dim:
-            return f"{name} [{unit}]" if unit else name
-    return f"of dimension {dim}"
+    unit = value if isinstance(value, pint.Unit) else ureg.Unit(value.units)
+    known = _by_dimension().get(unit.dimensionality)
+    if known is not None:
+        return f"{known[0]} [{known[2]}]" if known[2] else known[0]
+    words = dimension_words(unit)
+    return f"{words} [{unit:~P}]" if words else f"[{unit:~P}]"
+
+
+def _wrong_dimension(path: str, q: Quantity, expected: pint.Unit) -> DimensionError:
+    """The problem with an amount of another dimension, said in the units' words."""
+    written, wanted = f"{q.units:~P}", f"{expected:~P}"
+    words, wanted_words = dimension_words(ureg.Unit(q.units)), dimension_words(expected)
+    shown = f"{written} ({words})" if written and words else written or words or "a number"
+    expectation = (f"{wanted_words} such as {wanted}" if wanted and wanted_words
+                   else wanted_words or wanted)
+    return DimensionError(path, f"is {shown}, expected {expectation}", f"{q:~P}")
+
+
+# Prefixes planners put on units, likelier first: a suggestion for "mwh" is MWh, not mWh.
+_PREFIXES = ("", "k", "M", "G", "T", "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei",
+             "kilo", "mega", "giga", "tera", "peta", "exa", "kibi", "mebi", "gibi", "tebi")
+_NO_PRECISION = re.compile(r"(?i)(k|m|g|t|p|e|kilo|mega|giga|tera|peta|exa)?(flop|ops)s?")
+
+
+@functools.cache
+def _spellings() -> tuple[str, ...]:
+    """Every spelling of a unit worth suggesting, likelier first.
+
+    Each name, symbol and alias of the registry (``units.txt``), bare and with the
+    prefixes planners use.
+    """
+    names = [n for n in ureg._units if n and n != "_"]
+    return tuple(dict.fromkeys(p + n for p in _PREFIXES for n in names))
+
+
+def unknown_unit(name: str) -> str:
+    """Why `name` is not a unit, with the unit it most likely misspells.
+
+    Examples
+    --------
+    >>> unknown_unit("kw")
+    "'kw' is not a unit; did you mean 'kW'?"
+    >>> unknown_unit("PFLOPS")
+    'compute needs its precision: write PFLOPS_fp16, PFLOPS_fp32 or PFLOPS_fp64'
+    """
+    bare = _NO_PRECISION.fullmatch(name)
+    if bare is not None:
+        prefix = bare[1] or ""
+        prefix = prefix if len(prefix) > 1 or prefix == "k" else prefix.upper()
+        if bare[2].lower() == "ops":
+            return f"compute needs its precision: write {prefix}OPS_int8"
+        return ("compute needs its precision: write "
+                f"{prefix}FLOPS_fp16, {prefix}FLOPS_fp32 or {prefix}FLOPS_fp64")
+    # a stricter cutoff than for keys: among 2,000 spellings, "gbps" is not "Ps"
+    hint = did_you_mean(_full_width_as_ascii(name), _spellings(), cutoff=0.7)
+    return f"{name!r} is not a unit{'; ' + hint if hint else ''}"
+
+
+def _full_width_as_ascii(text: str) -> str:
+    # "４６０００ ｖＣＰＵ": full-width forms and the ideographic space, as ASCII
+    return "".join(unicodedata.normalize("NFKC", c) if "\uff01" <= c <= "\uff5e" or
+                   c == "\u3000" else c for c in text)
+
+
+_GROUPED = re.compile(r"\s*([+-]?[0-9]{1,3}(?:[,_][0-9]{3})+(?:\.[0-9]*)?)(?![0-9])(.*)",
+                      re.DOTALL)
+
+
+def respelling(text: str) -> tuple[str, str] | None:
+    """What is wrong with a number written as capacity does not read it, and what to write.
+
+    ``None`` if `text` is no such number. Full-width or other non-ASCII digits and
+    thousands separators are refused, never silently read: ``"46,000"`` is 46 in some
+    places and 46000 in others.
+
+    Examples
+    --------
+    >>> respelling("４６０００ vCPU")
+    ('is written with non-ASCII digits', '46000 vCPU')
+    >>> respelling("46,000 vCPU")
+    ('has a thousands separator', '46000 vCPU')
+    """
+    ascii_text = "".join(str(unicodedata.decimal(c)) if c.isdecimal() else c
+                         for c in _full_width_as_ascii(text))
+    grouped = _GROUPED.match(ascii_text)
+    fixed = (grouped[1].replace(",", "").replace("_", "") + grouped[2]).strip() \
+        if grouped else ascii_text.strip()
+    if any(c.isdecimal() and not c.isascii() for c in text):
+        return "is written with non-ASCII digits", fixed
+    if grouped:
+        return "has a thousands separator", fixed
+    return None
+
+
+_NUMBER_TEXT = re.compile(rf"\s*{_NUMBER}\s*")
+
+
+def read_number(text: str) -> float | None:
+    """`text` as a number if it is a plain, finite decimal (``"60"``, ``"1e3"``), else ``None``.
+
+    Words (``"inf"``, ``"nan"``), separators and non-ASCII digits are no plain decimal.
+    """
+    if len(text) > _MAX_TEXT or _NUMBER_TEXT.fullmatch(text) is None:
+        return None
+    value = float(text)
+    return value if math.isfinite(value) else None
 
 
 #: Largest magnitude any figure may have, in the unit it is checked against (1e15 cabinets,
@@ -275,6 +433,9 @@ MAX_MAGNITUDE = 1e15
 
 
 def _not_plain(path: str, value: str, expected: pint.Unit | None) -> FieldError:
+    respelt = respelling(value)
+    if respelt is not None:
+        return FieldError(path, f"{respelt[0]}; write '{respelt[1]}'", value)
     unit = f"{expected:~P}" if expected is not None and str(expected) else "kW"
     # "1/yr" after a number reads as a second number: the plain spelling is "/yr".
     example = f"8 {'/' + unit[2:] if unit.startswith('1/') else unit}"
@@ -320,35 +481,20 @@ e.g. '8 kW') (got '1 2 3 kW')
     """
     expected = read_unit(unit, "unit") if isinstance(unit, str) else unit
     if isinstance(value, str):
-        if not plain_quantity(value) or not value.strip():
-            raise _not_plain(path, value, expected)
-        try:
-            q: Quantity = Q_(value)
-        except Exception as exc:  # pint raises many kinds; none may escape unexplained
-            raise FieldError(path, f"cannot be read as a quantity: {exc}", value) from None
-        if not isinstance(q, pint.Quantity):  # a bare number in a string
-            q = Q_(q)
-        if expected is None and q.unitless and "%" not in value:
-            raise FieldError(path, "has no unit", value)
-        if "%" in value and q.units != ureg.percent:
-            # "8 kW %" would be read as 0.08 kW: a percent sign stands alone
-            raise FieldError(path, "'%' is a unit on its own, not a factor of another", value)
+        q = _read_text(value, expected, path)
     elif isinstance(value, pint.Quantity):
         if value._REGISTRY is not ureg:
             raise FieldError(path, "quantity belongs to another unit registry; use capacity.ureg",
                              value)
         q = value
     elif isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        shown = f"{expected:~P}" if expected is not None else "its unit"
-        raise FieldError(path, f"has no unit; give it in {shown} (e.g. '{value} {shown}')"
-                         if expected is not None else "has no unit", value)
+        raise _no_unit(path, value, expected)
     else:
         shown = f" in {expected:~P}" if expected is not None else ""
         raise FieldError(path, f"expected a quantity{shown}, not {type(value).__name__}",
                          value)
     if expected is not None and q.dimensionality != expected.dimensionality:
-        raise DimensionError(
-            path, f"is {dimension_name(q)}, expected {dimension_name(expected)}", f"{q:~P}")
+        raise _wrong_dimension(path, q, expected)
     try:
         mags = np.asarray(q.magnitude, dtype=float)
     except (TypeError, ValueError, OverflowError):
@@ -361,6 +507,41 @@ e.g. '8 kW') (got '1 2 3 kW')
         raise FieldError(path, f"is absurdly large (more than {MAX_MAGNITUDE:g} {shown})".rstrip(),
                          f"{q:~P}")
     return q
+
+
+def _no_unit(path: str, value: object, expected: pint.Unit | None) -> FieldError:
+    if expected is None:
+        return FieldError(path, "has no unit", value)
+    number = value.strip() if isinstance(value, str) else value
+    return FieldError(path, f"has no unit; give it in {expected:~P} (e.g. '{number} "
+                      f"{expected:~P}')", value)
+
+
+def _read_text(value: str, expected: pint.Unit | None, path: str) -> Quantity:
+    """A quantity from plain ``"number unit"`` text (see :func:`parse_quantity`)."""
+    if not plain_quantity(value) or not value.strip():
+        raise _not_plain(path, value, expected)
+    try:
+        q: Quantity = Q_(value)
+    except Exception as exc:  # pint raises many kinds; none may escape unexplained
+        raise FieldError(path, _unreadable(exc, "cannot be read as a quantity"),
+                         value) from None
+    if not isinstance(q, pint.Quantity):  # a bare number in a string
+        q = Q_(q)
+    if q.unitless and "%" not in value and (expected is None or not expected.dimensionless):
+        raise _no_unit(path, value, expected)
+    if "%" in value and q.units != ureg.percent:
+        # "8 kW %" would be read as 0.08 kW: a percent sign stands alone
+        raise FieldError(path, "'%' is a unit on its own, not a factor of another", value)
+    return q
+
+
+def _unreadable(exc: Exception, what: str) -> str:
+    """Why pint could not read some text: a unit it does not know, with a suggestion."""
+    if isinstance(exc, pint.UndefinedUnitError) and exc.unit_names:
+        names = exc.unit_names
+        return unknown_unit(names if isinstance(names, str) else names[0])
+    return f"{what}: {exc}"
 
 
 def read_unit(value: object, path: str) -> pint.Unit:
@@ -383,7 +564,7 @@ def read_unit(value: object, path: str) -> pint.Unit:
     try:
         return ureg.Unit(value)
     except Exception as exc:  # pint raises many kinds; none may escape unexplained
-        raise FieldError(path, f"is not a unit: {exc}", value) from None
+        raise FieldError(path, _unreadable(exc, "is not a unit"), value) from None
 
 
 def magnitudes(
