@@ -276,6 +276,7 @@ class Projection:
 
         Shape ``(n_paths, n_months)``.
         """
+        resource = Resource.argument(resource)
         if site is None:
             return ureg.Quantity(self._capacity(resource), resource.unit)
         ids = [s.id for s in self.pools.sites]
@@ -287,6 +288,7 @@ class Projection:
 
     def demand_paths(self, resource: Resource) -> Quantity:
         """Demand paths of one resource, ``(n_paths, n_months)``."""
+        resource = Resource.argument(resource)
         return ureg.Quantity(self._demand(resource), resource.unit)
 
     def available_paths(self, resource: Resource) -> Quantity:
@@ -297,6 +299,7 @@ class Projection:
         can still deliver once its FP64 demand runs. Other resources are their peak
         capacity. Shape ``(n_paths, n_months)``.
         """
+        resource = Resource.argument(resource)
         if resource.precision is None:
             return self.capacity_paths(resource)
         rate = self.pools.per_cabinet[:, resource.index]  # (J,) per cabinet's device time
@@ -333,6 +336,7 @@ class Projection:
         ``"available"`` (:meth:`available_paths`) or ``"demand"``.
         :meth:`to_xarray` with `q` is the labelled twin.
         """
+        resource = Resource.argument(resource)
         q = fields.levels(q)
         if of == "available":
             data = self.available_paths(resource).m_as(resource.unit)
@@ -346,12 +350,14 @@ class Projection:
 
     def capacity_at(self, when: MonthLike, resource: Resource) -> Quantity:
         """Median peak capacity over paths of one resource at a month."""
+        resource = Resource.argument(resource)
         t = self._at(when)
         at = weighted(self.cabinets[:, t], self.pools.per_cabinet[:, resource.index])
         return Q_(float(np.median(at)), resource.unit)
 
     def demand_at(self, when: MonthLike, resource: Resource) -> Quantity:
         """Median demand over paths of one resource at a month."""
+        resource = Resource.argument(resource)
         t = self._at(when)
         return Q_(float(np.median(self._demand(resource)[:, t])), resource.unit)
 
@@ -394,6 +400,8 @@ class Projection:
         capacity elsewhere does not count, and compute precisions sharing device time
         are short together.
         """
+        if resource is not None:
+            resource = Resource.argument(resource)
         p = self._p_short
         return p if resource is None else p[:, resource.index]
 

@@ -605,6 +605,19 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
     return x
 
 
+def _check_arguments(time_limit: Any, seed: Any, mip_rel_gap: Any) -> None:
+    """Refuse a bad argument of :func:`allocate` by name, before any work."""
+    if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.number)) \
+            or not math.isfinite(time_limit) or time_limit <= 0:
+        raise FieldError("time_limit", "must be a positive, finite number of seconds "
+                         "(use node_limit for a reproducible budget)", time_limit)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise FieldError("seed", "must be a whole number, zero or more", seed)
+    if isinstance(mip_rel_gap, bool) or not isinstance(mip_rel_gap, (int, float, np.number)) \
+            or not 0 <= mip_rel_gap < 1:
+        raise FieldError("mip_rel_gap", "must be a fraction in [0, 1)", mip_rel_gap)
+
+
 def allocate(
     problem: AllocationProblem,
     *,
@@ -666,6 +679,11 @@ def allocate(
     >>> a.status, a.objective, a.assignment.tolist()
     (<Status.OPTIMAL: 'optimal'>, 3.0, [[1.0, 0.0], [0.0, 1.0]])
     """
+    _check_arguments(time_limit, seed, mip_rel_gap)
+    if method not in ("auto", "milp", "heuristic"):
+        raise FieldError("method", "must be 'auto', 'milp' or 'heuristic'", method)
+    if backend not in ("scipy", "highspy"):
+        raise FieldError("backend", "must be 'scipy' or 'highspy'", backend)
     started = time.perf_counter()
     deadline = started + time_limit
     if node_limit is not None and (isinstance(node_limit, bool) or not isinstance(

@@ -239,6 +239,7 @@ class PolicyCost:
 
         In the unit the list price was given in; `policy=False` gives the list price.
         """
+        resource = Resource.argument(resource)
         if resource not in self.list_prices:
             known = ", ".join(r.name.lower() for r in self.list_prices)
             raise FieldError("resource", f"has no list price (priced: {known})",
@@ -250,6 +251,7 @@ class PolicyCost:
 
     def induced_demand(self, resource: Resource, q: float | Sequence[float] = 0.5) -> Quantity:
         """Quantile(s) over paths of the yearly mean demand the policy induces, canonical unit."""
+        resource = Resource.argument(resource)
         return ureg.Quantity(_quantile(self.induced[:, :, resource.index], q), resource.unit)
 
     def utilisation(self, site: str, q: float | Sequence[float] = 0.5, *,
