@@ -160,6 +160,16 @@ def _real(accept: Callable[[float], bool]) -> Callable[[str], float | None]:
     return parse
 
 
+def _month(text: str) -> str | None:
+    """The month `text` gives (``"2025-03"``, or a day of it), as ``YYYY-MM``, if any."""
+    from capacity.months import month
+
+    try:
+        return str(month(text))
+    except FieldError:
+        return None
+
+
 def _scenarios(*paths: str) -> list[Any]:
     """Each scenario file read; if any is invalid, every problem of every file at once."""
     from capacity.scenario import Scenario
@@ -181,11 +191,12 @@ def _parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--format", choices=("text", "json"), default="text",
                         help="output format (default: %(default)s)")
-    common.add_argument("--start", default="2025-01",
+    month = _option("a month written YYYY-MM", _month)
+    common.add_argument("--start", type=month, default="2025-01",
                         help="first month, YYYY-MM (default: %(default)s)")
-    common.add_argument("--end", default="2030-12",
+    common.add_argument("--end", type=month, default="2030-12",
                         help="last month, YYYY-MM (default: %(default)s)")
-    common.add_argument("--month", default="2027-12",
+    common.add_argument("--month", type=month, default="2027-12",
                         help="month whose demand is allocated, YYYY-MM (default: %(default)s)")
     common.add_argument("--paths", type=_option("a positive whole number of paths", _whole(1)),
                         default=2000, help="Monte Carlo paths (default: %(default)s)")
@@ -228,7 +239,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.end < args.start:  # both YYYY-MM (as _month writes them): text order is time order
+        parser.error(f"argument --end: {args.end} is before --start {args.start}")
     try:
         status: int = args.func(args)
     except ValidationError as exc:
@@ -236,9 +250,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stderr.write(f"capacity: error: {exc.message}: {problem}\n")
         return EXIT_USAGE
     except CapacityError as exc:
-        sys.stderr.write(f"capacity: error: {exc}\n")
+        sys.stderr.write(f"capacity: error: {_as_option(exc)}\n")
         return EXIT_USAGE
     return status
+
+
+#: The options passed on to the library, by the name of the argument they become.
+_OPTIONS = {"n_paths": "--paths", "seed": "--seed", "start": "--start", "end": "--end",
+            "when": "--month", "alpha": "--alpha", "node_limit": "--node-limit",
+            "time_limit": "--time-limit"}
+
+
+def _as_option(error: CapacityError) -> CapacityError:
+    """A problem with an argument the command passed on, named as the option the user gave."""
+    if isinstance(error, FieldError) and error.path in _OPTIONS:
+        return type(error)(_OPTIONS[error.path], error.reason, error.value)
+    return error
 
 
 if __name__ == "__main__":

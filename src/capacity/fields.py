@@ -83,6 +83,7 @@ __all__ = [
     "read_ratio_in",
     "read_real",
     "read_text",
+    "read_whole",
     "settle",
     "spec_of",
     "table",
@@ -389,6 +390,23 @@ def read_real(value: Any, path: str, *, low: float | None = None, high: float | 
     ``probability``.
     """
     return _bounds(_number(value, path), path, low, high, low_open, high_open, value)
+
+
+def read_whole(value: Any, path: str, *, least: int = 0, most: int | None = None,
+               reason: str | None = None) -> int:
+    """A whole number (not a bool or a float) from `least` to `most`, for an argument.
+
+    `reason` replaces the default words for a value that is no whole number of at least
+    `least` (``"must be a positive whole number of nodes"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        default = {0: "must be a whole number, zero or more",
+                   1: "must be a positive whole number"}.get(
+                       least, f"must be a whole number, at least {least}")
+        raise FieldError(path, reason or default, value)
+    if most is not None and value > most:
+        raise FieldError(path, f"must be at most {most}", value)
+    return int(value)
 
 
 def read_instance(value: Any, kinds: type[Any] | tuple[type[Any], ...], path: str) -> Any:

@@ -82,18 +82,18 @@ def months_between(start: MonthLike, end: MonthLike) -> int:
     return int((month(end, "end") - month(start, "start")).astype(int))
 
 
-def month_index(axis: NDArray[np.datetime64], when: MonthLike) -> int:
-    """Position of a month on an axis.
+def month_index(axis: NDArray[np.datetime64], when: MonthLike, path: str = "date") -> int:
+    """Position of a month on an axis; `path` names the month in errors.
 
     Raises
     ------
     FieldError
         If the month is not on the axis.
     """
-    m = month(when, "date")
+    m = month(when, path)
     i = int((m - axis[0]).astype(int))
     if not 0 <= i < axis.size:
-        raise FieldError("date", f"is outside the axis {axis[0]} to {axis[-1]}", str(m))
+        raise FieldError(path, f"is outside the axis {axis[0]} to {axis[-1]}", str(m))
     return i
 
 

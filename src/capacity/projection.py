@@ -191,6 +191,7 @@ class Projection:
 
     def paths(self, which: slice) -> Projection:
         """The projection of some of its paths (views, no copies), e.g. a chunk of them."""
+        fields.read_instance(which, slice, "which")
         return Projection(self.months, fields.FrozenMap({k: v[which] for k, v in
                                                          self.delays.items()}),
                           self.scenario, self.pools, self.uses, self.cabinets[which],
@@ -200,6 +201,7 @@ class Projection:
 
     def chunks(self, size: int = PATH_BLOCK) -> Iterator[Projection]:
         """The projection in chunks of `size` paths, in order (see :meth:`paths`)."""
+        fields.read_whole(size, "size", least=1)
         for sl in _spans(self.n_paths, size):
             yield self.paths(sl)
 
@@ -268,7 +270,7 @@ class Projection:
         return out
 
     def _at(self, when: MonthLike) -> int:
-        return month_index(self.months, when)
+        return month_index(self.months, when, "when")
 
     # -- paths and quantiles -------------------------------------------------------------
     def capacity_paths(self, resource: Resource, site: str | None = None) -> Quantity:
@@ -426,6 +428,7 @@ class Projection:
         there, the first month P(shortfall) ≥ `probability`, P(shortfall) in the last
         month, and the median deficit then (0 where it is not short), in the limit's unit.
         """
+        probability = _probability(probability)
         out = []
         violated = self.short.violated
         for c, cond in enumerate(self.short.conditions):
@@ -475,8 +478,7 @@ class Projection:
 
         Sorted earliest first; resources that never run short come last.
         """
-        if not 0 < probability <= 1:
-            raise FieldError("probability", "must be in (0, 1]", probability)
+        probability = _probability(probability)
         p = self.shortfall_probability()
         out = []
         for r in self._demanded:
@@ -489,6 +491,7 @@ class Projection:
     def exhaustion_date(self, resource: Resource | None = None,
                         probability: float = 0.5) -> np.datetime64 | None:
         """First month P(shortfall) ≥ `probability`, for a resource or the first to bind."""
+        resource = None if resource is None else Resource.argument(resource)
         for e in self.exhaustion(probability):
             if resource is None or e.resource is resource:
                 return e.month
@@ -518,9 +521,10 @@ class Projection:
                 or not 0 <= alpha < 1:
             raise FieldError("alpha", "must be in [0, 1)", alpha)
         name = profile.name if isinstance(profile, CabinetProfile) else profile
-        if name not in self.pools.profiles:
-            raise FieldError("profile", "unknown cabinet profile (known: "
-                             f"{', '.join(self.pools.profiles)})", name)
+        if not isinstance(name, str) or name not in self.pools.profiles:
+            known = list(self.pools.profiles)
+            raise FieldError("profile", f"unknown cabinet profile (known: {', '.join(known)})"
+                             f"{fields._hint(str(name), known)}", name)
         violated = self.short.violated
         often = [c for c in range(len(self.short.conditions))
                  if (violated[c].mean(axis=0) > alpha).any()]
@@ -631,6 +635,10 @@ class Projection:
         return (f"<b>Projection</b>: {self.n_paths:,} paths, {self.months[0]} to "
                 f"{self.months[-1]}<table><tr><th>resource</th><th>short with P ≥ 0.5 from"
                 f"</th><th>P ≥ 0.05 from</th></tr>{rows}</table>")
+
+
+def _probability(value: Any) -> float:
+    return fields.read_real(value, "probability", low=0, high=1, low_open=True)
 
 
 def _widest(conds: Sequence[Condition], limit: int) -> list[Condition]:
@@ -816,12 +824,14 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
         For a bad argument, a growth whose draws overflow, or a request larger than this
         machine's free memory (naming ``n_paths`` and what it would need).
     """
-    if isinstance(n_paths, bool) or not isinstance(n_paths, int) or n_paths < 1:
-        raise FieldError("n_paths", "must be a positive whole number", n_paths)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise FieldError("seed", "must be a non-negative whole number", seed)
-    if isinstance(chunk_paths, bool) or not isinstance(chunk_paths, int) or chunk_paths < 1:
-        raise FieldError("chunk_paths", "must be a positive whole number", chunk_paths)
+    fields.read_instance(scenario, Scenario, "scenario")
+    fields.read_whole(n_paths, "n_paths", least=1)
+    fields.read_whole(seed, "seed")
+    fields.read_whole(chunk_paths, "chunk_paths", least=1)
+    if not isinstance(induced, (bool, np.bool_)):
+        raise FieldError("induced", "must be True or False", induced)
+    if executor is not None:
+        fields.read_instance(executor, Executor, "executor")
     months = month_range(month(start, "start"), month(end, "end"))
     pools = Pools.of(scenario.estate, scenario.plan)
     blocks = scenario.demands

@@ -25,7 +25,8 @@ import numpy as np
 import pint
 from numpy.typing import NDArray
 
-from capacity.errors import FieldError, Problems, closest, did_you_mean
+from capacity import fields
+from capacity.errors import FieldError, Problems, closest
 from capacity.units import Q_, Precision, Quantity, parse_quantity, ureg
 
 __all__ = ["Resource", "ResourceVector"]
@@ -82,9 +83,8 @@ class Resource(enum.Enum):
         if key in cls.__members__:
             return cls[key]
         names = [m.name.lower() for m in cls]
-        hint = did_you_mean(str(name), names)
         raise FieldError(path, f"unknown resource; expected one of {', '.join(names)}"
-                         f"{'; ' + hint if hint else ''}", name)
+                         f"{fields._hint(str(name), names)}", name)
 
     @classmethod
     def argument(cls, value: object, path: str = "resource") -> Resource:

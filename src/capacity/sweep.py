@@ -22,6 +22,7 @@ True
 from __future__ import annotations
 
 import importlib
+import inspect
 import itertools
 import re
 import sys
@@ -32,6 +33,7 @@ from typing import Any
 import attrs
 import numpy as np
 
+from capacity import fields
 from capacity.errors import FieldError, Problems, ValidationError
 from capacity.months import MonthLike
 from capacity.paths import Item, join, parse
@@ -184,6 +186,7 @@ def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
         ``induced.<resource>.<year>`` in the resource's canonical unit and
         ``utilisation.<site>.<year>``.
     """
+    fields.read_real(alpha, "alpha", low=0, high=1, low_open=True)
     p = project(scenario, start=start, end=end, n_paths=n_paths, seed=seed)
     out: dict[str, Any] = {}
     end_p = p.shortfall_probability()[-1]
@@ -296,6 +299,25 @@ class SweepResult:
         return [dict(r) for r in self.rows]
 
 
+def _check_arguments(scenario: Any, executor: Any, evaluate: Any, batch_size: Any,
+                     options: Mapping[str, Any]) -> None:
+    """Refuse a bad argument of :func:`sweep` by name, before any work."""
+    fields.read_instance(scenario, Scenario, "scenario")
+    if executor is not None:
+        fields.read_instance(executor, Executor, "executor")
+    if evaluate is not None and not callable(evaluate):
+        raise FieldError("evaluate", "must be a function f(scenario, seed) -> dict",
+                         type(evaluate).__name__)
+    if batch_size is not None:
+        fields.read_whole(batch_size, "batch_size", least=1)
+    known = [n for n, a in inspect.signature(summarise).parameters.items()
+             if a.kind is inspect.Parameter.KEYWORD_ONLY]
+    for name in options if evaluate is None else ():
+        if name not in known:
+            raise FieldError(name, f"is not an option of the default figures (options: "
+                             f"{', '.join(known)}){fields._hint(name, known)}")
+
+
 def _run_batch(scenario: Scenario, variants: list[dict[str, Any]], seed: int,
                evaluate: Evaluate | None, options: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
@@ -361,7 +383,10 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
     ------
     ValidationError
         If a grid path names nothing; checked on the base scenario before any work.
+    FieldError
+        Naming the argument, for another bad one (an unknown option, a batch size of 0).
     """
+    _check_arguments(scenario, executor, evaluate, batch_size, options)
     if not isinstance(grid, Mapping):
         raise ValidationError("invalid sweep grid", [FieldError(
             "grid", "must map field paths to the values to try", type(grid).__name__)])

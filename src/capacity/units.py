@@ -436,7 +436,9 @@ def _not_plain(path: str, value: str, expected: pint.Unit | None) -> FieldError:
     respelt = respelling(value)
     if respelt is not None:
         return FieldError(path, f"{respelt[0]}; write '{respelt[1]}'", value)
-    unit = f"{expected:~P}" if expected is not None and str(expected) else "kW"
+    if expected is not None and expected.dimensionless:
+        return FieldError(path, "is not a quantity (write a share as 0.3 or '30 %')", value)
+    unit = f"{expected:~P}" if expected is not None else "kW"
     # "1/yr" after a number reads as a second number: the plain spelling is "/yr".
     example = f"8 {'/' + unit[2:] if unit.startswith('1/') else unit}"
     return FieldError(path, f"is not a quantity (write '<number> <unit>', e.g. '{example}')",

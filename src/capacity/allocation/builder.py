@@ -97,10 +97,13 @@ def build_problem(
     ValidationError
         If any argument is invalid; every problem is listed.
     """
+    fields.read_instance(scenario, Scenario, "scenario")
     p = Problems("allocation inputs")
     at = month(when, "when")
     if isinstance(units, bool) or not isinstance(units, int) or units < 1:
         p.add("units", "must be a positive whole number", units)
+    if not isinstance(splittable, (bool, np.bool_)):
+        p.add("splittable", "must be True or False", splittable)
     years = 1.0
     try:
         years = float(parse_quantity(lifetime, "year", "lifetime").m_as("year"))
@@ -244,6 +247,17 @@ class ScenarioProblem:
                 f"{self.when}" for name, tags in self.unhosted]
         return out
 
+    def _answer(self, result: Any) -> Allocation:
+        """`result` if it is an answer to this problem, else a problem naming ``result``."""
+        answer: Allocation = fields.read_instance(result, Allocation, "result")
+        shape = (self.problem.n_demands, self.problem.n_pools)
+        got = None if answer.assignment is None else answer.assignment.shape
+        if got is not None and got != shape:
+            raise FieldError("result", f"answers another problem ({got[0]} demands × {got[1]} "
+                             f"pools, not {shape[0]} × {shape[1]}); pass "
+                             "allocate(built.problem)")
+        return answer
+
     def placement(self, result: Allocation) -> dict[str, dict[str, Quantity]]:
         """Where each block went: its primary resource by pool (``site/profile``).
 
@@ -253,6 +267,7 @@ class ScenarioProblem:
             ``{block: {pool: amount}}``, with ``"unmet"`` for what was left unserved; empty
             when the solve found no assignment.
         """
+        result = self._answer(result)
         if result.assignment is None:
             return {}
         out: dict[str, dict[str, Quantity]] = {}
@@ -288,6 +303,7 @@ class ScenarioProblem:
 
     def cabinets_used(self, result: Allocation) -> dict[str, Quantity]:
         """Cabinets the assignment occupies at each pool: its most used limit's share."""
+        result = self._answer(result)
         if result.used is None or self.problem.per_cabinet is None:
             return {}
         per = self.problem.per_cabinet

@@ -605,17 +605,34 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
     return x
 
 
-def _check_arguments(time_limit: Any, seed: Any, mip_rel_gap: Any) -> None:
+#: The largest seed and node budget HiGHS takes (a 32-bit whole number).
+_HIGHS_INT = 2**31 - 1
+
+
+def _check_arguments(problem: Any, time_limit: Any, seed: Any, mip_rel_gap: Any,
+                     method: Any, backend: Any, node_limit: Any) -> None:
     """Refuse a bad argument of :func:`allocate` by name, before any work."""
+    fields.read_instance(problem, AllocationProblem, "problem")
     if isinstance(time_limit, bool) or not isinstance(time_limit, (int, float, np.number)) \
-            or not math.isfinite(time_limit) or time_limit <= 0:
+            or not 0 < time_limit < math.inf:  # nan fails too
         raise FieldError("time_limit", "must be a positive, finite number of seconds "
                          "(use node_limit for a reproducible budget)", time_limit)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise FieldError("seed", "must be a whole number, zero or more", seed)
+    if time_limit > threading.TIMEOUT_MAX:  # the clock's longest wait
+        raise FieldError("time_limit", f"must be at most {threading.TIMEOUT_MAX:.3g} seconds",
+                         time_limit)
+    fields.read_whole(seed, "seed", most=_HIGHS_INT)
     if isinstance(mip_rel_gap, bool) or not isinstance(mip_rel_gap, (int, float, np.number)) \
             or not 0 <= mip_rel_gap < 1:
         raise FieldError("mip_rel_gap", "must be a fraction in [0, 1)", mip_rel_gap)
+    fields.read_text(method, "method", choices=("auto", "milp", "heuristic"))
+    fields.read_text(backend, "backend", choices=("scipy", "highspy"))
+    if node_limit is not None:
+        fields.read_whole(node_limit, "node_limit", least=1, most=_HIGHS_INT,
+                          reason="must be a positive whole number of nodes, or None for no "
+                          "budget")
+    if node_limit is not None and method == "heuristic":
+        raise FieldError("node_limit", "bounds branch and bound; the heuristic's moves are "
+                         "bounded by time_limit (use method='auto' or 'milp')", node_limit)
 
 
 def allocate(
@@ -669,6 +686,13 @@ def allocate(
     Allocation
         The answer, including for infeasible problems and time-limited solves.
 
+    Raises
+    ------
+    FieldError
+        Naming the argument, for a bad one: a `time_limit` that is not a positive, finite
+        number of seconds, a `seed` or `node_limit` that is not a whole number HiGHS
+        takes, an unknown `method` or `backend`, ...
+
     Examples
     --------
     >>> import numpy as np
@@ -679,19 +703,9 @@ def allocate(
     >>> a.status, a.objective, a.assignment.tolist()
     (<Status.OPTIMAL: 'optimal'>, 3.0, [[1.0, 0.0], [0.0, 1.0]])
     """
-    _check_arguments(time_limit, seed, mip_rel_gap)
-    if method not in ("auto", "milp", "heuristic"):
-        raise FieldError("method", "must be 'auto', 'milp' or 'heuristic'", method)
-    if backend not in ("scipy", "highspy"):
-        raise FieldError("backend", "must be 'scipy' or 'highspy'", backend)
+    _check_arguments(problem, time_limit, seed, mip_rel_gap, method, backend, node_limit)
     started = time.perf_counter()
     deadline = started + time_limit
-    if node_limit is not None and (isinstance(node_limit, bool) or not isinstance(
-            node_limit, (int, np.integer)) or node_limit < 1):
-        raise FieldError("node_limit", "must be a positive whole number of nodes", node_limit)
-    if node_limit is not None and method == "heuristic":
-        raise FieldError("node_limit", "bounds branch and bound; the heuristic's moves are "
-                         "bounded by time_limit (use method='auto' or 'milp')", node_limit)
     model = build_model(problem)
     if backend == "highspy" and importlib.util.find_spec("highspy") is None:
         backend = "scipy"

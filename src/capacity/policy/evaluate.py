@@ -189,14 +189,15 @@ class PolicyCost:
                 f"</tr>{rows}</table>")
 
     def _instrument(self, name: str) -> str:
-        if name not in self.outlays:
-            raise FieldError("instrument", f"unknown (known: {', '.join(self.instruments)})",
-                             name)
+        if not isinstance(name, str) or name not in self.outlays:
+            raise FieldError("name", f"unknown instrument (known: {', '.join(self.instruments)})"
+                             f"{fields._hint(str(name), self.instruments)}", name)
         return name
 
     def _site(self, site: str) -> int:
         if site not in self.site_ids:
-            raise FieldError("site", f"unknown (known: {', '.join(self.site_ids)})", site)
+            raise FieldError("site", f"unknown (known: {', '.join(self.site_ids)})"
+                             f"{fields._hint(str(site), self.site_ids)}", site)
         return self.site_ids.index(site)
 
     # -- outlays -------------------------------------------------------------------------
@@ -303,7 +304,11 @@ def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
             p.add("enterprises", "must be at least 1", enterprises)
             return np.ones(1)
         return enterprise_weights(int(enterprises))
-    w = np.asarray(enterprises, dtype=np.float64).ravel()
+    try:
+        w = np.asarray(enterprises, dtype=np.float64).ravel()
+    except (TypeError, ValueError):
+        p.add("enterprises", "must be a count or a sequence of weights", enterprises)
+        return np.ones(1)
     if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0) or w.sum() <= 0:
         p.add("enterprises", "weights must be finite, not negative, and not all zero",
               list(w))
@@ -596,8 +601,9 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     >>> bool((cost.outlay("chengdu-2023") <= ureg.Quantity(1000, "万元")).all())
     True
     """
+    fields.read_instance(projection, Projection, "projection")
     inputs = _inputs(projection, demands, policies,
-                     {"prices": None if prices is None else {
+                     {"prices": prices if not isinstance(prices, Mapping) else {
                          k.name.lower() if isinstance(k, Resource) else k: v
                          for k, v in prices.items()},
                       "elasticity": elasticity, "load_factor": load_factor,
