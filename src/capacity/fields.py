@@ -64,6 +64,7 @@ __all__ = [
     "counts",
     "declare",
     "duration",
+    "flag",
     "freeze",
     "instances",
     "magnitude",
@@ -78,6 +79,7 @@ __all__ = [
     "read_amount",
     "read_choice",
     "read_count",
+    "read_flag",
     "read_instance",
     "read_ratio",
     "read_ratio_in",
@@ -581,6 +583,19 @@ def text(*, default: Any = attrs.NOTHING, key: bool = False, nonempty: bool = Fa
                                           choices=choices),
                 lambda s: s, shown)
     return declare(spec, default=default, kw_only=kw_only)
+
+
+def read_flag(value: Any, path: str) -> bool:
+    """True or False, and nothing else: ``"yes"`` or ``1`` could mean either of two things."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise FieldError(path, "must be true or false", value)
+    return bool(value)
+
+
+def flag(*, default: bool = False, kw_only: bool = False) -> Any:
+    """A yes/no field: ``true`` or ``false`` in a file, a bool in Python."""
+    return declare(Spec(lambda v, o, p: read_flag(v, p), bool, "true or false"),
+                   default=default, kw_only=kw_only)
 
 
 def _strings(value: Any, path: str) -> frozenset[str]:

@@ -47,6 +47,13 @@ def _check_window(p: Problems, owner: Any) -> None:
         p.add("end", f"is before start ({start})", str(end))
 
 
+#: The social discount rate of China's official project appraisal parameters.
+DISCOUNT_RATE = 0.08
+DISCOUNT_SOURCE = Provenance.source(
+    "social discount rate 8 % (real): NDRC and Ministry of Construction, "
+    "建设项目经济评价方法与参数 (Methods and Parameters for the Economic Evaluation of "
+    "Construction Projects), 3rd ed., 2006")
+
 Months: TypeAlias = "np.ndarray[Any, np.dtype[np.datetime64]]"
 Mask: TypeAlias = "np.ndarray[Any, np.dtype[np.bool_]]"
 
@@ -84,6 +91,10 @@ class ComputeVoucher:
         First and last month the voucher is valid (``"2025-01"``); ``None``: open-ended.
     min_claim
         Smallest voucher paid to one enterprise in a year, ``[currency]``; ``None``: any.
+    take_up
+        Share of eligible spend whose buyers claim the voucher, dimensionless in [0, 1]
+        (1: every eligible purchase claims; less when firms do not know of the scheme or
+        find claiming not worth the paperwork).
     provenance
         Origin of each figure, keyed by field name.
     """
@@ -96,6 +107,7 @@ class ComputeVoucher:
     start: np.datetime64 | None = fields.month(optional=True)
     end: np.datetime64 | None = fields.month(optional=True)
     min_claim: Quantity | None = fields.quantity("yuan", optional=True)
+    take_up: float = fields.ratio(default=1.0)
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
@@ -267,6 +279,9 @@ class Market:
         (1 − idle_share) × share occupied)``.
     green_share
         Share of green power by site id, dimensionless in [0, 1].
+    discount_rate
+        Real rate per year at which the city discounts future money (present values in an
+        appraisal, the cost of capital in amortised capex), dimensionless in [0, 1).
     provenance
         Origin of each figure, keyed by field name.
     """
@@ -282,10 +297,19 @@ class Market:
         lambda k, p: fields.read_text(k, p, key=True),
         lambda v, k, o, p: fields.read_ratio_in(v, p, 0.0, 1.0), describe="share by site id",
         parses="share")
+    discount_rate: float = fields.ratio(default=DISCOUNT_RATE, high_open=True)
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
         fields.settle(self, "market")
+
+    def provenance_of(self, name: str) -> Provenance | None:
+        """Where a field's figure comes from: the scenario's note, or the default's source."""
+        if name in self.provenance:
+            return self.provenance[name]
+        if name == "discount_rate" and self.discount_rate == DISCOUNT_RATE:
+            return DISCOUNT_SOURCE
+        return None
 
     def priced(self) -> dict[Resource, Quantity]:
         """The list prices keyed by resource."""

@@ -207,6 +207,9 @@ class Site:
         Region or district, free text.
     tags
         Labels used by eligibility rules (``"government-cloud"``, ``"ai"``, ...).
+    public
+        Whether the site is publicly owned (by the city or its investment group): the
+        revenue a policy brings it offsets part of the policy's outlay in an appraisal.
     provenance
         Origin of each figure, keyed by field name.
     """
@@ -223,6 +226,7 @@ class Site:
     commissioned: np.datetime64 | None = fields.month(optional=True)
     region: str = fields.text(default="")
     tags: frozenset[str] = fields.tags()
+    public: bool = fields.flag()
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:

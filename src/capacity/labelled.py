@@ -23,8 +23,9 @@ from numpy.typing import NDArray
 from capacity import fields
 from capacity.errors import FieldError
 from capacity.resources import Resource
+from capacity.units import ureg
 
-__all__ = ["policy_dataset", "projection_dataset", "unit_text"]
+__all__ = ["appraisal_dataset", "policy_dataset", "projection_dataset", "unit_text"]
 
 _BYTES_LIMIT = 2**31  # a Dataset of paths larger than this is refused: take quantiles
 
@@ -159,3 +160,61 @@ def policy_dataset(cost: Any, q: Sequence[float] | None = None) -> Any:
         coords["quantile"] = np.asarray(_levels(q), dtype=np.float64)
     return xarray.Dataset(data, coords=coords, attrs={
         "title": "capacity policy costing", "converged": int(cost.converged)})
+
+
+def appraisal_dataset(a: Any, q: Sequence[float] | None = None) -> Any:
+    """The Dataset of :meth:`Appraisal.to_xarray <capacity.policy.Appraisal.to_xarray>`."""
+    import warnings
+
+    xarray = _xarray()
+    n_paths = a.n_paths
+    resources = list(a.resources())
+    if q is None:
+        _check_size(a.spend_with.size * (4 + 4 * len(resources) + 8 * len(a.site_ids)),
+                    n_paths)
+    data: dict[str, Any] = {}
+
+    def put(name: str, dims: tuple[str, ...], values: NDArray[np.float64], units: str,
+            long_name: str) -> None:
+        if q is None:
+            data[name] = (("path", *dims), values, {"units": units, "long_name": long_name})
+            return
+        with warnings.catch_warnings():  # a site without capacity all year is nan
+            warnings.simplefilter("ignore", RuntimeWarning)
+            over = np.nanquantile(values, _levels(q), axis=0)
+        data[name] = (("quantile", *dims), over, {"units": units, "long_name": long_name})
+
+    if a.instruments:
+        def stack(table: Any) -> NDArray[np.float64]:
+            return np.stack([table[n] for n in a.instruments], axis=-1)
+
+        put("outlay", ("year", "instrument"), stack(a.outlays), "yuan",
+            "what each instrument pays in each year")
+        put("deadweight", ("year", "instrument"), stack(a.deadweight), "yuan",
+            "outlay paid on demand that would have been bought anyway")
+    put("net_fiscal_cost", ("year",), a.net_fiscal_cost_paths(), "yuan",
+        "outlay less the baseline's, less the public sites' gain in operating margin")
+    put("public_gain", ("year",), a.public_gain_paths(), "yuan",
+        "change in public sites' revenue - energy + electricity subsidies received")
+    for r in resources:
+        unit = unit_text(r.unit * ureg.hour)
+        put(f"additional_{r.name.lower()}", ("year",),
+            a.served_with[:, :, r.index] - a.served_without[:, :, r.index], unit,
+            f"additional demand served estate-wide, {r.label}")
+    for name, values, units, long_name in (
+            ("revenue_without", a.revenue_without, "yuan", "revenue at list price without"),
+            ("revenue_with", a.revenue_with, "yuan", "revenue at list price with the policy"),
+            ("utilisation_without", a.utilisation_without, "dimensionless",
+             "mean utilisation without the policy"),
+            ("utilisation_with", a.utilisation_with, "dimensionless",
+             "mean utilisation with the policy")):
+        put(name, ("year", "site"), values, units, long_name)
+    coords: dict[str, Any] = {"year": a.years.astype(np.int64), "site": list(a.site_ids),
+                              "instrument": list(a.instruments),
+                              "public": ("site", list(a.public))}
+    if q is None:
+        coords["path"] = np.arange(n_paths)
+    else:
+        coords["quantile"] = np.asarray(_levels(q), dtype=np.float64)
+    return xarray.Dataset(data, coords=coords, attrs={
+        "title": "capacity policy appraisal", "discount_rate": a.discount_rate})

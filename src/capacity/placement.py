@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
 import numpy as np
@@ -661,6 +662,38 @@ class Placement:
         mine = self.pairs[:, 0] == group
         return np.asarray(self.amount[mine].sum(axis=0))
 
+    def _shares(self, need: _Floats) -> _Floats:
+        """``(B, P, T)`` each block's share of its group's need (blocks of a group are alike)."""
+        total = np.zeros((self.blocks.size, *need.shape[1:]))
+        for b, g in enumerate(self.group_of.tolist()):
+            total[g] += need[b]
+        mine = total[self.group_of]
+        return np.divide(need, mine, out=np.zeros_like(need), where=mine > 0)
+
+    def served(self, need: _Floats) -> _Floats:
+        """``(B, P, T)`` what each block got: its group's placement, shared by `need`.
+
+        `need` is what was placed (``(B, P, T)``, as given to :func:`place`).
+        """
+        got = np.stack([self.placed(g) for g in range(self.blocks.size)]) \
+            if self.blocks.size else np.zeros((0, *need.shape[1:]))
+        return np.asarray(got[self.group_of] * self._shares(need), dtype=np.float64)
+
+    def valued(self, need: _Floats, per_unit: _Floats, n_pools: int) -> _Floats:
+        """``(P, T, J)`` Σ of what is placed in each pool × each block's `per_unit` value.
+
+        `per_unit` is ``(B, T)`` (a block's price per unit of its primary each month);
+        a group's placement is shared among its blocks by `need`.
+        """
+        shares = self._shares(need)
+        rate = np.zeros((self.blocks.size, *need.shape[1:]))
+        for b, g in enumerate(self.group_of.tolist()):
+            rate[g] += shares[b] * per_unit[b][None, :]
+        planes = np.zeros((n_pools, *need.shape[1:]))
+        for (g, j), amount in zip(self.pairs.tolist(), self.amount, strict=True):
+            planes[j] += amount * rate[g]
+        return np.moveaxis(planes, 0, -1)
+
 
 def _groups(u: Uses) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Each block's group (same eligible pools, same use there) and one block of each."""
@@ -805,10 +838,11 @@ class CostModel:
            electricity_price: float | None = None) -> CostModel:
         """The costs of `pools` over `months` in `market` with `policies` in force.
 
-        Electricity subsidies apply at sites that meet their tags, PUE and green-power
-        conditions, within their window (or their years from the site's first month in
-        service on the planned dates). Construction subsidies lower the capex of the
-        cabinets projects build at eligible sites.
+        Capex is spread over `lifetime_years` as an annuity at the market's discount rate
+        (:func:`capital_recovery`). Electricity subsidies apply at sites that meet their
+        tags, PUE and green-power conditions, within their window (or their years from the
+        site's first month in service on the planned dates). Construction subsidies lower
+        the capex of the cabinets projects build at eligible sites.
         """
         n_s = len(pools.sites)
         price = np.zeros((months.size, n_s))
@@ -839,7 +873,7 @@ class CostModel:
                     off = (float(x.per_cabinet.m_as("yuan/cabinet")) if x.per_cabinet
                            is not None else float(x.share_of_capex or 0.0) * each)
                     each = max(each - off, 0.0)
-            capex[j] = each / lifetime_years
+            capex[j] = each * capital_recovery(float(market.discount_rate), lifetime_years)
         pue = np.array([s.pue for s in pools.sites])
         kw = pools.per_cabinet[:, Resource.IT_POWER.index]
         return cls(months, price, subsidy, capex, pue, kw, pools.site_of,
@@ -872,6 +906,24 @@ class CostModel:
         """``(T, B, J)`` yuan/year of serving one unit of each block's primary at each pool."""
         rates = np.stack([self.busy_rate(t) for t in range(self.months.size)])  # (T, J)
         return np.asarray(rates[:, None, :] * u.occupancy[None], dtype=np.float64)
+
+
+def capital_recovery(rate: Any, years: Any) -> Any:
+    """The share of an investment to pay each year to repay it with interest over `years`.
+
+    ``rate / (1 − (1 + rate)^−years)``, and ``1 / years`` at a zero rate (straight line);
+    broadcasts like numpy.
+
+    Examples
+    --------
+    >>> round(capital_recovery(0.08, 10), 4), capital_recovery(0.0, 10)
+    (0.149, 0.1)
+    """
+    r = np.asarray(rate, dtype=np.float64)
+    n = np.asarray(years, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.where(r == 0, 1.0 / n, r / -np.expm1(-n * np.log1p(r)))
+    return out[()] if out.ndim == 0 else out
 
 
 def electricity_subsidy_applies(x: ElectricitySubsidy, site: Site, market: Market) -> bool:

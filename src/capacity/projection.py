@@ -394,6 +394,19 @@ class Projection:
                 out[:, :, r.index] |= violated[c] & has
         return _readonly(out)
 
+    def short_paths(self, resource: Resource) -> NDArray[np.bool_]:
+        """``(n_paths, n_months)`` True where some demand of `resource` is short, per path.
+
+        The paths :meth:`shortfall_probability` averages (read-only).
+        """
+        return self._short_by_resource[:, :, Resource.argument(resource).index]
+
+    def first_short(self, resource: Resource) -> NDArray[np.int64]:
+        """Per path, the index of the first month `resource` is short; ``n_months`` if never."""
+        short = self.short_paths(resource)
+        return np.where(short.any(axis=1), short.argmax(axis=1), self.months.size).astype(
+            np.int64)
+
     def shortfall_probability(self, resource: Resource | None = None) -> NDArray[np.float64]:
         """P(some demand of a resource cannot be served where it may run), per month.
 

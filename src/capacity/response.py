@@ -9,8 +9,9 @@ Modelling decisions (each also listed by :func:`capacity.policy.cost_policy`):
 * **Spend.** A block's spend in a calendar month is its need of every priced resource ×
   the list price, integrated over that month's hours (a price per month is read as a rate:
   ``50 yuan/vCPU/month`` is 50 yuan per 730.5 hours).
-* **Enterprises.** A voucher's eligible spend in a year is split over the enterprises by
-  fixed weights; each claims ``min(rate × spend_e, cap)``, nothing below ``min_claim``;
+* **Enterprises.** A voucher's eligible spend in a year, times its take-up, is split over
+  the enterprises by fixed weights; each claims ``min(rate × spend_e, cap)``, nothing
+  below ``min_claim``;
   the scheme pays ``min(Σ_e claims, budget)``.
 * **Net price.** Users respond to the year's average net price: the list price × (1 − the
   share of eligible spend the vouchers pay that year), stacked over vouchers, at most 1.
@@ -79,7 +80,8 @@ def claims(spend: _Floats, v: ComputeVoucher, weights: _Floats) -> _Floats:
     cap = float(v.cap_per_enterprise.m_as("yuan/year"))
     # enterprises of equal weight claim alike: one claim per distinct weight, counted
     share, count = np.unique(weights, return_counts=True)
-    each = np.minimum(v.rate * spend[..., None] * share, cap)
+    # only the take-up share of eligible spend is claimed
+    each = np.minimum(v.rate * v.take_up * spend[..., None] * share, cap)
     if v.min_claim is not None:
         each = np.where(each < float(v.min_claim.m_as("yuan")), 0.0, each)
     return np.asarray(each @ count.astype(np.float64) if share.size > 1

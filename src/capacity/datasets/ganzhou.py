@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from capacity.demand import DemandBlock
 from capacity.growth import Compound, Logistic, Milestones
-from capacity.instruments import Elasticity, Market
+from capacity.instruments import DISCOUNT_RATE, DISCOUNT_SOURCE, Elasticity, Market
 from capacity.inventory import CabinetProfile, Estate, Reported, Site, Status
 from capacity.plan import Plan, Project, Ramp, Slippage
 from capacity.provenance import Assumption, Provenance
@@ -234,9 +234,10 @@ def _plan() -> Plan:
         name_en="Smart-computing centre (large green data centre)",
         operator="city state-owned investment group", pue=1.25,
         electricity_price=Q_(0.6, "yuan/kWh"), status=Status.PLANNED, region="Ganzhou",
-        tags=frozenset({"ai", "hpc"}),
+        tags=frozenset({"ai", "hpc"}), public=True,
         provenance={
             "name": _letter("III.1"),
+            "public": _letter("III.1 (the city state-owned investment group's project)"),
             "pue": Provenance.assumption(
                 "PUE 1.25: a green data centre with liquid cooling, at the hub-cluster level",
                 "S6, S8"),
@@ -356,7 +357,9 @@ def _market() -> Market:
         load_factor=0.6,
         idle_share=0.5,
         green_share={"smart-computing-centre": 0.8},
+        discount_rate=DISCOUNT_RATE,
         provenance={
+            "discount_rate": DISCOUNT_SOURCE,
             "prices": Provenance.assumption(
                 "list rents of 30 yuan per PFLOPS(FP16)-hour (≈ 30 yuan per H100-hour) and "
                 "50 yuan per vCPU-month: plausible 2025 market rents, not from the letter"),

@@ -2,7 +2,8 @@
 
 Instruments are frozen, validated values (:mod:`capacity.instruments`, re-exported here); the cost
 of energy and cabinets is in :mod:`capacity.policy.costs`; :func:`cost_policy` costs
-instruments over a projected scenario (:mod:`capacity.policy.evaluate`); and
+instruments over a projected scenario (:mod:`capacity.policy.evaluate`); :func:`appraise`
+weighs what they buy against what they cost the city (:mod:`capacity.policy.appraise`); and
 :data:`PRESETS` holds the schemes of Chinese cities, each figure with its source
 (:mod:`capacity.policy.presets`).
 """
@@ -15,6 +16,13 @@ from capacity.instruments import (
     Instrument,
     Market,
 )
+from capacity.policy.appraise import (
+    Appraisal,
+    CapexShift,
+    appraise,
+    appraise_projections,
+    compare_instruments,
+)
 from capacity.policy.costs import amortised, energy_cost, energy_used, hours_in_month
 from capacity.policy.evaluate import PolicyCost, cost_policy
 from capacity.policy.presets import PRESETS, SOURCES
@@ -22,6 +30,8 @@ from capacity.policy.presets import PRESETS, SOURCES
 __all__ = [
     "PRESETS",
     "SOURCES",
+    "Appraisal",
+    "CapexShift",
     "ComputeVoucher",
     "ConstructionSubsidy",
     "Elasticity",
@@ -30,6 +40,9 @@ __all__ = [
     "Market",
     "PolicyCost",
     "amortised",
+    "appraise",
+    "appraise_projections",
+    "compare_instruments",
     "cost_policy",
     "energy_cost",
     "energy_used",

@@ -23,6 +23,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from capacity.errors import FieldError
 from capacity.months import hours_in_month
+from capacity.placement import capital_recovery
 from capacity.units import Quantity, magnitudes, ureg
 
 __all__ = ["amortised", "energy_cost", "energy_used", "hours_in_month"]
@@ -94,8 +95,11 @@ def energy_cost(it_power: Quantity, price: Quantity, *, pue: ArrayLike,
     return ureg.Quantity(kwh.m_as("kWh") * per_kwh, "yuan")
 
 
-def amortised(capex: Quantity, *, years: Any) -> Quantity:
-    """Straight-line amortisation of an investment: capex ÷ years, per year.
+def amortised(capex: Quantity, *, years: Any, rate: Any = 0.0) -> Quantity:
+    """An investment spread over its life, per year: an annuity at `rate`.
+
+    ``capex × rate / (1 − (1 + rate)^−years)``; at a zero rate, straight line (capex ÷
+    years).
 
     Parameters
     ----------
@@ -103,6 +107,9 @@ def amortised(capex: Quantity, *, years: Any) -> Quantity:
         Investment, ``[currency]``, scalar or array.
     years
         Amortisation period in years, positive; broadcasts against `capex`.
+    rate
+        Cost of capital per year, dimensionless in [0, 1) (e.g. the market's
+        ``discount_rate``).
 
     Returns
     -------
@@ -112,5 +119,8 @@ def amortised(capex: Quantity, *, years: Any) -> Quantity:
     y = np.asarray(years, dtype=np.float64)
     if not np.all(np.isfinite(y)) or np.any(y <= 0):
         raise FieldError("years", "must be positive", years)
+    r = np.asarray(rate, dtype=np.float64)
+    if r.dtype.kind not in "fiu" or not np.all((r >= 0) & (r < 1)):
+        raise FieldError("rate", "must be a fraction in [0, 1)", rate)
     yuan = magnitudes(capex, "yuan", "capex")
-    return ureg.Quantity(yuan / y, "yuan/year")
+    return ureg.Quantity(yuan * capital_recovery(r, y), "yuan/year")

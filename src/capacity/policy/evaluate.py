@@ -8,8 +8,10 @@ utilisation of each site with and without the policy, and each site's energy bil
 
 Modelling decisions (each also listed in :attr:`PolicyCost.assumptions`):
 
-* **Spend.** A demand block's spend in a month is its need of every priced resource ×
-  the list price per unit-month; unpriced resources cost nothing. A month is 1/12 year.
+* **Spend.** A demand block's spend in a month is what it is served of every priced
+  resource × the list price, over the month's hours; unpriced resources cost nothing.
+  Vouchers pay on that spend: demand the estate has no room for buys nothing, so it
+  claims nothing (the users' response is to the price offered, on their whole need).
 * **Enterprises.** A voucher's eligible spend in a year is split over the enterprises
   by fixed weights (equal by default); each enterprise claims ``min(rate × spend_e, cap)``,
   nothing below ``min_claim``; the scheme pays ``min(Σ_e claims, budget)``. Claims are
@@ -21,12 +23,14 @@ Modelling decisions (each also listed in :attr:`PolicyCost.assumptions`):
   response raises spend, which can hit caps and budgets, so multiplier and net price are
   solved together by damped fixed-point iteration. The net price is floored at 1 % of
   list for the response alone, since constant elasticity has no limit at a free price.
-* **Placement.** Each block's need goes to the sites that may host it, pro rata by their
-  capacity of the block's primary resource that month; a site's utilisation is its
-  highest ratio of placed need to capacity over resources (above 1: a shortfall). Need
-  no eligible site can hold is left unplaced.
-* **Energy.** Installed IT power × load factor × PUE × the hours of each calendar month ×
-  the site's price. A subsidy for `years` runs from the month a site first has IT power
+* **Placement.** Each block's need (with the response) is placed where it may run,
+  cheapest pool first (:func:`capacity.placement.place`, the rule projection and
+  allocation share); what finds no room is unserved. A site's utilisation is its highest
+  share of a limit in use; its revenue, what its served demand pays at list price (users
+  and vouchers together).
+* **Energy.** Power drawn by idle and occupied cabinets
+  (:class:`~capacity.placement.CostModel`) × PUE × each calendar month's hours × the
+  site's price. A subsidy for `years` runs from the month a site first has IT power
   on each path; a site already operating at the start of the axis counts from its
   ``commissioned`` month, and without one does not qualify.
 * **Construction.** A project's subsidy is paid in step with the share of it online;
@@ -127,6 +131,12 @@ class PolicyCost:
     induced
         Mean demand the policy induces over each year's months, ``(n_paths, n_years, R)``,
         canonical units.
+    served
+        Mean demand served with the policy over each year's months (what the least-cost
+        placement finds room for), ``(n_paths, n_years, R)``, canonical units.
+    revenue
+        What users and vouchers together pay each site at list price for the demand it
+        serves, per year, ``(n_paths, n_years, n_sites)``, yuan.
     utilisation_without, utilisation_with
         Mean utilisation of each site over the months of each year it has capacity
         (``nan``: none), ``(n_paths, n_years, n_sites)``, without and with the policy's
@@ -150,6 +160,8 @@ class PolicyCost:
     list_prices: Mapping[Resource, Quantity] = attrs.field(repr=False)
     net_price_factor: Mapping[Resource, _Floats] = attrs.field(repr=False)
     induced: _Floats = attrs.field(repr=False)
+    served: _Floats = attrs.field(repr=False)
+    revenue: _Floats = attrs.field(repr=False)
     utilisation_without: _Floats = attrs.field(repr=False)
     utilisation_with: _Floats = attrs.field(repr=False)
     energy: _Floats = attrs.field(repr=False)
@@ -404,14 +416,13 @@ def _voucher_outlays(resp: Response, spend_bpt: _Floats, vouchers: Sequence[Comp
                      weights: _Floats, year_of: NDArray[np.int64]) -> _Payments:
     """Each voucher's payments ``(P, T)`` yuan and budget exhaustion ``(P, Y)``.
 
-    `spend_bpt` is each block's spend at list price without the policy, ``(B, P, T)``.
+    `spend_bpt` is each block's spend at list price on what it is served with the policy,
+    ``(B, P, T)``.
     """
     outlay: dict[str, _Floats] = {}
     exhausted: dict[str, NDArray[np.int64]] = {}
-    multiplier = resp.multiplier if vouchers else None
     for k, v in enumerate(vouchers):
-        eligible = (resp.covers[k][:, None, None] * multiplier * spend_bpt).sum(axis=0) \
-            * resp.valid[k]
+        eligible = (resp.covers[k][:, None, None] * spend_bpt).sum(axis=0) * resp.valid[k]
         cum = claims(_cumulate_by_year(eligible, year_of), v, weights)
         outlay[v.name], exhausted[v.name] = _pay_through_year(cum, budget(v), year_of)
     return outlay, exhausted
@@ -613,7 +624,8 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     resources = tuple(inputs.list_prices)
     n, n_years, n_sites = projection.n_paths, years.size, len(projection.pools.sites)
     # what the result keeps, refused up front rather than failing part way
-    kept = 8 * n * n_years * (2 * len(names) + len(resources) + N_RESOURCES + 4 * n_sites)
+    kept = 8 * n * n_years * (2 * len(names) + len(resources) + 2 * N_RESOURCES
+                              + 5 * n_sites)
     free = available_bytes()
     if free is not None and kept > free:
         raise FieldError("n_paths", f"costing {n:,} paths would keep about {kept / 2**30:,.1f} "
@@ -624,6 +636,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
         exhausted={x: np.empty((n, n_years), dtype=np.int64) for x in names},
         net={r: np.empty((n, n_years)) for r in resources},
         induced=np.empty((n, n_years, N_RESOURCES)),
+        served=np.empty((n, n_years, N_RESOURCES)), revenue=np.empty((n, n_years, n_sites)),
         without=np.empty((n, n_years, n_sites)), with_=np.empty((n, n_years, n_sites)),
         energy=np.empty((n, n_years, n_sites)), received=np.empty((n, n_years, n_sites)))
     converged, first = True, 0
@@ -641,7 +654,8 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
                       site_ids=tuple(s.id for s in projection.pools.sites),
                       instruments=names, outlays=out.outlay, exhausted_at=out.exhausted,
                       list_prices=dict(inputs.list_prices), net_price_factor=out.net,
-                      induced=out.induced, utilisation_without=out.without,
+                      induced=out.induced, served=out.served, revenue=out.revenue,
+                      utilisation_without=out.without,
                       utilisation_with=out.with_, energy=out.energy,
                       electricity_subsidy=out.received, converged=converged,
                       assumptions=model_notes)
@@ -655,6 +669,8 @@ class _Yearly:
     exhausted: dict[str, NDArray[np.int64]]
     net: dict[Resource, _Floats]
     induced: _Floats
+    served: _Floats
+    revenue: _Floats
     without: _Floats
     with_: _Floats
     energy: _Floats
@@ -686,8 +702,6 @@ def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int
     vouchers = [x for x in inputs.policies if isinstance(x, ComputeVoucher)]
     resp = respond(need, inputs.demands, vouchers, months, prices=dict(inputs.list_prices),
                    elasticity=market.elasticity.value, weights=inputs.weights)
-    spend = need * unit_spend(inputs.demands, dict(inputs.list_prices), months)[:, None, :]
-    outlay, exhausted = _voucher_outlays(resp, spend, vouchers, inputs.weights, year_of)
     net = _net_prices(need, resp, inputs.demands, inputs.list_prices, year_of)
     ratios = np.array([b.ratios for b in inputs.demands]).reshape(-1, N_RESOURCES)
     induced = np.einsum("bpt,br->ptr", (resp.multiplier - 1.0) * need, ratios)
@@ -695,6 +709,13 @@ def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int
     model = CostModel.of(projection.pools, months, market, inputs.policies,
                          electricity_price=inputs.electricity_price)
     placed, util_without, util_with = _placed(projection, resp.multiplier, model)
+    # vouchers pay on what is bought: demand served, not demand that found no room
+    wanted = need * resp.multiplier
+    served = placed.served(wanted)
+    per_unit = unit_spend(inputs.demands, dict(inputs.list_prices), months)
+    outlay, exhausted = _voucher_outlays(resp, served * per_unit[:, None, :], vouchers,
+                                         inputs.weights, year_of)
+    revenue = projection.pools.by_site(placed.valued(wanted, per_unit, projection.pools.n))
     kwh = _energy_kwh(projection, placed, model)
     subsidies = [x for x in inputs.policies if isinstance(x, ElectricitySubsidy)]
     (paid, ran_out), received = _electricity_outlays(projection, subsidies, kwh, model,
@@ -708,6 +729,8 @@ def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int
     for r, factor in net.items():
         out.net[r][rows] = factor
     out.induced[rows] = _yearly_mean(induced, year_of)
+    out.served[rows] = _yearly_mean(np.einsum("bpt,br->ptr", served, ratios), year_of)
+    out.revenue[rows] = _yearly_total(revenue, year_of)
     out.without[rows] = _yearly_mean(util_without, year_of)
     out.with_[rows] = _yearly_mean(util_with, year_of)
     out.energy[rows] = _yearly_total(kwh * model.price[None], year_of)
