@@ -19,9 +19,12 @@ from capacity.instruments import (
 from capacity.policy.appraise import (
     Appraisal,
     CapexShift,
+    FrontierPoint,
     appraise,
     appraise_projections,
+    baseline_of,
     compare_instruments,
+    voucher_frontier,
 )
 from capacity.policy.costs import amortised, energy_cost, energy_used, hours_in_month
 from capacity.policy.evaluate import PolicyCost, cost_policy
@@ -36,15 +39,18 @@ __all__ = [
     "ConstructionSubsidy",
     "Elasticity",
     "ElectricitySubsidy",
+    "FrontierPoint",
     "Instrument",
     "Market",
     "PolicyCost",
     "amortised",
     "appraise",
     "appraise_projections",
+    "baseline_of",
     "compare_instruments",
     "cost_policy",
     "energy_cost",
     "energy_used",
     "hours_in_month",
+    "voucher_frontier",
 ]

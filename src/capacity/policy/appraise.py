@@ -73,8 +73,8 @@ from capacity.response import unit_spend, year_index, yearly_sum
 from capacity.scenario import Scenario
 from capacity.units import Quantity, ureg
 
-__all__ = ["Appraisal", "CapexShift", "appraise", "appraise_projections",
-           "compare_instruments"]
+__all__ = ["Appraisal", "CapexShift", "FrontierPoint", "appraise", "appraise_projections",
+           "baseline_of", "compare_instruments", "voucher_frontier"]
 
 _Floats = NDArray[np.float64]
 #: The accepted probability of shortfall the capex of keeping up is sized for.
@@ -484,11 +484,12 @@ def _unit_hour(r: Resource) -> str:
 
 def _nanquantile(values: _Floats, q: float | Sequence[float]) -> _Floats:
     """Quantiles skipping ``nan``; an infinite value is a quantile, not interpolated into nan."""
-    method = "higher" if np.isinf(values).any() else "linear"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-nan: the quantile is nan
-        return np.asarray(np.nanquantile(values, fields.levels(q), axis=0, method=method),
-                          dtype=np.float64)
+        if np.isinf(values).any():
+            return np.asarray(np.nanquantile(values, fields.levels(q), axis=0,
+                                             method="higher"), dtype=np.float64)
+        return np.asarray(np.nanquantile(values, fields.levels(q), axis=0), dtype=np.float64)
 
 
 # -- the computation --------------------------------------------------------------------------
@@ -769,3 +770,92 @@ def compare_instruments(policy: Scenario, instruments: Sequence[Instrument] | No
     chosen = tuple(policy.policies if instruments is None else instruments)
     base = baseline_of(policy)
     return {x.name: appraise(attrs.evolve(policy, policies=(x,)), base, **kw) for x in chosen}
+
+
+@attrs.frozen
+class FrontierPoint:
+    """One voucher design (rate × annual budget) appraised, for a cost-effectiveness frontier.
+
+    Attributes
+    ----------
+    rate, budget
+        The voucher's rate and annual budget (``None``: no budget).
+    outlay, net_fiscal_cost
+        Medians of the present values over the horizon, yuan.
+    additional
+        Median additional demand served over the horizon, resource-hours of `resource`.
+    resource
+        The resource the voucher buys (its covered demand's primary).
+    deadweight_share
+        Median share of the outlay paid on demand bought anyway.
+    efficient
+        Whether no other design serves at least as much additional demand for no more net
+        fiscal cost (and does strictly better in one).
+    """
+
+    rate: float
+    budget: Quantity | None
+    outlay: float
+    net_fiscal_cost: float
+    additional: float
+    resource: Resource | None
+    deadweight_share: float
+    efficient: bool = False
+
+
+def voucher_frontier(policy: Scenario, voucher: str | None = None, *,
+                     rates: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5),
+                     budgets: Sequence[Any] = ("1000 万元/year", "3000 万元/year",
+                                               "5000 万元/year", "8000 万元/year"),
+                     **kw: Any) -> list[FrontierPoint]:
+    """Appraise a voucher at every rate × budget and mark the efficient designs.
+
+    Each design is the policy scenario with the voucher's rate and annual budget set (the
+    rest as given), appraised against the same baseline with the keywords of
+    :func:`appraise` (same paths and seed, so designs compare path by path).
+
+    Parameters
+    ----------
+    policy
+        The policy scenario.
+    voucher
+        Name of the voucher to vary; the scenario's first voucher by default.
+    rates
+        Rates to try, each a share in [0, 1].
+    budgets
+        Annual budgets to try, ``[currency]/[time]`` (``None``: no budget).
+
+    Returns
+    -------
+    list of FrontierPoint
+        In the order rates × budgets; `efficient` marks the frontier.
+    """
+    fields.read_instance(policy, Scenario, "policy")
+    found = [x for x in policy.policies if isinstance(x, ComputeVoucher)
+             and (voucher is None or x.name == voucher)]
+    if not found:
+        known = [x.name for x in policy.policies if isinstance(x, ComputeVoucher)]
+        raise FieldError("voucher", f"no such compute voucher in the scenario (vouchers: "
+                         f"{', '.join(known) or 'none'})", voucher)
+    v = found[0]
+    if not rates or not budgets:
+        raise FieldError("rates" if not rates else "budgets", "must hold at least one value")
+    base = baseline_of(policy)
+    points = []
+    for rate in rates:
+        for budget in budgets:
+            design = attrs.evolve(v, rate=rate, annual_budget=budget)
+            s = attrs.evolve(policy, policies=tuple(design if x is v else x
+                                                    for x in policy.policies))
+            a = appraise(s, base, **kw)
+            t = a.totals()
+            bought = a.bought[v.name]
+            r = bought[0] if bought else None
+            points.append(FrontierPoint(
+                float(design.rate), design.annual_budget, t["outlay"], t["net_fiscal_cost"],
+                float(t["additional"].get(r, 0.0)) if r is not None else 0.0, r,
+                t["deadweight_share"]))
+    return [attrs.evolve(p, efficient=not any(
+        o.additional >= p.additional and o.net_fiscal_cost <= p.net_fiscal_cost
+        and (o.additional > p.additional or o.net_fiscal_cost < p.net_fiscal_cost)
+        for o in points)) for p in points]
