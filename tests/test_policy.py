@@ -233,7 +233,7 @@ def test_cost_policy_validation_lists_every_problem(small, scenario):
 # -- presets ---------------------------------------------------------------------------
 def test_presets_load_with_sources():
     expected = {"chengdu-2023", "chengdu-2025", "beijing", "beijing-etown", "shanghai-2025",
-                "shenzhen", "hangzhou", "qingyang", "karamay-2024"}
+                "shenzhen", "hangzhou", "qingyang", "henan-2025", "karamay-2024"}
     assert expected <= set(PRESETS)
     addresses = [a.split(": ", 1)[1] for a in SOURCES.values()]
     for name, x in PRESETS.items():
@@ -243,6 +243,23 @@ def test_presets_load_with_sources():
         assert all(any(a in pv.note for a in addresses) for pv in sources), name
     assert PRESETS["qingyang"].min_claim == Q_(5000, "yuan")
     assert PRESETS["beijing"].annual_budget is None
+
+
+def test_the_henan_preset_pays_what_its_published_rule_implies():
+    from capacity.response import budget, claims
+
+    henan = PRESETS["henan-2025"]
+    assert (henan.rate, henan.cap_per_enterprise, henan.annual_budget) == (
+        0.2, Q_(100, "万元/year"), Q_(5000, "万元/year"))
+    # 20 % of the fee, at most 100 万元 a user: a user spending 300 万元 gets 60 万元, one
+    # spending 1,000 万元 gets 100 万元; the scheme pays at most 5,000 万元 a year
+    for users, each, paid in ((20, 300, 20 * 60), (40, 1000, 40 * 100), (72, 1000, 5000)):
+        spend = np.array([users * each * 1e4])  # yuan in the year, shared equally
+        total = min(float(claims(spend, henan, np.full(users, 1 / users))[0]), budget(henan))
+        assert total == pytest.approx(paid * 1e4)
+    # the budget leverages at most budget ÷ rate of spend: 2.5 亿元
+    assert (henan.annual_budget / henan.rate).m_as("亿元/year") == pytest.approx(2.5)
+    assert "guizhou-2024" not in PRESETS
 
 
 # -- Ganzhou ---------------------------------------------------------------------------

@@ -916,7 +916,7 @@ def capital_recovery(rate: Any, years: Any) -> Any:
 
     Examples
     --------
-    >>> round(capital_recovery(0.08, 10), 4), capital_recovery(0.0, 10)
+    >>> round(float(capital_recovery(0.08, 10)), 4), float(capital_recovery(0.0, 10))
     (0.149, 0.1)
     """
     r = np.asarray(rate, dtype=np.float64)

@@ -69,10 +69,10 @@ def format_quantity(q: Quantity, digits: int | None = None) -> str:
 def schema(name: str) -> dict[str, Any]:
     """The JSON Schema of a command's ``--format json`` output, as shipped in the package.
 
-    `name` is ``"run"`` (also ``capacity report``) or ``"compare"``.
+    `name` is ``"run"`` (also ``capacity report``), ``"compare"`` or ``"appraise"``.
     """
-    if name not in ("run", "compare"):
-        raise FieldError("name", "must be 'run' or 'compare'", name)
+    if name not in ("run", "compare", "appraise"):
+        raise FieldError("name", "must be 'run', 'compare' or 'appraise'", name)
     text = resources.files("capacity").joinpath("schemas", f"{name}.schema.json").read_text(
         encoding="utf-8")
     loaded: dict[str, Any] = json.loads(text)

@@ -39,11 +39,12 @@ Modelling decisions (each also listed in :attr:`Appraisal.assumptions`):
 
 Examples
 --------
->>> from capacity import Scenario
->>> s = Scenario.from_toml("scenarios/ganzhou-voucher.toml")
+>>> from capacity.datasets import ganzhou
+>>> from capacity.policy import PRESETS
+>>> s = attrs.evolve(ganzhou(), policies=(PRESETS["chengdu-2023"],))
 >>> a = appraise(s, n_paths=50, end="2027-12")
->>> law = a.deadweight_paths("ganzhou-voucher") + a.additional_outlay_paths("ganzhou-voucher")
->>> bool(np.allclose(law, a.outlays["ganzhou-voucher"]))
+>>> law = a.deadweight_paths("chengdu-2023") + a.additional_outlay_paths("chengdu-2023")
+>>> bool(np.allclose(law, a.outlays["chengdu-2023"]))
 True
 """
 
@@ -600,6 +601,11 @@ def _notes(policy: Projection, cost: PolicyCost, rate: float) -> tuple[tuple[str
              ("appraisal.capex", Provenance.assumption(
                  "the expansion that keeps up is cabinets_needed at α = 5 % of the densest "
                  "profile offering the short resource, in service when it first runs short")),
+             *((f"policies[{v.name}].take_up", Provenance.assumption(
+                 f"take-up {v.take_up:g}: every eligible purchase claims" if v.take_up == 1
+                 else f"take-up {v.take_up:g} of eligible spend claims"))
+               for v in policy.scenario.policies
+               if isinstance(v, ComputeVoucher) and "take_up" not in v.provenance),
              *cost.assumptions]
     first: dict[str, Provenance] = {}
     for field, pv in notes:

@@ -1,8 +1,9 @@
 """Subsidy schemes of Chinese cities, as published, each figure with its source.
 
-Figures come from news reposts of the official documents (DOMAIN-FACTS §4, sources
-V1-V13). What a scheme leaves unstated (which demand kinds qualify, a per-firm cap
-where none is published) is marked as an assumption with its rationale.
+Figures come from news reposts of the official documents (:data:`SOURCES`). What a
+scheme leaves unstated (which demand kinds qualify, a per-firm cap where none is
+published) is marked as an assumption with its rationale; a scheme whose rate is not
+published is left out (:data:`UNMODELLED` says which, and why).
 
 Examples
 --------
@@ -25,7 +26,7 @@ from capacity.instruments import (
 from capacity.provenance import Provenance
 from capacity.units import Q_
 
-__all__ = ["PRESETS", "SOURCES"]
+__all__ = ["PRESETS", "SOURCES", "UNMODELLED"]
 
 #: Where each scheme is published, by code (news reposts of the official documents).
 SOURCES: dict[str, str] = {
@@ -41,8 +42,22 @@ SOURCES: dict[str, str] = {
           "mei-nian-suan-li-quan-zong-e-ti-sheng-zhi-2-5yi-yuan.html",
     "V10": "Qingyang compute vouchers: gansu.gansudaily.com.cn/system/2024/03/19/"
            "030971885.shtml",
+    "V11": "Guizhou compute vouchers (算力券), at most 8,000 万元 a year: m.jrlcb.cn/p/142407.html",
     "V13": "Karamay green-power electricity subsidy for AI centres: evolvenet.net "
            "(Karamay green-power subsidy article)",
+    "V16": "Henan 2025 AI-industry measures: compute vouchers of 20 % of the usage fee, at "
+           "most 100 万元 per user a year, at most 5,000 万元 a year in all: "
+           "gmteight.com/latest/detail/464478",
+    "V17": "Guizhou's first compute vouchers, to 72 firms on 2024-02-29 (Xinhua, in 石狮日报 "
+           "2024-03-03): 360elib.com:2027/detail.aspx?NewsCode=NC103&NewsId=38125690",
+}
+
+#: What is published of schemes not in :data:`PRESETS`, and why each is left out.
+UNMODELLED: dict[str, str] = {
+    "guizhou-2024": "Guizhou's vouchers (V11, V17) publish an annual ceiling of 8,000 万元 and "
+                    "a first batch to 72 firms, but no rate, per-firm cap or contract total "
+                    "could be found in a public source; a voucher without a rate would be "
+                    "invented, so there is no preset.",
 }
 
 _AI = frozenset({"enterprise-ai"})
@@ -114,6 +129,14 @@ def _presets() -> dict[str, Instrument]:
         _voucher("qingyang", "V10", rate=0.30,
                  rate_note="30 %; each voucher valid 12 months, so spend is counted by year",
                  cap="200 万元", budget="1 亿元", min_claim=Q_(5000, "yuan")),
+        _voucher("henan-2025", "V16", rate=0.20,
+                 rate_note="20 % of the fee for compute from supercomputing centres, AI "
+                 "centres above 100 PFLOPS or data centres above 1,000 standard racks",
+                 cap="100 万元", budget="5000 万元",
+                 kinds=frozenset({"enterprise-ai", "research-hpc"}),
+                 kinds_note=Provenance.assumption(
+                     "enterprises, research institutes and universities using AI and "
+                     "supercomputing centres: AI and HPC demand"), start="2025-09"),
         _karamay(2024, "0.06 yuan/kWh", 3),
         _karamay(2025, "0.05 yuan/kWh", 2),
         ConstructionSubsidy(
