@@ -223,3 +223,18 @@ def test_the_appraisal_is_labelled(voucher_scenario):
     assert list(ds["public"].values) == [s.public for s in
                                          voucher_scenario.plan.built_estate(
                                              voucher_scenario.estate).sites]
+
+
+def test_subsidies_paid_to_a_public_site_stay_in_the_public_purse():
+    from pathlib import Path
+
+    green = Scenario.from_toml(Path(__file__).parents[1] / "scenarios"
+                               / "ganzhou-green-power.toml")
+    a = appraise(green, **SHORT)
+    assert a.outlay_paths().sum() > 0  # both go to the city's own smart-computing centre
+    np.testing.assert_allclose(a.net_fiscal_cost_paths(), 0, atol=1e-6)
+    assert a.pays_off_paths().all()
+    private = tuple(attrs.evolve(s, public=False) for s in green.plan.sites)
+    b = appraise(attrs.evolve(green, plan=attrs.evolve(green.plan, sites=private)), **SHORT)
+    np.testing.assert_allclose(b.net_fiscal_cost_paths(), b.outlay_paths())
+    assert not b.pays_off_paths().any()

@@ -9,7 +9,7 @@ text. Money is in 万元 (10⁴ yuan); compute in PFLOPS-hours of its precision.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,7 @@ def _or_none(v: float) -> float | None:
 def appraisal_report(appraisal: Appraisal, policy: Scenario, *,
                      baseline: Scenario | None = None, tornado: Tornado | None = None,
                      frontier: Sequence[FrontierPoint] | None = None,
+                     alone: Mapping[str, Appraisal] | None = None,
                      seed: int = 0) -> dict[str, Any]:
     """The appraisal's figures as data: medians, 5-95 % bands, and what moves them.
 
@@ -65,6 +66,9 @@ def appraisal_report(appraisal: Appraisal, policy: Scenario, *,
     tornado, frontier
         The sensitivity (:func:`capacity.sensitivity.appraisal_tornado`) and the voucher
         designs (:func:`capacity.policy.voucher_frontier`), if computed.
+    alone
+        Each instrument appraised on its own (:func:`capacity.policy.compare_instruments`),
+        for a side-by-side per yuan of outlay.
     seed
         The seed the appraisal was drawn with (reported).
     """
@@ -107,7 +111,7 @@ def appraisal_report(appraisal: Appraisal, policy: Scenario, *,
             "net_fiscal_cost_band": [nfc[0][i], nfc[2][i]],
             "additional": {r.name.lower(): _hours(r, float(a.additional(r).magnitude[i]),
                                                   largest[r]) for r in shown}})
-    p_pays = float((a._pv(a.net_fiscal_cost_paths()) <= 0).mean())
+    p_pays = float(a.pays_off_paths().mean())
     exhaustion = []
     for r, (without, with_) in a.exhaustion().items():
         if without is None and with_ is None:
@@ -148,6 +152,8 @@ def appraisal_report(appraisal: Appraisal, policy: Scenario, *,
                         for f, pv in a.assumptions]}
     if tornado is not None:
         data["sensitivity"] = _tornado(tornado)
+    if alone is not None:
+        data["side_by_side"] = [_per_yuan(name, x) for name, x in alone.items()]
     if frontier is not None:
         data["frontier"] = [
             {"rate": p.rate, "budget": p.budget, "outlay": _yuan(p.outlay),
@@ -156,6 +162,19 @@ def appraisal_report(appraisal: Appraisal, policy: Scenario, *,
              else None, "deadweight_share": _or_none(p.deadweight_share),
              "efficient": p.efficient} for p in frontier]
     return data
+
+
+def _per_yuan(name: str, a: Appraisal) -> dict[str, Any]:
+    """One instrument alone: what each 万元 of its outlay buys and costs the city."""
+    t = a.totals()
+    wan = t["outlay"] / 1e4
+    per = {r.name.lower(): _hours(r, v / wan) if wan > 0 else None
+           for r, v in t["additional"].items() if r in a.bought[name]}
+    return {"instrument": name, "outlay": _yuan(t["outlay"]),
+            "deadweight_share": _or_none(t["deadweight_share"]),
+            "additional_per_wan": per,
+            "net_fiscal_cost_per_yuan": t["net_fiscal_cost"] / t["outlay"]
+            if t["outlay"] > 0 else None}
 
 
 def _tornado(t: Tornado) -> dict[str, Any]:
@@ -211,7 +230,10 @@ def render_appraisal(report: dict[str, Any]) -> str:
            f"(10⁴ yuan), present values at {report['discount_rate']:.0%} a year to {start}; "
            f"public sites: {', '.join(report['public_sites']) or 'none'}", ""]
     lo, hi = t["net_fiscal_cost_band"]
-    verdict = ("pays for itself" if t["pays_off"] else "does not pay for itself")
+    net = float(t["net_fiscal_cost"].m_as("万元"))
+    verdict = ("does not pay for itself" if not t["pays_off"] else
+               "more than pays for itself" if net < -0.05 else
+               "costs the city nothing net (its outlay goes to public sites)")
     rows = [["outlay, present value", _money(t["outlay"])]]
     if t["baseline_outlay"].magnitude:
         rows.append(["less the baseline's own outlay", _money(t["baseline_outlay"])])
@@ -280,6 +302,17 @@ def render_appraisal(report: dict[str, Any]) -> str:
             s["revenue_without"], s["revenue_with"], strict=True))])
     out += ["Sites: utilisation and revenue at list price, without → with the policy:",
             _table(["", *years], rows, right), ""]
+    if "side_by_side" in report:
+        rows = [[x["instrument"], _wan(x["outlay"]),
+                 "-" if x["deadweight_share"] is None else f"{x['deadweight_share']:.0%}",
+                 "; ".join(f"{_q(v)} {r}" for r, v in x["additional_per_wan"].items()
+                           if v is not None) or "none",
+                 "-" if x["net_fiscal_cost_per_yuan"] is None
+                 else f"{x['net_fiscal_cost_per_yuan']:.2f}"]
+                for x in report["side_by_side"]]
+        out += ["Each instrument alone against the same baseline (medians; present values):",
+                _table(["instrument", "outlay, 万元", "deadweight", "additional per 万元",
+                        "net cost per yuan"], rows, [False, True, True, False, True]), ""]
     if "sensitivity" in report:
         out += _render_tornado(report["sensitivity"])
     if "frontier" in report:

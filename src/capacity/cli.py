@@ -82,7 +82,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 def _appraise(args: argparse.Namespace) -> int:
     from capacity.appraisal_report import appraisal_report, render_appraisal
-    from capacity.policy import appraise, voucher_frontier
+    from capacity.policy import appraise, compare_instruments, voucher_frontier
     from capacity.sensitivity import appraisal_tornado
 
     files = [args.policy] if args.baseline is None else [args.policy, args.baseline]
@@ -94,8 +94,10 @@ def _appraise(args: argparse.Namespace) -> int:
                if args.sensitivity_paths else None)
     frontier = (voucher_frontier(policy, n_paths=args.sensitivity_paths or args.paths, **kw)
                 if args.frontier else None)
+    alone = (compare_instruments(policy, baseline=baseline, n_paths=args.paths, **kw)
+             if len(policy.policies) > 1 else None)
     report = appraisal_report(appraisal, policy, baseline=baseline, tornado=tornado,
-                              frontier=frontier, seed=args.seed)
+                              frontier=frontier, alone=alone, seed=args.seed)
     _emit(report, args.format, render_appraisal)
     if args.html:
         import matplotlib

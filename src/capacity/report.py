@@ -459,6 +459,7 @@ def _money(q: Quantity) -> str:
     """Money in 万元 (per year for a rate), as every money figure of the text report."""
     unit = "万元/year" if q.check("[currency] / [time]") else "万元"
     v = float(q.m_as(unit))
+    v = 0.0 if abs(v) < 0.05 else v  # no "-0.0"
     return (f"{v:,.0f}" if abs(v) >= 100 or v == 0 else f"{v:,.1f}") + (
         " 万元/yr" if unit != "万元" else " 万元")
 

@@ -28,8 +28,9 @@ Modelling decisions (each also listed in :attr:`Appraisal.assumptions`):
   their outlay is deadweight: it pays for energy and cabinets the sites have anyway.
 * **Net fiscal cost.** Outlay of the policy's instruments (less the baseline's own) minus
   the change in public sites' operating margin: revenue at list price − energy bill +
-  electricity subsidies received. Capex is not in the margin (the cabinets are built in
-  both).
+  subsidies received (electricity, and construction for their projects: money the city
+  pays its own investment group stays in the public purse). Capex is not in the margin
+  (the cabinets are built in both).
 * **Capex.** For each resource that runs short, the expansion that closes it is a profile's
   cabinets (the densest profile offering the resource whose capex is known):
   ``cabinets_needed`` at α = 5 % without and with the policy, in service by the month the
@@ -157,8 +158,9 @@ class Appraisal:
         What served demand pays at list price, ``(n_paths, n_years)`` yuan.
     revenue_without, revenue_with, energy_without, energy_with, received_without,
     received_with
-        Each site's revenue at list price, energy bill and electricity subsidies received,
-        ``(n_paths, n_years, n_sites)`` yuan.
+        Each site's revenue at list price, energy bill and the subsidies it receives
+        (electricity, and construction for its projects), ``(n_paths, n_years, n_sites)``
+        yuan.
     utilisation_without, utilisation_with
         Each site's mean utilisation over the year (``nan``: no capacity).
     first_short_without, first_short_with
@@ -344,7 +346,9 @@ class Appraisal:
     def public_gain_paths(self) -> _Floats:
         """``(n_paths, n_years)`` yuan: the change in public sites' operating margin.
 
-        Revenue − energy bill + electricity subsidies received, with − without the policy.
+        Revenue − energy bill + subsidies received (electricity, construction), with −
+        without the policy: a subsidy paid to a public site's operator stays in the
+        public purse.
         """
         mask = np.array(self.public, dtype=np.float64)
         margin_with = self.revenue_with - self.energy_with + self.received_with
@@ -450,9 +454,21 @@ class Appraisal:
             "capex": {k: float(v.magnitude) for k, v in self.capex_change(q).items()},
         }
 
+    def pays_off_paths(self) -> NDArray[np.bool_]:
+        """Per path, whether the policy pays for itself: net fiscal cost (PV) ≤ 0.
+
+        A net cost within a billionth of the outlay counts as zero (rounding in the sums
+        of a pure transfer to public sites).
+        """
+        net = self._pv(self.net_fiscal_cost_paths())
+        scale = np.abs(self._pv(self.outlay_paths())) + np.abs(self._pv(self.baseline_outlay))
+        return np.asarray(net <= 1e-9 * np.maximum(scale, 1.0))
+
     def pays_off(self, q: float = 0.5) -> bool:
-        """Whether the policy pays for itself: net fiscal cost (present value) ≤ 0 at `q`."""
-        return bool(self.net_fiscal_cost(q, present_value=True).magnitude <= 0)
+        """Whether the policy pays for itself at quantile `q` of the net fiscal cost (PV)."""
+        net = float(self.net_fiscal_cost(q, present_value=True).magnitude)
+        scale = float(np.median(np.abs(self._pv(self.outlay_paths()))))
+        return net <= 1e-9 * max(scale, 1.0)
 
     def headline(self) -> dict[str, str]:
         """The headline figures in words (medians), for a notebook or a report."""
@@ -711,7 +727,8 @@ def appraise_projections(policy: Projection, baseline: Projection, *,
         spend_without=spend[0], spend_with=spend[1],
         revenue_without=revenue[0], revenue_with=revenue[1],
         energy_without=cost0.energy, energy_with=cost1.energy,
-        received_without=cost0.electricity_subsidy, received_with=cost1.electricity_subsidy,
+        received_without=cost0.electricity_subsidy + cost0.construction_subsidy,
+        received_with=cost1.electricity_subsidy + cost1.construction_subsidy,
         utilisation_without=cost0.utilisation_with, utilisation_with=cost1.utilisation_with,
         first_short_without={r: baseline.first_short(r) for r in demanded},
         first_short_with={r: policy.first_short(r) for r in demanded},
@@ -765,16 +782,18 @@ def appraise(policy: Scenario, baseline: Scenario | None = None, *,
 
 
 def compare_instruments(policy: Scenario, instruments: Sequence[Instrument] | None = None,
+                        *, baseline: Scenario | None = None,
                         **kw: Any) -> dict[str, Appraisal]:
     """Each instrument appraised on its own against the same baseline, by name.
 
     `instruments` defaults to the policy scenario's; each is put alone into the policy
-    scenario (the rest as given) and appraised with the keywords of :func:`appraise`, so
-    the appraisals share paths and compare per yuan of outlay.
+    scenario (the rest as given) and appraised against `baseline` (by default the policy
+    scenario without instruments) with the keywords of :func:`appraise`, so the
+    appraisals share paths and compare per yuan of outlay.
     """
     fields.read_instance(policy, Scenario, "policy")
     chosen = tuple(policy.policies if instruments is None else instruments)
-    base = baseline_of(policy)
+    base = baseline_of(policy) if baseline is None else baseline
     return {x.name: appraise(attrs.evolve(policy, policies=(x,)), base, **kw) for x in chosen}
 
 

@@ -145,6 +145,8 @@ class PolicyCost:
         Energy bill of each site per year, ``(n_paths, n_years, n_sites)``, yuan.
     electricity_subsidy
         Electricity subsidies each site receives per year, same shape, yuan.
+    construction_subsidy
+        Construction subsidies each site's projects receive per year, same shape, yuan.
     converged
         Whether the induced-demand fixed point met its tolerance.
     assumptions
@@ -166,6 +168,7 @@ class PolicyCost:
     utilisation_with: _Floats = attrs.field(repr=False)
     energy: _Floats = attrs.field(repr=False)
     electricity_subsidy: _Floats = attrs.field(repr=False)
+    construction_subsidy: _Floats = attrs.field(repr=False)
     converged: bool = True
     assumptions: tuple[tuple[str, Provenance], ...] = ()
 
@@ -523,14 +526,24 @@ def _electricity_outlays(projection: Projection, subsidies: Sequence[Electricity
 
 
 def _construction_outlays(projection: Projection, amounts: Mapping[str, _Floats],
-                          n_years: int) -> _Payments:
-    """Each construction subsidy's payments ``(P, T)``, in step with its projects' ramps."""
+                          n_years: int) -> tuple[_Payments, _Floats]:
+    """Each construction subsidy's payments ``(P, T)``, in step with its projects' ramps.
+
+    Also what each site receives of them in all, ``(P, T, S)`` yuan.
+    """
     plan, months, delays = projection.plan, projection.months, projection.delays
     online = np.stack([proj.online(months, delays[proj.name]) for proj in plan.projects]) \
         if plan.projects else np.zeros((0, 1, months.size))
     never = np.full((projection.n_paths, n_years), -1, dtype=np.int64)
-    return ({name: _construction_payments(a, plan, online, months, delays)
-             for name, a in amounts.items()}, dict.fromkeys(amounts, never))
+    sites = [s.id for s in projection.pools.sites]
+    received = np.zeros((projection.n_paths, months.size, len(sites)))
+    paid = {}
+    for name, a in amounts.items():
+        each = _construction_payments(a, plan, online, months, delays)
+        for k, proj in enumerate(plan.projects):
+            received[:, :, sites.index(proj.site)] += each[k]
+        paid[name] = each.sum(axis=0) if each.size else np.zeros(received.shape[:2])
+    return (paid, dict.fromkeys(amounts, never)), received
 
 
 def _notes(inputs: _Inputs) -> tuple[tuple[str, Provenance], ...]:
@@ -625,7 +638,7 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
     n, n_years, n_sites = projection.n_paths, years.size, len(projection.pools.sites)
     # what the result keeps, refused up front rather than failing part way
     kept = 8 * n * n_years * (2 * len(names) + len(resources) + 2 * N_RESOURCES
-                              + 5 * n_sites)
+                              + 6 * n_sites)
     free = available_bytes()
     if free is not None and kept > free:
         raise FieldError("n_paths", f"costing {n:,} paths would keep about {kept / 2**30:,.1f} "
@@ -638,7 +651,8 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
         induced=np.empty((n, n_years, N_RESOURCES)),
         served=np.empty((n, n_years, N_RESOURCES)), revenue=np.empty((n, n_years, n_sites)),
         without=np.empty((n, n_years, n_sites)), with_=np.empty((n, n_years, n_sites)),
-        energy=np.empty((n, n_years, n_sites)), received=np.empty((n, n_years, n_sites)))
+        energy=np.empty((n, n_years, n_sites)), received=np.empty((n, n_years, n_sites)),
+        raised=np.empty((n, n_years, n_sites)))
     converged, first = True, 0
     # path chunk by path chunk: only each path's yearly figures are kept; a chunk's
     # placement and room are (pairs or pools × limits, paths, months), about 32 MB each
@@ -657,7 +671,8 @@ def cost_policy(projection: Projection, demands: Sequence[DemandBlock] | None = 
                       induced=out.induced, served=out.served, revenue=out.revenue,
                       utilisation_without=out.without,
                       utilisation_with=out.with_, energy=out.energy,
-                      electricity_subsidy=out.received, converged=converged,
+                      electricity_subsidy=out.received, construction_subsidy=out.raised,
+                      converged=converged,
                       assumptions=model_notes)
 
 
@@ -675,6 +690,7 @@ class _Yearly:
     with_: _Floats
     energy: _Floats
     received: _Floats
+    raised: _Floats
 
 
 def _yearly_mean(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
@@ -720,7 +736,7 @@ def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int
     subsidies = [x for x in inputs.policies if isinstance(x, ElectricitySubsidy)]
     (paid, ran_out), received = _electricity_outlays(projection, subsidies, kwh, model,
                                                       market, year_of)
-    built, done = _construction_outlays(projection, inputs.construction, n_years)
+    (built, done), raised = _construction_outlays(projection, inputs.construction, n_years)
     outlay |= paid | built
     exhausted |= ran_out | done
     for name in out.outlay:
@@ -735,6 +751,7 @@ def _cost_paths(projection: Projection, inputs: _Inputs, year_of: NDArray[np.int
     out.with_[rows] = _yearly_mean(util_with, year_of)
     out.energy[rows] = _yearly_total(kwh * model.price[None], year_of)
     out.received[rows] = _yearly_total(received, year_of)
+    out.raised[rows] = _yearly_total(raised, year_of)
     return resp.converged
 
 
@@ -762,13 +779,13 @@ def _construction_amounts(x: ConstructionSubsidy, built: Estate, plan: Plan, p: 
 def _construction_payments(amounts: _Floats, plan: Plan, online: _Floats,
                            months: NDArray[np.datetime64], delays: Mapping[str, Any],
                            ) -> _Floats:
-    """Monthly payments ``(n_paths, n_months)`` yuan, in step with each project's ramp."""
+    """Each project's monthly payments, ``(n_projects, n_paths, n_months)`` yuan."""
     before = np.array([months[0] - np.timedelta64(1, "M")], dtype="datetime64[M]")
-    out = np.zeros(online.shape[1:])
+    out = np.zeros((len(plan.projects), *online.shape[1:]))
     for k, proj in enumerate(plan.projects):
         if amounts[k]:
             prior = proj.online(before, delays[proj.name])[:, :1]
-            out += amounts[k] * np.diff(np.concatenate([prior, online[k]], axis=1), axis=1)
+            out[k] = amounts[k] * np.diff(np.concatenate([prior, online[k]], axis=1), axis=1)
     return out
 
 
