@@ -16,17 +16,21 @@ from capacity.allocation import build_problem
 from capacity.datasets import ganzhou
 from capacity.errors import CapacityError
 from capacity.plot import (
+    appraisal_chart,
     display_unit,
     fan_chart,
+    frontier_chart,
     grid_heatmap,
     headroom_chart,
     outlay_chart,
     save_figures,
     shadow_price_chart,
+    tornado_chart,
     utilisation_heatmap,
 )
-from capacity.policy import cost_policy
+from capacity.policy import appraise, cost_policy, voucher_frontier
 from capacity.report import run_study
+from capacity.sensitivity import appraisal_tornado
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 
@@ -145,3 +149,106 @@ def test_figure_files_carry_the_scenario_name_and_a_file_is_refused(tmp_path):
     not_a_folder.write_text("")
     with pytest.raises(CapacityError, match="is a file"):
         save_figures(study, str(not_a_folder))
+
+
+@pytest.fixture(scope="module")
+def voucher():
+    return Scenario.from_toml(SCENARIOS / "ganzhou-voucher.toml")
+
+
+def _no_cjk(ax):
+    texts = [t.get_text() for t in ax.findobj(matplotlib.text.Text)]
+    assert not [t for t in texts if any("\u4e00" <= c <= "\u9fff" for c in t)]
+
+
+def test_the_appraisal_chart_stacks_deadweight_and_the_rest_to_the_median_outlay(voucher):
+    a = appraise(voucher, n_paths=40)
+    ax = appraisal_chart(a)
+    bars = [p for p in ax.patches if isinstance(p, matplotlib.patches.Rectangle)]
+    n = len(a.years)
+    assert len(bars) == 2 * n  # deadweight, then the rest, per year
+    dead, rest = bars[:n], bars[n:]
+    top = np.array([d.get_height() + r.get_height() for d, r in zip(dead, rest, strict=True)])
+    np.testing.assert_allclose(top, a.outlay().m_as("万元"))
+    for d, r in zip(dead, rest, strict=True):  # stacked: the rest starts on the deadweight
+        assert r.get_y() == pytest.approx(d.get_height())
+    np.testing.assert_allclose([d.get_height() for d in dead],
+                               np.minimum(np.median(a.deadweight_paths(), axis=0) / 1e4,
+                                          a.outlay().m_as("万元")))
+    net = next(line for line in ax.get_lines() if "net fiscal cost" in str(line.get_label()))
+    np.testing.assert_allclose(net.get_ydata(), a.net_fiscal_cost().m_as("万元"))
+    labels = _labels(ax)
+    assert all("median" in t for t in labels)
+    assert ax.get_ylabel() == "10⁴ yuan per year"
+    assert list(ax.get_xticks()) == list(a.years)
+    _no_cjk(ax)
+
+
+@pytest.fixture(scope="module")
+def tornado(voucher):
+    return appraisal_tornado(voucher, n_paths=30)
+
+
+def test_the_tornado_draws_each_input_around_the_base_and_marks_what_flips(tornado):
+    ax = tornado_chart(tornado)
+    ticks = [t.get_text() for t in ax.get_yticklabels()]
+    assert ticks == [b.range.label for b in tornado.bars]  # one row per input
+    assert len(ax.patches) == 2 * len(tornado.bars)  # a bar to each end of each range
+    base = tornado.base["net_fiscal_cost"] / 1e4
+    assert all(p.get_x() == pytest.approx(base) for p in ax.patches)  # from the base out
+    for k, b in enumerate(tornado.bars):
+        ends = sorted(p.get_x() + p.get_width() for p in ax.patches
+                      if p.get_y() < k < p.get_y() + p.get_height())
+        assert ends == pytest.approx(sorted(v / 1e4 for v in b.net_fiscal_cost))
+    # the largest swing on top (the axis runs downward)
+    bottom, top = ax.get_ylim()
+    assert top < bottom
+    swings = [b.swing() for b in tornado.bars]
+    assert swings == sorted(swings, reverse=True)
+    verticals = {round(line.get_xdata()[0], 6): line.get_linestyle()
+                 for line in ax.get_lines() if len(line.get_xdata()) == 2
+                 and line.get_xdata()[0] == line.get_xdata()[1]}
+    assert verticals[round(base, 6)] == "-"
+    assert verticals[0] == "--"  # zero: pays for itself
+    flipped = {b.range.label for b in tornado.flips()}
+    assert flipped  # the elasticity's responsive end makes the voucher pay for itself
+    bold = {t.get_text() for t in ax.get_yticklabels() if t.get_fontweight() == "bold"}
+    assert bold == flipped
+    diamonds = [line for line in ax.get_lines() if line.get_marker() == "D"
+                and len(line.get_xdata()) == 1]
+    assert len(diamonds) == sum(p != tornado.base["pays_off"] for b in tornado.flips()
+                                for p in b.pays_off)
+    # each end is labelled with the input's value there
+    texts = {t.get_text() for t in ax.texts}
+    assert {"−0.3", "0.06", "0.1", "0.7", "1.3"} <= texts
+    assert "15 yuan/h/PFLOPS_fp16" in texts
+    assert ax.get_xlabel() == "net fiscal cost, present value [10⁴ yuan]"
+    _no_cjk(ax)
+
+
+def test_the_frontier_highlights_exactly_the_efficient_designs(voucher):
+    points = voucher_frontier(voucher, n_paths=30, rates=(0.2, 0.3),
+                              budgets=("500 万元/year", "1000 万元/year"))
+    assert 0 < sum(p.efficient for p in points) < len(points)
+    ax = frontier_chart(points)
+    good = next(c for c in ax.collections if str(c.get_label()).startswith("efficient"))
+    bad = next(c for c in ax.collections if str(c.get_label()).startswith("dominated"))
+    scale = 1 / 1e3  # TFLOPS_fp16-hours to PFLOPS_fp16-hours
+    want = sorted((p.net_fiscal_cost / 1e4, p.additional * scale) for p in points
+                  if p.efficient)
+    np.testing.assert_allclose(sorted(map(tuple, good.get_offsets())), want)
+    assert len(bad.get_offsets()) == sum(not p.efficient for p in points)
+    line = next(line for line in ax.get_lines() if line.get_label() == "the frontier")
+    np.testing.assert_allclose(sorted(zip(line.get_xdata(), line.get_ydata(), strict=True)),
+                               want)
+    assert np.all(np.diff(line.get_xdata()) >= 0)  # joined in order of cost
+    assert ax.get_ylabel() == "additional compute (FP16) served [PFLOPS_fp16-hours]"
+    assert sorted(t.get_text() for t in ax.texts) == ["20 %/1000", "20 %/500", "30 %/1000",
+                                                     "30 %/500"]
+    _no_cjk(ax)
+    # designs that land on one point share one label
+    same = [attrs.evolve(points[0], budget=b) for b in (points[0].budget, points[1].budget)]
+    ax = frontier_chart(same)
+    assert [t.get_text() for t in ax.texts] == ["20 %/500, 1000"]
+    with pytest.raises(CapacityError, match="points"):
+        frontier_chart([])

@@ -211,7 +211,7 @@ def _q(q: Any) -> str:
     if hasattr(q, "units"):
         if q.check("[currency]") or q.check("[currency] / [time]"):
             return _money(q)
-        if "[currency]" not in q.dimensionality and "hour" in str(q.units):
+        if "[currency]" not in q.dimensionality and "[time]" in q.dimensionality:
             return f"{_number(float(q.magnitude))} {_hour_unit(q)}"  # resource-hours
         return f"{_number(float(q.magnitude))} {q.units:~P}"
     return str(q)

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import html
 import io
+import math
 import os
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from capacity import __version__
 from capacity.errors import FieldError
@@ -28,9 +31,13 @@ from capacity.report import (
     _text,
     full_report,
 )
-from capacity.sensitivity import GROUPS, Effect, group_of, rank_assumptions
+from capacity.sensitivity import GROUPS, Effect, Tornado, group_of, rank_assumptions
+from capacity.units import ureg
 
-__all__ = ["render_comparison_html", "render_html", "write_html"]
+if TYPE_CHECKING:
+    from capacity.policy import Appraisal, FrontierPoint
+
+__all__ = ["render_appraisal_html", "render_comparison_html", "render_html", "write_html"]
 
 _CSS = """
 :root { --source: #ffffff; --derived: #e8f0fb; --assumption: #fff1d6; --ink: #1b1b1b; }
@@ -48,6 +55,8 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; white-space: nowra
 td.source { background: var(--source); }
 td.derived { background: var(--derived); }
 td.assumption { background: var(--assumption); }
+td.public { background: #e6f2e8; font-weight: 600; }
+td.flips, td.efficient { font-weight: 600; color: #b03a2e; }
 .key { display: inline-block; padding: 1px 8px; border: 1px solid #bbb; margin-right: 6px; }
 .glance { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr));
           gap: 10px; margin: 10px 0 4px; }
@@ -455,6 +464,310 @@ def render_comparison_html(a: Study, b: Study, alpha: float = 0.05) -> str:
     for stem, (caption, fig) in fb.items():
         body.append(f"<h3>{_e(caption)}</h3>" + _figure(fig, stem, f"B: {data['b']}"))
     return _page(f"{data['a']} against {data['b']}", "".join(body))
+
+
+#: Half a fen, yuan: a net fiscal cost below it is zero (what is left is rounding).
+
+
+def _wan(yuan: float) -> str:
+    """Yuan as 万元 without the unit, as the tables of money show them (``1,304``)."""
+    return _money(ureg.Quantity(yuan, "yuan")).removesuffix(" 万元")
+
+
+def _share(v: float) -> str:
+    """A share as the page writes it: ``87 %``; ``n/a`` for ``nan``."""
+    return "n/a" if math.isnan(v) else "0 %" if v == 0 else (
+        f"{v:.0%}" if round(v * 100, 6) == round(v * 100) else f"{v:.1%}").replace("%", " %")
+
+
+def _appraisal_glance(a: Appraisal) -> str:
+    from capacity.plot import _hours_unit
+
+    t = a.totals()
+    end = a.months[-1]
+    headline = a.headline()
+    boxes = []
+    for key, value in headline.items():
+        if key.startswith("cost per additional"):
+            continue  # shown below per resource-hour in the unit a planner reads
+        own = " less the baseline's own" if np.any(a.baseline_outlay) else ""
+        extra = {"outlay (PV)": f"the policy's instruments{own}, discounted at "
+                 f"{_share(a.discount_rate)} a year to {a.months[0]}",
+                 "net fiscal cost (PV)": "the outlay less what public sites gain "
+                 f"(public gain {_money(ureg.Quantity(t['public_gain'], 'yuan'))})",
+                 "deadweight share": "of the outlay pays for demand that would have been "
+                 "bought anyway"}.get(key, "")
+        boxes.append((f"{key}, median", re.sub(r"^-(0(\.0*)?) ", r"\1 ", value), extra, ""))
+    pays = a.pays_off()
+    p_pays = float(a.pays_off_paths().mean())
+    boxes.append(("does it pay for itself?", "yes" if pays else "no",
+                  ("public sites gain at least the outlay" if pays else
+                   "the outlay is more than public sites gain") + f" (median); it pays for "
+                  f"itself on {_share(p_pays)} of paths", "" if pays else "short"))
+    for r, per in t["cost_per_additional"].items():
+        unit, words = _hours_unit(r, abs(t["additional"].get(r, 0.0)))
+        value = ureg.Quantity(per, ureg.yuan / (r.unit * ureg.hour)).m_as(ureg.yuan / unit)
+        boxes.append((f"outlay per additional {words.removesuffix('s')}, median",
+                      f"{value:,.1f} yuan" if math.isfinite(value) else "buys none",
+                      "the vouchers' outlay ÷ the additional demand they pay for", ""))
+    for r, (without, with_) in a.exhaustion().items():
+        if without is None and with_ is None:
+            continue
+        earlier = float(a.months_earlier(r))
+        boxes.append((f"{r.label} runs short (P ≥ 0.5)",
+                      f"{with_ or 'after ' + str(end)} with the policy",
+                      f"{without or 'after ' + str(end)} without; {earlier:g} months earlier "
+                      "(median over paths)", "short" if earlier > 0 else ""))
+    capex = t["capex"]
+    grown = [f"{c.profile}: {_number(float(c.cabinets_without.m_as('cabinet')))} → "
+             f"{_number(float(c.cabinets_with.m_as('cabinet')))} cabinets" for c in a.capex]
+    boxes.append(("capex to keep up, change in PV", _money(ureg.Quantity(capex["total"],
+                                                                          "yuan")),
+                  f"{_money(ureg.Quantity(capex['more'], 'yuan'))} on more cabinets, "
+                  f"{_money(ureg.Quantity(capex['earlier'], 'yuan'))} from building earlier"
+                  + (f" ({'; '.join(grown)})" if grown else "; nothing runs short"), ""))
+    return "<div class='glance'>" + "".join(
+        f"<div class='{c}' data-key='{_e(title)}'>{_e(title)}<b>{_e(value)}</b>"
+        f"<span class='note'>{_e(extra)}</span></div>" for title, value, extra, c in boxes
+    ) + "</div>"
+
+
+def _appraisal_years(a: Appraisal) -> str:
+    from capacity.plot import _hours_unit, appraisal_chart
+
+    outlay = np.median(a.outlay_paths(), axis=0)
+    dead = np.minimum(np.median(a.deadweight_paths(), axis=0), outlay)  # as the chart
+    gain = np.median(a.public_gain_paths(), axis=0)
+    net = a.net_fiscal_cost().m_as("yuan")
+    base = np.median(a.baseline_outlay, axis=0) if np.any(a.baseline_outlay) else None
+    bought = list(dict.fromkeys(r for n in a.instruments for r in a.bought[n]))
+    extra = {}
+    for r in bought:
+        values = a.additional(r).magnitude
+        unit, words = _hours_unit(r, float(np.abs(values).max(initial=0.0)))
+        extra[r] = (ureg.Quantity(values, r.unit * ureg.hour).m_as(unit), words)
+    headers = ["year", "outlay", "deadweight", "on additional demand",
+               *(["less the baseline's outlay"] if base is not None else []),
+               "public sites' gain", "net fiscal cost",
+               *(f"additional {r.label} [{w}]" for r, (_, w) in extra.items())]
+    rows = []
+    for i, y in enumerate(a.years):
+        rows.append([str(y), _wan(outlay[i]), _wan(dead[i]), _wan(outlay[i] - dead[i]),
+                     *([_wan(base[i])] if base is not None else []), _wan(gain[i]),
+                     _wan(net[i]), *(_number(float(v[i])) for v, _ in extra.values())])
+    ax = appraisal_chart(a)
+    fig = ax.get_figure(root=True)
+    return "".join([
+        "<p class='note'>Medians over paths, money in 万元. Deadweight is the median; "
+        "“on additional demand” the rest of the median outlay, so the two add up to it. "
+        "The public sites' gain and the net fiscal cost are medians of their own, so they "
+        "need not add up with the outlay exactly.</p>",
+        _table(headers, rows, [False, *([True] * (len(headers) - 1))]),
+        _figure(fig, "appraisal-years", "The policy's outlay per year (median), split into "
+                "deadweight and the rest, and its net fiscal cost (10⁴ yuan = 1 万元)."),
+    ])
+
+
+def _appraisal_sites(a: Appraisal) -> str:
+    years = [str(y) for y in a.years]
+    order = sorted(range(len(a.site_ids)), key=lambda k: not a.public[k])
+    rows: list[list[Any]] = []
+
+    def pct(v: float) -> str:
+        return "-" if math.isnan(v) else f"{v:.0%}".replace("%", " %")
+
+    for k in order:
+        s = a.site_ids[k]
+        name = (f"{s} (public)", "public") if a.public[k] else s
+        u0, u1 = a.utilisation(s, policy=False), a.utilisation(s)
+        r0, r1 = a.revenue(s, policy=False).m_as("yuan"), a.revenue(s).m_as("yuan")
+        rows.append([name, "utilisation", *(
+            "-" if math.isnan(x) and math.isnan(y) else f"{pct(x)} → {pct(y)}"
+            for x, y in zip(u0, u1, strict=True))])
+        rows.append([("", "public") if a.public[k] else "", "revenue, 万元",
+                     *(f"{_wan(x)} → {_wan(y)}"
+                                           for x, y in zip(r0, r1, strict=True))])
+    public = [s for s, p in zip(a.site_ids, a.public, strict=True) if p]
+    return "".join([
+        "<p class='note'>Without → with the policy, medians over paths; revenue at list "
+        "price. Publicly owned sites come first and are shaded: their change in operating "
+        "margin (revenue − energy bill + electricity subsidies received) offsets the outlay"
+        + (f" ({_e(', '.join(public))})" if public else "; no site is public, so nothing "
+           "offsets it") + ". “-”: the site has no capacity in that year.</p>",
+        _table(["site", "", *years], rows, [False, False, *([True] * len(years))]),
+    ])
+
+
+def _appraisal_tornado(t: Tornado, n_paths: int) -> str:
+    from capacity.plot import tornado_chart
+
+    base_pays = bool(t.base["pays_off"])
+    flips = t.flips()
+    verdict = "pays for itself" if base_pays else "does not pay for itself"
+    refused = any(b.reason for b in t.bars)
+    rows = []
+    for b in t.bars:
+        rng = b.range
+        pv = rng.provenance
+        ends = [("refused" if not math.isfinite(v) else _wan(v)) for v in b.net_fiscal_cost]
+        flipped = any(p != base_pays for p in b.pays_off)
+        rows.append([rng.label, _range_text(rng.low, rng.high),
+                     (f"{pv.kind.value}: {pv.note}"
+                      + (f" [{pv.reference}]" if pv.reference else ""), pv.kind.value),
+                     ends[0], ends[1], ("yes", "flips") if flipped else "no",
+                     *([b.reason or "-"] if refused else [])])
+    if flips:
+        names = [b.range.label for b in flips]
+        at = "; ".join(f"{b.range.label} at " + " or ".join(
+            _range_value(v) for v, p in zip((b.range.low, b.range.high), b.pays_off,
+                                            strict=True) if p != base_pays) for b in flips)
+        sentence = (f"Inside its range, the {_words(names)} "
+                    f"{'flips' if len(names) == 1 else 'each flip'} the conclusion: the "
+                    f"policy {verdict} at the base, but it "
+                    f"{'does not' if base_pays else 'does'} with the {at}.")
+    else:
+        sentence = (f"No input flips the conclusion inside its range: the policy {verdict} "
+                    "at both ends of every range tried.")
+    base = _money(ureg.Quantity(t.base["net_fiscal_cost"], "yuan"))
+    fewer = "" if n_paths == t.n_paths else (
+        f"; the appraisal above has {n_paths:,} paths, so its figures differ a little")
+    ax = tornado_chart(t)
+    fig = ax.get_figure(root=True)
+    return "".join([
+        f"<p class='verdict'><b>{_e(sentence)}</b></p>",
+        f"<p class='note'>Each input set to the low and to the high end of its plausible "
+        f"range, the rest held, on the same {t.n_paths:,} paths (seed {t.seed}) as a base "
+        f"appraisal whose net fiscal cost is {_e(base)} (present value, median){fewer}. "
+        "The net fiscal cost at each end is in 万元, present value, median; the largest "
+        "swing first; “flips?”: the policy pays for itself at one end and not at the base, "
+        "or the other way round.</p>",
+        _table(["input", "range (low to high)", "why this range", "at the low end",
+                "at the high end", "flips?", *(["refused"] if refused else [])], rows,
+               [False, False, False, True, True, False, *([False] if refused else [])]),
+        _figure(fig, "appraisal-tornado", "Net fiscal cost (present value, 10⁴ yuan) at "
+                "the low and the high end of each input's range; left of the dashed line the "
+                "policy pays for itself."),
+    ])
+
+
+def _appraisal_frontier(points: Sequence[FrontierPoint]) -> str:
+    from capacity.plot import _hours_unit, frontier_chart
+
+    resource = next((p.resource for p in points if p.resource is not None), None)
+    if resource is not None:
+        unit, words = _hours_unit(resource, max(abs(p.additional) for p in points))
+        scale = ureg.Quantity(1.0, resource.unit * ureg.hour).m_as(unit)
+        extra = f"additional {resource.label} [{words}]"
+    else:
+        scale, extra = 1.0, "additional demand (none bought)"
+    rows = [[_share(p.rate),
+             "no cap" if p.budget is None else _money(p.budget),
+             _wan(p.outlay), _wan(p.net_fiscal_cost), _number(p.additional * scale),
+             _share(p.deadweight_share), ("yes", "efficient") if p.efficient else "no"]
+            for p in points]
+    good = [p for p in points if p.efficient]
+    best = max(good, key=lambda p: p.additional, default=None)
+    ax = frontier_chart(points)
+    fig = ax.get_figure(root=True)
+    return "".join([
+        f"<p>{len(good)} of {len(points)} designs are efficient: no other design serves at "
+        "least as much additional demand for no more net fiscal cost."
+        + (f" Of those, the one that buys most is a {_e(_share(best.rate))} voucher with "
+           + _e("no budget cap" if best.budget is None else
+                f"a budget of {_money(best.budget)}")
+           + f", at a net fiscal cost of "
+           f"{_e(_money(ureg.Quantity(best.net_fiscal_cost, 'yuan')))} (present value)."
+           if best is not None else "") + "</p>",
+        "<p class='note'>Each design is the voucher at that rate and annual budget, the rest "
+        "as given, on the same paths. Outlay and net fiscal cost in 万元, present values; "
+        "medians over paths; additional demand over the horizon.</p>",
+        _table(["rate", "annual budget", "outlay", "net fiscal cost", extra,
+                "deadweight share", "efficient"], rows,
+               [True, True, True, True, True, True, False]),
+        _figure(fig, "appraisal-frontier", "Voucher designs: net fiscal cost against "
+                "additional demand served; the efficient ones joined."),
+    ])
+
+
+def _words(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _range_value(v: Any) -> str:
+    """One end of an input's range as the page writes it: ``−4.51``, ``0.55 yuan/kWh``."""
+    if hasattr(v, "units"):
+        if v.check("[currency]") or v.check("[currency] / [time]"):
+            return _money(v)
+        return f"{float(v.magnitude):.3g}".replace("-", "−") + f" {v.units:~P}"
+    if isinstance(v, float):
+        return f"{v:.3g}".replace("-", "−")
+    return str(v)
+
+
+def _range_text(low: Any, high: Any) -> str:
+    """An input's range: ``15 to 45 yuan/h/PFLOPS_fp16``, the unit once when they share it."""
+    lo, hi = _range_value(low), _range_value(high)
+    unit = lo.partition(" ")[2]
+    if unit and hi.partition(" ")[2] == unit:
+        return f"{lo.partition(' ')[0]} to {hi}"
+    return f"{lo} to {hi}"
+
+
+def _appraisal_assumptions(a: Appraisal) -> str:
+    rows = [[field, (pv.note + (f" [{pv.reference}]" if pv.reference else "")
+                     + MARKS.get(pv.kind.value, ""), pv.kind.value)]
+            for field, pv in a.assumptions]
+    return _legend() + _table(["field", "note"], rows)
+
+
+def render_appraisal_html(appraisal: Appraisal, tornado: Tornado | None = None,
+                          frontier: Sequence[FrontierPoint] | None = None, *,
+                          title: str | None = None) -> str:
+    """An appraisal of a policy as one self-contained HTML page.
+
+    Sections: the headline figures at a glance (whether the policy pays for itself,
+    what runs short earlier, the capex to keep up); year by year, the outlay split into
+    deadweight and the rest, the public sites' gain, the net fiscal cost and the
+    additional demand bought (table and figure); each site's utilisation and revenue
+    without and with the policy, public sites first; what moves the answer (the tornado,
+    with each range's provenance, and which inputs flip the conclusion); the voucher
+    designs, if given; and every assumption.
+
+    Parameters
+    ----------
+    appraisal
+        The appraisal (:func:`capacity.policy.appraise`).
+    tornado
+        Which inputs move it (:func:`capacity.sensitivity.appraisal_tornado`), if computed.
+    frontier
+        Voucher designs (:func:`capacity.policy.voucher_frontier`), if computed.
+    title
+        The page's title; by default one naming the scenarios appraised.
+
+    Returns
+    -------
+    str
+        The page: inline CSS and SVG, no script, nothing fetched.
+    """
+    a = appraisal
+    name = title or (f"Appraisal of {a.policy} against {a.baseline}" if a.policy else
+                     "Appraisal of " + (", ".join(a.instruments) or "no instruments"))
+    public = [s for s, p in zip(a.site_ids, a.public, strict=True) if p]
+    body = [f"<h1>{_e(name)}</h1>",
+            f"<p class='meta'>Against its baseline on {a.n_paths:,} Monte Carlo paths, "
+            f"{_e(a.months[0])} to {_e(a.months[-1])}; present values at "
+            f"{_e(_share(a.discount_rate))} a year to {_e(a.months[0])}; public sites: "
+            f"{_e(', '.join(public) or 'none')}. Money is in 万元 (10⁴ yuan); figures are "
+            "medians over paths unless a probability is given.</p>",
+            "<h2>At a glance</h2>", _appraisal_glance(a),
+            "<h2>Year by year</h2>", _appraisal_years(a),
+            "<h2>Sites</h2>", _appraisal_sites(a)]
+    if tornado is not None:
+        body += ["<h2>What moves the answer</h2>", _appraisal_tornado(tornado, a.n_paths)]
+    if frontier is not None and len(frontier):
+        body += ["<h2>Designs</h2>", _appraisal_frontier(list(frontier))]
+    body += [f"<h2>Assumptions ({len(a.assumptions)})</h2>", _appraisal_assumptions(a)]
+    return _page(name, "".join(body))
 
 
 def write_html(page: str, path: str | os.PathLike[str]) -> str:

@@ -8,6 +8,7 @@ short (compute in PFLOPS rather than 100,000s of TFLOPS) unless the caller names
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,10 +28,13 @@ if TYPE_CHECKING:
 
     from capacity.allocation import Allocation, AllocationProblem
     from capacity.inventory import Estate
+    from capacity.policy import Appraisal, FrontierPoint
     from capacity.report import Study
+    from capacity.sensitivity import Tornado
 
-__all__ = ["estate_chart", "fan_chart", "grid_heatmap", "headroom_chart", "outlay_chart",
-           "save_figures", "shadow_price_chart", "utilisation_heatmap"]
+__all__ = ["appraisal_chart", "estate_chart", "fan_chart", "frontier_chart", "grid_heatmap",
+           "headroom_chart", "outlay_chart", "save_figures", "shadow_price_chart",
+           "tornado_chart", "utilisation_heatmap"]
 
 #: Units a figure may show each kind of amount in, smallest first.
 _LADDERS = {
@@ -326,6 +330,290 @@ def outlay_chart(cost: PolicyCost, *, budgets: Mapping[str, Quantity] | None = N
     _thousands(ax)
     ax.grid(alpha=0.3, axis="y")
     _legend_below(ax)
+    return ax
+
+
+#: Colours of an appraisal's parts: outlay bought anyway, outlay on additional demand.
+_DEADWEIGHT, _ADDITIONAL = "0.62", "tab:green"
+
+#: Hours in a mean year: resource-hours over this read as an average amount held a year.
+_YEAR_HOURS = 8766.0
+
+
+def _hours_unit(resource: Resource, largest: float) -> tuple[pint.Unit, str]:
+    """The unit of resource-hours that shows amounts up to `largest` with short numbers.
+
+    `largest` is in canonical resource-hours (``TFLOPS_fp16·h``). The unit is the
+    :func:`display_unit` of the amount held for a year (`largest` ÷ 8,766 hours), times an
+    hour, so compute reads in PFLOPS-hours where the estate's compute reads in PFLOPS.
+
+    Returns
+    -------
+    tuple of (pint.Unit, str)
+        The unit, and its name in words (``"PFLOPS_fp16-hours"``).
+
+    Examples
+    --------
+    >>> _hours_unit(Resource.COMPUTE_FP16, 4.4e8)[1]
+    'PFLOPS_fp16-hours'
+    """
+    shown = display_unit(resource, abs(largest) / _YEAR_HOURS)
+    return shown * ureg.hour, f"{shown:~P}-hours"
+
+
+def _latin(text: str) -> str:
+    """Figure text without CJK glyphs (the default fonts have none): 万元 as 10⁴ yuan."""
+    return text.replace("亿元", "10⁸ yuan").replace("万元", "10⁴ yuan")
+
+
+def _value(v: Any) -> str:
+    """One end of an input's range, short: ``0.7``, ``−4.51``, ``15 yuan/h/PFLOPS_fp16``."""
+    if isinstance(v, pint.Quantity):
+        return f"{float(v.magnitude):.3g}".replace("-", "−") + _latin(f" {v.units:~P}")
+    if isinstance(v, float):
+        return f"{v:.3g}".replace("-", "−")
+    return _latin(str(v))
+
+
+def appraisal_chart(appraisal: Appraisal, *, ax: Axes | None = None) -> Axes:
+    """A policy's outlay per year, split into deadweight and the rest, with its net cost.
+
+    Each year's bar is the median outlay of the policy's instruments over paths, in 万元
+    (10⁴ yuan): its lower part the median deadweight (paid on demand that would have been
+    bought anyway), its upper part the rest of the median outlay (paid on additional
+    demand), so the stack sums to the median outlay. The line is the median net fiscal
+    cost: the outlay (less the baseline's own) less what publicly owned sites gain.
+
+    Parameters
+    ----------
+    appraisal
+        The appraisal to draw (:func:`capacity.policy.appraise`).
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    ax = _axes(ax)
+    years = np.asarray(appraisal.years)
+    outlay = np.median(appraisal.outlay_paths(), axis=0) / 1e4
+    # medians do not add: the median deadweight, capped at the median outlay, and the rest
+    dead = np.minimum(np.median(appraisal.deadweight_paths(), axis=0) / 1e4, outlay)
+    rest = outlay - dead
+    net = appraisal.net_fiscal_cost().m_as("万元")
+    ax.bar(years, dead, 0.6, color=_DEADWEIGHT,
+           label="deadweight: paid on demand bought anyway (median)")
+    ax.bar(years, rest, 0.6, bottom=dead, color=_ADDITIONAL,
+           label="paid on additional demand (the rest of the median outlay)")
+    less = "outlay − baseline's outlay − public sites' gain" \
+        if np.any(appraisal.baseline_outlay) else "outlay − public sites' gain"
+    ax.plot(years, net, "D-", color="k", ms=5, lw=1.5,
+            label=f"net fiscal cost: {less} (median)")
+    ax.axhline(0, color="k", lw=0.8)
+    low = min(0.0, float(np.min(net, initial=0.0)))
+    high = max(float(np.max(outlay, initial=0.0)), float(np.max(net, initial=0.0)))
+    span = (high - low) or 1.0
+    for year, top, cost in zip(years, outlay, net, strict=True):
+        # the total above its bar, clear of the net cost's marker where that sits on top
+        lift = 9 if 0 <= cost - top < 0.05 * span or abs(cost - top) < 0.03 * span else 2
+        ax.annotate(f"{top:,.0f}", (year, max(top, 0.0)), xytext=(0, lift),
+                    textcoords="offset points", ha="center", va="bottom", fontsize="small")
+    ax.set_ylim(low - 0.05 * span * (low < 0), high + 0.12 * span)
+    # 万元 as "10⁴ yuan" on the axis: the default fonts have no CJK glyphs
+    ax.set_ylabel("10⁴ yuan per year")
+    ax.set_xlabel("year")
+    ax.set_xticks(years)
+    _thousands(ax)
+    ax.grid(alpha=0.3, axis="y")
+    _legend_below(ax, ncol=1)
+    return ax
+
+
+def tornado_chart(tornado: Tornado, *, ax: Axes | None = None) -> Axes:
+    """The net fiscal cost at both ends of each input's range: which inputs move it most.
+
+    One row per input, the largest swing on top: a bar from the base value (the solid
+    line) to the present value of the net fiscal cost with the input at the low end of its
+    range, another to that at the high end, each end labelled with the input's value. Left
+    of the dashed line at zero the policy pays for itself; an input whose range holds the
+    opposite conclusion to the base has its label in bold and a diamond at the end that
+    flips it.
+
+    Parameters
+    ----------
+    tornado
+        The tornado to draw (:func:`capacity.sensitivity.appraisal_tornado`).
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    bars = tornado.bars
+    ax = _axes(ax, (9, 0.55 * max(len(bars), 1) + 2.2))
+    base = float(tornado.base["net_fiscal_cost"]) / 1e4
+    base_pays = bool(tornado.base["pays_off"])
+    flipped = {id(b) for b in tornado.flips()}
+    colours = ("tab:blue", "tab:orange")
+    words = ("input at the low end of its range", "input at the high end of its range")
+    ends: list[float] = [base, 0.0]
+    for i, b in enumerate(bars):
+        spans = [v / 1e4 for v in b.net_fiscal_cost]
+        for k, (end, colour) in enumerate(zip(spans, colours, strict=True)):
+            if not math.isfinite(end):
+                continue
+            ends.append(end)
+            ax.barh(i, end - base, left=base, height=0.6, color=colour, alpha=0.85,
+                    label=words[k] if i == 0 else None)
+            if b.pays_off[k] != base_pays:
+                ax.plot(end, i, "D", color="tab:red", ms=7, mec="k", mew=0.6, zorder=4)
+        values = [_value(b.range.low), _value(b.range.high)]
+        finite = [(v, k) for k, v in enumerate(spans) if math.isfinite(v)]
+        if len(finite) < 2:
+            ax.text(base, i, "  an end is refused", va="center", fontsize="small")
+            continue
+        (left, k_left), (right, k_right) = min(finite), max(finite)
+        if k_left == k_right:  # both ends equal: the low end's value left, the high right
+            k_left, k_right = 0, 1
+        # each value beyond its end of the row, clear of a diamond drawn there
+        gap = [9 if b.pays_off[k] != base_pays else 3 for k in (0, 1)]
+        ax.annotate(values[k_left], (min(left, base), i), xytext=(-gap[k_left], 0),
+                    textcoords="offset points", ha="right", va="center", fontsize="small",
+                    color=colours[k_left])
+        ax.annotate(values[k_right], (max(right, base), i), xytext=(gap[k_right], 0),
+                    textcoords="offset points", ha="left", va="center", fontsize="small",
+                    color=colours[k_right])
+    ax.axvline(base, color="k", lw=1.2,
+               label=f"base: {base:,.0f} × 10⁴ yuan (median)")
+    ax.axvline(0, color="k", ls="--", lw=1, label="zero: left of it the policy pays for itself")
+    if flipped:
+        ax.plot([], [], "D", color="tab:red", mec="k", mew=0.6, ls="",
+                label="end at which the conclusion flips (label in bold)")
+    ax.set_yticks(range(len(bars)), [b.range.label for b in bars])
+    for tick, b in zip(ax.get_yticklabels(), bars, strict=True):
+        if id(b) in flipped:
+            tick.set_fontweight("bold")
+    ax.set_ylim(len(bars) - 0.5, -0.5)  # the largest swing on top
+    lo, hi = min(ends), max(ends)
+    pad = 0.45 * ((hi - lo) or abs(base) or 1.0)
+    ax.set_xlim(lo - pad, hi + pad)
+    ax.set_xlabel("net fiscal cost, present value [10⁴ yuan]")
+    _thousands(ax, "x")
+    ax.grid(alpha=0.3, axis="x")
+    _legend_below(ax, ncol=2)
+    return ax
+
+
+def _design(p: FrontierPoint) -> tuple[str, str]:
+    """A design's rate and budget as a label shows them: ``("30 %", "1000")``."""
+    budget = "no cap" if p.budget is None else f"{p.budget.m_as('万元/year'):.0f}"
+    return f"{p.rate:.0%}".replace("%", " %"), budget
+
+
+def _label_points(ax: Axes, xy: Sequence[tuple[float, float]], texts: Sequence[str]) -> None:
+    """Write each point's text beside it, moving it round the point to clear the others.
+
+    Greedy: each label takes the first of right-above, right-below, left-above and
+    left-below of its point where its box (estimated from its length) overlaps no label
+    already placed and no other point.
+    """
+    ax.autoscale_view()
+    to_px = ax.transData
+    fig = ax.get_figure(root=True)
+    size = 0.8 * float(fig.dpi if fig is not None else 100) / 72 * 8.3  # "small", px
+    dots = [tuple(to_px.transform(p)) for p in xy]
+    placed: list[tuple[float, float, float, float]] = []
+    where = ((5, 3, "left", "bottom"), (5, -3, "left", "top"), (-5, 3, "right", "bottom"),
+             (-5, -3, "right", "top"))
+    for k, ((px, py), text) in enumerate(zip(dots, texts, strict=True)):
+        w, h = 0.62 * size * len(text), 1.25 * size
+        for dx, dy, ha, va in where:
+            x0 = px + dx * size / 8 - (w if ha == "right" else 0)
+            y0 = py + dy * size / 8 - (h if va == "top" else 0)
+            box = (x0, y0, x0 + w, y0 + h)
+            clear = not any(box[0] < b[2] and b[0] < box[2] and box[1] < b[3] and b[1] < box[3]
+                            for b in placed)
+            # no other point between this one and its label either, or it reads as theirs
+            near = (min(px, box[0]) - 6, box[1] - 6, max(px, box[2]) + 6, box[3] + 6)
+            clear = clear and not any(near[0] < qx < near[2] and near[1] < qy < near[3]
+                                      for j, (qx, qy) in enumerate(dots) if j != k)
+            if clear:
+                break
+        placed.append(box)
+        ax.annotate(text, xy[k], xytext=(dx, dy), textcoords="offset points", ha=ha, va=va,
+                    fontsize="small")
+
+
+def frontier_chart(points: Sequence[FrontierPoint], *, ax: Axes | None = None) -> Axes:
+    """Voucher designs by net fiscal cost and additional demand: the efficient frontier.
+
+    Each design (rate × annual budget, labelled ``30 %/1000``: the rate and the budget in
+    10⁴ yuan a year) is a point at the median present value of its net fiscal cost and the
+    median additional demand it serves over the horizon, in resource-hours of the resource
+    the voucher buys. Efficient designs (none serves as much for less) are highlighted and
+    joined; designs that land on the same point share a label.
+
+    Parameters
+    ----------
+    points
+        The designs (:func:`capacity.policy.voucher_frontier`).
+    ax
+        Axes to draw on; a new figure if omitted.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    FieldError
+        If there are no points, or they measure the demand of different resources.
+    """
+    points = list(points)
+    if not points:
+        raise FieldError("points", "must hold at least one design")
+    measured = {p.resource for p in points if p.resource is not None}
+    if len(measured) > 1:
+        raise FieldError("points", "measure the additional demand of different resources",
+                         ", ".join(sorted(r.name.lower() for r in measured)))
+    ax = _axes(ax, (8, 5))
+    resource = next(iter(measured), None)
+    if resource is not None:
+        unit, words = _hours_unit(resource, max(abs(p.additional) for p in points))
+        scale = ureg.Quantity(1.0, resource.unit * ureg.hour).m_as(unit)
+        ax.set_ylabel(f"additional {resource.label} served [{words}]")
+    else:
+        scale = 1.0
+        ax.set_ylabel("additional demand served (the vouchers buy none)")
+    x = np.array([p.net_fiscal_cost / 1e4 for p in points])
+    y = np.array([p.additional * scale for p in points])
+    good = np.array([p.efficient for p in points])
+    ax.scatter(x[~good], y[~good], s=30, color="0.55", zorder=3,
+               label="dominated: another design serves as much for less")
+    ax.scatter(x[good], y[good], s=60, color="tab:red", edgecolors="k", linewidths=0.6,
+               zorder=4, label="efficient: no design serves as much for less")
+    order = np.argsort(x[good], kind="stable")
+    ax.plot(x[good][order], y[good][order], color="tab:red", lw=1.2, zorder=3,
+            label="the frontier")
+    ax.axvline(0, color="k", ls="--", lw=1, label="zero: left of it a design pays for itself")
+    ax.margins(x=0.15, y=0.1)
+    shared: dict[tuple[float, float], list[tuple[str, str]]] = {}
+    for xi, yi, p in zip(x, y, points, strict=True):
+        shared.setdefault((float(xi), float(yi)), []).append(_design(p))
+    texts = []
+    for names in shared.values():
+        rates = list(dict.fromkeys(r for r, _ in names))
+        texts.append(f"{rates[0]}/" + ", ".join(b for _, b in names) if len(rates) == 1
+                     else "; ".join(f"{r}/{b}" for r, b in names))
+    _label_points(ax, list(shared), texts)
+    ax.plot([], [], ls="", label="labels: voucher rate / annual budget [10⁴ yuan a year]")
+    ax.set_xlabel("net fiscal cost, present value [10⁴ yuan]")
+    _thousands(ax, "x")
+    _thousands(ax)
+    ax.grid(alpha=0.3)
+    _legend_below(ax, ncol=2)
     return ax
 
 

@@ -9,6 +9,12 @@ Every variant uses the same seed as the base (common random numbers), so a diffe
 comes from the assumption alone. Assumptions that are not numbers (a reading of the
 source, a ramp shape, an unknown envelope) are listed as not varied, with the reason.
 
+:func:`appraisal_tornado` does the same for a policy appraisal, over each input's
+*plausible range* rather than a fixed step (:func:`appraisal_ranges`: elasticity, take-up,
+list prices, covered demand's growth, load factor, discount rate, public sites'
+electricity price, each range with its provenance), and says which inputs flip the
+conclusion (whether the policy pays for itself) inside their range.
+
 Examples
 --------
 >>> from capacity.datasets import ganzhou

@@ -169,6 +169,8 @@ class Appraisal:
         The expansions that keep up, per group of resources.
     assumptions
         Every assumption of the appraisal and the costings under it, as (field, provenance).
+    policy, baseline
+        The names of the scenarios appraised.
     """
 
     months: NDArray[np.datetime64]
@@ -198,6 +200,8 @@ class Appraisal:
     first_short_with: Mapping[Resource, NDArray[np.int64]] = attrs.field(repr=False)
     capex: tuple[CapexShift, ...] = attrs.field(repr=False)
     assumptions: tuple[tuple[str, Provenance], ...] = attrs.field(repr=False, default=())
+    policy: str = ""
+    baseline: str = ""
 
     def __attrs_post_init__(self) -> None:
         fields.freeze(self)
@@ -245,9 +249,12 @@ class Appraisal:
         counts = yearly_sum(np.ones(self.months.size), year_of)
         return np.asarray(yearly_sum(per_month, year_of) / counts, dtype=np.float64)
 
-    def _pv(self, yearly: _Floats) -> _Floats:
-        """Per path, the present value of yearly flows, ``(n_paths,)``."""
-        return np.asarray(yearly @ self.discount_factors(), dtype=np.float64)
+    def present_value_paths(self, yearly: _Floats) -> _Floats:
+        """Per path, the present value of ``(n_paths, n_years)`` yuan flows, ``(n_paths,)``."""
+        return np.asarray(np.asarray(yearly, dtype=np.float64) @ self.discount_factors(),
+                          dtype=np.float64)
+
+    _pv = present_value_paths
 
     # -- outlay and deadweight -----------------------------------------------------------
     def _sum(self, table: Mapping[str, _Floats], name: str | None) -> _Floats:
@@ -422,7 +429,8 @@ class Appraisal:
     def totals(self, q: float = 0.5) -> dict[str, Any]:
         """The headline figures over the horizon, each a quantile over paths (median).
 
-        Keys: ``outlay`` and ``net_fiscal_cost`` (present values, yuan), ``deadweight_share``,
+        Keys: ``outlay`` (the policy's instruments), ``baseline_outlay`` (the baseline's
+        own) and ``net_fiscal_cost`` (present values, yuan), ``deadweight_share``,
         ``additional`` and ``cost_per_additional`` (per resource with any, resource-hours
         and yuan per resource-hour; the cost for all the policy's vouchers together),
         ``spend_per_yuan``, ``months_earlier`` (per resource) and ``capex`` (present
@@ -442,8 +450,8 @@ class Appraisal:
                     per = np.where(extra > 0, paid / extra, np.inf)
                 cost[r] = float(_nanquantile(per, q))
         return {
-            "outlay": float(self.present_value(self.outlay_paths() - self.baseline_outlay,
-                                               q).magnitude),
+            "outlay": float(self.present_value(self.outlay_paths(), q).magnitude),
+            "baseline_outlay": float(self.present_value(self.baseline_outlay, q).magnitude),
             "net_fiscal_cost": float(self.net_fiscal_cost(q, present_value=True).magnitude),
             "public_gain": float(self.present_value(self.public_gain_paths(), q).magnitude),
             "deadweight_share": float(self.deadweight_share(q=q)),
@@ -478,7 +486,11 @@ class Appraisal:
                "deadweight share": "n/a" if math.isnan(t["deadweight_share"])
                else f"{t['deadweight_share']:.0%}"}
         for r, v in t["cost_per_additional"].items():
-            out[f"cost per additional {_unit_hour(r)}"] = f"{v:,.1f} yuan"
+            unit = _display_hour(r)
+            per = ureg.Quantity(v, ureg.yuan / (r.unit * ureg.hour)).m_as(ureg.yuan / unit)
+            words = f"{unit / ureg.hour:~P}-hour"  # PFLOPS_fp16-hour
+            out[f"cost per additional {words}"] = (
+                f"{per:,.1f} yuan" if math.isfinite(per) else "buys none")
         return out
 
     def to_xarray(self, q: Sequence[float] | None = None) -> Any:
@@ -492,11 +504,12 @@ class Appraisal:
         return appraisal_dataset(self, q)
 
 
-def _unit_hour(r: Resource) -> str:
-    """``PFLOPS_fp16-hour``-style words for a resource's unit-hour."""
-    from capacity.labelled import unit_text
-
-    return f"{unit_text(r.unit)}-hour"
+def _display_hour(r: Resource) -> Any:
+    """The unit-hour unit prices are read in: PFLOPS of a precision, else the canonical."""
+    unit = r.unit
+    if r.precision is not None:
+        unit = ureg.Unit(f"{r.unit:~C}".replace("TFLOPS", "PFLOPS").replace("TOPS", "POPS"))
+    return unit * ureg.hour
 
 
 def _nanquantile(values: _Floats, q: float | Sequence[float]) -> _Floats:
@@ -732,7 +745,10 @@ def appraise_projections(policy: Projection, baseline: Projection, *,
         utilisation_without=cost0.utilisation_with, utilisation_with=cost1.utilisation_with,
         first_short_without={r: baseline.first_short(r) for r in demanded},
         first_short_with={r: policy.first_short(r) for r in demanded},
-        capex=_capex(baseline, policy, rate), assumptions=_notes(policy, cost1, rate))
+        capex=_capex(baseline, policy, rate), assumptions=_notes(policy, cost1, rate),
+        policy=policy.scenario.name, baseline=baseline.scenario.name if
+        baseline.scenario.policies or baseline.scenario.name != policy.scenario.name else
+        f"{policy.scenario.name} without its instruments")
 
 
 def baseline_of(policy: Scenario) -> Scenario:
