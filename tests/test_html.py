@@ -92,17 +92,22 @@ def test_the_page_holds_the_studys_key_numbers(rendered):
     assert page.count("<svg") >= 5
 
 
-def test_chromium_renders_the_report_with_its_figures(rendered, tmp_path):
-    study, _, path = rendered
-    shot = tmp_path / "page.png"
-    _chromium("--window-size=1200,4000", f"--screenshot={shot}", path.as_uri())
+def _drawn(shot, path):
+    """The page's screenshot is not blank; its DOM and the figures it holds, in order."""
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
     assert pixels.shape == (4000, 1200)
     ink = (pixels < 200).mean()
     assert ink > 0.02, f"the render is blank ({ink:.1%} of pixels drawn)"
     assert pixels.std() > 20
     dom = _chromium("--dump-dom", path.as_uri()).stdout
-    figures = re.findall(r"<figure data-figure=\"([^\"]+)\"", dom)
+    return dom, re.findall(r"<figure data-figure=\"([^\"]+)\"", dom)
+
+
+def test_chromium_renders_the_report_with_its_figures(rendered, tmp_path):
+    study, _, path = rendered
+    shot = tmp_path / "page.png"
+    _chromium("--window-size=1200,4000", f"--screenshot={shot}", path.as_uri())
+    dom, figures = _drawn(shot, path)
     assert f"{study.scenario.name}-estate" in figures
     assert any("-fan-" in f for f in figures)
     assert dom.count("<svg") == len(figures)
@@ -207,13 +212,7 @@ def test_chromium_renders_the_appraisal_with_its_figures(appraised, tmp_path):
     _, t, _, _, path = appraised
     shot = tmp_path / "appraisal.png"
     _chromium("--window-size=1200,4000", f"--screenshot={shot}", path.as_uri())
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.shape == (4000, 1200)
-    ink = (pixels < 200).mean()
-    assert ink > 0.02, f"the render is blank ({ink:.1%} of pixels drawn)"
-    assert pixels.std() > 20
-    dom = _chromium("--dump-dom", path.as_uri()).stdout
-    figures = re.findall(r"<figure data-figure=\"([^\"]+)\"", dom)
+    dom, figures = _drawn(shot, path)
     assert figures == ["appraisal-years", "appraisal-tornado", "appraisal-frontier"]
     assert dom.count("<svg") == len(figures)
     # the figures' text is text in the DOM: units a planner reads, the tornado's inputs

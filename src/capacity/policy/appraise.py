@@ -575,7 +575,7 @@ def _yearly(monthly: _Floats, year_of: NDArray[np.int64]) -> _Floats:
 
 def _capex(without: Projection, with_: Projection, rate: float) -> tuple[CapexShift, ...]:
     """The expansions that keep up with what runs short, and their change in present value."""
-    short = [r for r in Resource if r in _demanded(with_)
+    short = [r for r in Resource if r in with_._demanded
              and (with_.short_paths(r).any() or without.short_paths(r).any())]
     profiles = with_.pools.profiles
     by_profile: dict[str, list[Resource]] = {}
@@ -600,11 +600,6 @@ def _capex(without: Projection, with_: Projection, rate: float) -> tuple[CapexSh
                               ureg.Quantity(k1, "cabinet"), each.to("yuan"),
                               capex * k0 * (v1 - v0), capex * (k1 - k0) * v1))
     return tuple(out)
-
-
-def _demanded(p: Projection) -> tuple[Resource, ...]:
-    return tuple(r for r in Resource if any(
-        b.ratios[r.index] > 0 and np.any(p.need[i]) for i, b in enumerate(p.uses.blocks)))
 
 
 def _notes(policy: Projection, cost: PolicyCost, rate: float) -> tuple[tuple[str, Provenance],
@@ -729,7 +724,7 @@ def appraise_projections(policy: Projection, baseline: Projection, *,
             additional_by[name] = np.zeros((n, n_y, N_RESOURCES))
             bought[name] = ()
     rate = float(policy.scenario.market.discount_rate)
-    demanded = _demanded(policy)
+    demanded = policy._demanded
     base_outlay = sum((cost0.outlays[x] for x in cost0.instruments), np.zeros((n, n_y)))
     return Appraisal(
         months=months, years=years, site_ids=tuple(s.id for s in policy.pools.sites),
