@@ -15,6 +15,8 @@ shifts and keeps what improves it.
 
 from __future__ import annotations
 
+import itertools
+import math
 import time
 from collections.abc import Callable
 
@@ -26,7 +28,7 @@ from capacity import fields
 from capacity.allocation.model import Model
 from capacity.allocation.problem import AllocationProblem
 
-__all__ = ["Packing", "greedy", "improve"]
+__all__ = ["Packing", "eject", "greedy", "improve"]
 
 #: Slack tolerance when testing that a load fits (absolute, in the row's unit).
 _FIT = 1e-9
@@ -314,10 +316,10 @@ def _swap(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDArray
 
 
 def _descend(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDArray[np.float64],
-             weight: float, deadline: float, stop: Callable[[], bool]) -> None:
+             weight: float, deadline: float, stop: Callable[[], bool], budget: _Budget) -> None:
     """Apply the best shift, else the best swap, while the penalised score falls."""
     tol = 1e-9 * max(1.0, float(np.abs(pack.cost[np.isfinite(pack.cost)]).max(initial=1.0)))
-    while time.perf_counter() < deadline and not stop():
+    while time.perf_counter() < deadline and not stop() and budget.spend():
         d, j, change = _shift(pack, state, demands, norm, weight)
         if change < -tol:
             state.move(pack, int(demands[d]), j)
@@ -331,9 +333,30 @@ def _descend(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDAr
         state.move(pack, iq, jp)
 
 
-def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int,
+@attrs.define
+class _Budget:
+    """Moves left to a search (mutable, internal); ``None`` for no limit."""
+
+    left: int | None
+    spent: int = 0
+
+    def spend(self) -> bool:
+        """Count one move; False (and nothing counted) when the budget is used up."""
+        if self.left is not None and self.spent >= self.left:
+            return False
+        self.spent += 1
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        """True when no move is left."""
+        return self.left is not None and self.spent >= self.left
+
+
+def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf, seed: int,
             patience: int = 200, kick: int | None = None,
-            stop: Callable[[], bool] = lambda: False) -> NDArray[np.float64] | None:
+            stop: Callable[[], bool] = lambda: False,
+            moves: int | None = None) -> NDArray[np.float64] | None:
     """Repair and improve an answer by penalised local search with random kicks.
 
     Whole demands move (shift to another pool or to unmet, swap two demands' pools) under
@@ -361,6 +384,10 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
         incumbent 2 does better (d10200, d20200, d20400: 0.1-0.2 % lower than with 10).
     stop
         Asked between moves; ``True`` ends the search early, as at the deadline.
+    moves
+        A work budget: at most this many moves (a shift, a swap or a kick's shift counts
+        one). With the default `deadline` and `stop`, the same input then gives the same
+        answer on any machine under any load; ``None``: no budget.
 
     Returns
     -------
@@ -395,8 +422,10 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
     best_cost = pack.total_cost(x) if start_feasible else 0.0
     rng = np.random.default_rng(seed)
     stale = 0
-    while demands.size and stale < patience and time.perf_counter() < deadline and not stop():
-        _descend(pack, state, demands, norm, weight, deadline, stop)
+    budget = _Budget(moves)
+    while demands.size and stale < patience and time.perf_counter() < deadline and not stop() \
+            and not budget.exhausted:
+        _descend(pack, state, demands, norm, weight, deadline, stop, budget)
         feasible = state.excess(pack, norm) <= _FIT
         cost = pack.total_cost(steps_of(state.where)) if feasible else 0.0
         if feasible and (best_where is None or cost < best_cost - 1e-9 * abs(best_cost)):
@@ -407,6 +436,8 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
         if best_where is not None and feasible:
             state = _State(best_where.copy(), pack.used(steps_of(best_where)))
         for i in rng.choice(demands, size=min(kick, demands.size), replace=False):
+            if not budget.spend():
+                break
             options = np.flatnonzero(np.isfinite(pack.cost[i]))
             options = options[options != state.where[i]]
             if options.size:
@@ -414,3 +445,204 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float, seed: int
     if not demands.size:
         return x if pack.feasible(x) else None
     return None if best_where is None else steps_of(best_where)
+
+
+def _fits_after(pack: Packing, state: _State, moves: list[tuple[int, int]]) -> bool:
+    """True when making `moves` (demand, pool) leaves every row within its capacity."""
+    load = state.load.copy()
+    for i, j in moves:
+        old = int(state.where[i])
+        np.subtract.at(load, pack.rows[old], pack.load[i, old])
+        np.add.at(load, pack.rows[j], pack.load[i, j])
+    return bool(np.all(load <= pack.capacity + _FIT * np.maximum(1.0, pack.capacity)))
+
+
+def _gain(pack: Packing, state: _State, moves: list[tuple[int, int]]) -> float:
+    """Cost change of `moves` (negative: cheaper)."""
+    return float(sum(pack.cost[i, j] - pack.cost[i, state.where[i]] for i, j in moves))
+
+
+def _chain(pack: Packing, state: _State, demands: NDArray[np.intp], tol: float,
+           ) -> list[tuple[int, int]] | None:
+    """An improving ejection chain of whole demands, or ``None`` when there is none.
+
+    On the improvement graph, arc ``a → b`` means "demand ``a`` enters ``b``'s pool and
+    ejects ``b``": it costs ``cost[a, pool(b)] - cost[a, pool(a)]`` and exists when ``a``
+    fits there once ``b`` has left. A chain is a path whose last demand moves into a pool
+    with room for it, or a cycle; its pools must be distinct for the arcs' fit tests to
+    add up. Shortest paths from every demand at once (Bellman–Ford, one vectorised pass
+    per chain length, up to one per pool) find the negative chains; each candidate is
+    checked exactly (every row, site power included) before it is returned, so a chain
+    whose arcs share a pool or a site's power is never applied.
+    """
+    d = demands[state.where[demands] >= 0]
+    if d.size < 2:
+        return None
+    cur = state.where[d]
+    m = pack.cost.shape[1]
+    slack = pack.capacity[pack.rows] - state.load[pack.rows]  # (m, K)
+    here = pack.cost[d, cur]
+    own = pack.load[d, cur]  # (d, K)
+    enter = pack.load[d][:, cur, :]  # (a, b, K): load of a at b's pool
+    fits = np.all(enter <= (slack[cur] + own)[None] + _FIT, axis=2) & (cur[:, None] != cur)
+    arc = np.where(fits, pack.cost[d][:, cur] - here[:, None], np.inf)
+    room = np.all(pack.load[d] <= slack[None] + _FIT, axis=2) & (np.arange(m) != cur[:, None])
+    sink = np.where(room, pack.cost[d] - here[:, None], np.inf)  # (a, pool)
+    best_sink = sink.min(axis=1)
+    dist = np.zeros(d.size)
+    pred = np.full(d.size, -1)
+
+    def walk(v: int) -> list[int]:
+        path = [v]
+        while pred[path[-1]] >= 0 and len(path) <= m:
+            path.append(int(pred[path[-1]]))
+        return path[::-1]
+
+    for _ in range(m):
+        total = dist + best_sink
+        a = int(np.argmin(total))
+        if total[a] < -tol:
+            path = walk(a)
+            moves = [(int(d[u]), int(cur[v])) for u, v in itertools.pairwise(path)]
+            moves.append((int(d[a]), int(np.argmin(sink[a]))))
+            if len({i for i, _ in moves}) == len(moves) and _gain(pack, state, moves) < -tol \
+                    and _fits_after(pack, state, moves):
+                return moves
+        step = dist[:, None] + arc
+        came = step.argmin(axis=0)
+        reach = step[came, np.arange(d.size)]
+        better = reach < dist - tol
+        if not better.any():
+            return None
+        dist = np.where(better, reach, dist)
+        pred = np.where(better, came, pred)
+        for b in np.flatnonzero(better)[:4]:
+            cycle = _cycle_through(pred, int(b), m)
+            if cycle is None:
+                continue
+            moves = [(int(d[u]), int(cur[v])) for u, v in zip(cycle, cycle[1:] + cycle[:1],
+                                                               strict=True)]
+            if _gain(pack, state, moves) < -tol and _fits_after(pack, state, moves):
+                return moves
+    return None
+
+
+def _cycle_through(pred: NDArray[np.intp], start: int, longest: int) -> list[int] | None:
+    """The cycle of the predecessor graph reached from `start`, in arc order, if any."""
+    seen: set[int] = set()
+    v = start
+    while v >= 0 and v not in seen and len(seen) <= longest:
+        seen.add(v)
+        v = int(pred[v])
+    if v < 0 or v not in seen:
+        return None
+    cycle = [v]
+    u = int(pred[v])
+    while u != v:
+        cycle.append(u)
+        u = int(pred[u])
+    return cycle[::-1]
+
+
+def _chain_descent(pack: Packing, state: _State, demands: NDArray[np.intp], tol: float,
+                   deadline: float, stop: Callable[[], bool], budget: _Budget) -> None:
+    """Apply improving ejection chains until there is none (or the budget runs out)."""
+    while time.perf_counter() < deadline and not stop() and not budget.exhausted:
+        moves = _chain(pack, state, demands, tol)
+        if moves is None:
+            return
+        for i, j in moves:
+            budget.spend()
+            state.move(pack, i, j)
+
+
+def _feasible_kick(pack: Packing, state: _State, demands: NDArray[np.intp],
+                   rng: np.random.Generator, size: int, budget: _Budget) -> None:
+    """`size` random moves that keep the answer feasible: shifts and swaps of two demands."""
+    placed = demands[state.where[demands] >= 0]
+    made = 0
+    for _ in range(50 * size):
+        if made >= size or placed.size < 2 or not budget.spend():
+            return
+        i, k = (int(v) for v in rng.choice(placed, size=2, replace=False))
+        if rng.random() < 0.5:
+            moves = [(i, int(rng.integers(pack.cost.shape[1])))]
+        else:
+            moves = [(i, int(state.where[k])), (k, int(state.where[i]))]
+        if any(j == state.where[a] or not np.isfinite(pack.cost[a, j]) for a, j in moves):
+            continue
+        if _fits_after(pack, state, moves):
+            for a, j in moves:
+                state.move(pack, a, j)
+            made += 1
+
+
+def eject(pack: Packing, x: NDArray[np.float64], *, seed: int, kick: int = 3,
+          deadline: float = math.inf, stop: Callable[[], bool] = lambda: False,
+          moves: int | None = None) -> NDArray[np.float64]:
+    """Iterated ejection-chain search from a feasible answer: never returns a costlier one.
+
+    Applies improving ejection chains (:func:`_chain`: a demand enters a pool and
+    ejects one that moves on, and so on, ending in a pool with room or closing a cycle)
+    until none is left, then repeatedly perturbs the best answer by `kick` random
+    feasible shifts or swaps and descends again, keeping the result when it costs no
+    more (so the search drifts across plateaus). In the spirit of Yagiura, Ibaraki and
+    Glover's ejection chains for the GAP, restricted to feasible answers.
+
+    Parameters
+    ----------
+    pack
+        The problem.
+    x
+        ``(n, m)`` feasible steps; splittable demands and unmet whole demands stay put.
+    seed
+        Seed of the kicks.
+    kick
+        Random moves per perturbation.
+    deadline, stop
+        ``time.perf_counter()`` value to stop at, and a flag asked between chains.
+    moves
+        A work budget in moves (each demand a chain moves, and each kick's try, counts
+        one): with the default `deadline` and `stop`, the same input then gives the same
+        answer on any machine under any load. ``None``: no budget.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, m)`` feasible steps, costing no more than `x`; `x` itself when it is not
+        feasible.
+    """
+    if not pack.feasible(x):
+        return x
+    demands = np.flatnonzero(pack.whole & (pack.steps > 0) & (x.sum(axis=1) > 0))
+    fixed = x.copy()
+    fixed[demands] = 0.0
+    where = np.full(x.shape[0], -1, dtype=np.intp)
+    ii, jj = np.nonzero(x[demands] > 0)
+    where[demands[ii]] = jj
+    finite = pack.cost[np.isfinite(pack.cost)]
+    tol = 1e-9 * max(1.0, float(np.abs(finite).max(initial=1.0)))
+    budget = _Budget(moves)
+    rng = np.random.default_rng(seed)
+
+    def steps_of(w: NDArray[np.intp]) -> NDArray[np.float64]:
+        out = fixed.copy()
+        out[demands, w[demands]] = 1.0
+        return out
+
+    def cost_of(w: NDArray[np.intp]) -> float:
+        return float(pack.cost[demands, w[demands]].sum())
+
+    state = _State(where, pack.used(x))
+    _chain_descent(pack, state, demands, tol, deadline, stop, budget)
+    best, best_cost = state.where.copy(), cost_of(state.where)
+    while demands.size and time.perf_counter() < deadline and not stop() \
+            and not budget.exhausted:
+        state = _State(best.copy(), pack.used(steps_of(best)))
+        _feasible_kick(pack, state, demands, rng, kick, budget)
+        _chain_descent(pack, state, demands, tol, deadline, stop, budget)
+        cost = cost_of(state.where)
+        if cost <= best_cost + tol:
+            best, best_cost = state.where.copy(), min(cost, best_cost)
+    out = steps_of(best)
+    return out if pack.total_cost(out) <= pack.total_cost(x) else x
