@@ -138,14 +138,14 @@ def test_a_node_budget_gives_the_same_allocation_however_busy_the_machine(benchm
     assert np.array_equal(quiet.assignment, busy.assignment)
 
 
-def test_a_node_budget_is_checked_and_is_not_for_the_heuristic():
+def test_a_node_budget_is_checked():
     from capacity.allocation import AllocationProblem, allocate
     from capacity.errors import CapacityError
 
     p = AllocationProblem(use=np.ones((2, 2, 1)), capacity=[[1.0], [1.0]],
                           cost=[[1.0, 3.0], [1.0, 2.0]], size=[1, 1])
     assert allocate(p, node_limit=1).objective == 3.0
-    for bad, method in ((0, "auto"), (2.5, "auto"), (True, "milp"), (100, "heuristic")):
+    for bad, method in ((0, "auto"), (2.5, "auto"), (True, "milp"), (-1, "heuristic")):
         with pytest.raises(CapacityError) as info:
             allocate(p, node_limit=bad, method=method)
         assert info.value.path == "node_limit"

@@ -2,7 +2,8 @@
 
 :class:`AllocationProblem` holds the arrays (demands × pools × resources); :func:`allocate`
 solves it with HiGHS (``scipy.optimize.milp``, or ``highspy`` when installed) helped by a
-regret-greedy and local-search heuristic, and returns an :class:`Allocation` with the
+regret greedy, a penalised local search and ejection chains, and returns an
+:class:`Allocation` with the
 assignment, a proven bound, binding and stranded capacity, shadow prices and, when no
 assignment exists, why. :func:`read_orlib_gap` reads the OR-Library and Yagiura GAP
 benchmark files whose published optima check the solver.

@@ -28,7 +28,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from capacity import fields
 from capacity.allocation.explain import diagnose
-from capacity.allocation.heuristic import Packing, greedy, improve
+from capacity.allocation.heuristic import Packing, eject, greedy, improve
 from capacity.allocation.model import Model, build_model
 from capacity.allocation.problem import AllocationProblem
 from capacity.errors import FieldError
@@ -39,10 +39,15 @@ __all__ = ["Allocation", "Status", "allocate"]
 #: Share of the time limit ``method="auto"`` gives branch and bound alone before starting
 #: the heuristic search beside it: most problems are proven within it, and need no search.
 _HEAD_START = 0.05
+#: ... and at least this long, ``[s]`` (at most half the limit): city-sized problems close
+#: within it, and a search started beside a solve about to end only slows it.
+_HEAD_MIN = 0.5
 #: How much lower the search's scheduling priority is than the caller's (a nice increment).
 _NICE = 19
 #: Share of the time limit of the search's own branch and bound, whose answer it improves.
 _SEED_SHARE = 0.6
+#: Share of the time limit of the second branch and bound beside highspy's (another seed).
+_SECOND_SHARE = 0.3
 #: Share of the time limit the heuristic may use when that branch and bound found no answer.
 _HEURISTIC_SHARE = 0.1
 #: Share of the time limit the local search then spends on the answer.
@@ -51,6 +56,17 @@ _LOCAL_SHARE = 0.2
 _UNLIMITED = 2**62
 #: Time limit of one neighbourhood re-solve in :func:`_polish`, ``[s]``.
 _LNS_ROUND = 0.5
+#: Seconds of each turn of the ejection-chain search beside highspy's branch and bound.
+_TURN = 0.5
+#: Node budget of one neighbourhood re-solve in the deterministic method.
+_LNS_NODES = 100
+
+#: Demand-pool pairs above which ``backend="auto"`` uses highspy (see :func:`_backend`).
+_HIGHSPY_FROM = 1500
+#: Demand-pool pairs up to which ``method="auto"`` on the clock is branch and bound alone:
+#: such problems (a city's) close in well under a second, and a search started beside the
+#: few that take longer slowed 20 of them by 2 % and never found a better answer.
+_SEARCH_FROM = 1500
 #: Relative slack below which a capacity is reported as binding.
 _BINDING = 1e-6
 
@@ -429,16 +445,55 @@ def _solve_scipy(model: _Milp, time_limit: float, mip_rel_gap: float,
     return _Outcome(None, min(bound, cutoff), status, nodes)
 
 
+class _Exchange:
+    """The best answer branch and bound and the search beside it know of (thread-safe).
+
+    Branch and bound offers each improving solution (``source="milp"``), the search each
+    answer it improves (``"search"``); branch and bound takes the search's better answers
+    as its incumbent through HiGHS's user-solution callback.
+    """
+
+    def __init__(self, model: _Milp) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+        self.x: NDArray[np.float64] | None = None
+        self.cost = math.inf
+        self.source = ""
+        #: Answers of the search branch and bound took as its incumbent.
+        self.taken = 0
+
+    def offer(self, x: NDArray[np.float64], source: str) -> bool:
+        """Keep `x` when it is cheaper than the best known; True when it is kept."""
+        cost = _columns_cost(self._model, x)
+        with self._lock:
+            if cost < self.cost - 1e-9 * max(1.0, abs(cost)):
+                self.x, self.cost, self.source = x, cost, source
+                return True
+        return False
+
+    def best(self) -> tuple[NDArray[np.float64] | None, float, str]:
+        """The best answer known, its cost and who found it."""
+        with self._lock:
+            return self.x, self.cost, self.source
+
+
 def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
                    start: NDArray[np.float64] | None, seed: int,
-                   node_limit: int | None = None) -> _Outcome:
-    """Solve with highspy, passing the heuristic's answer as a starting solution."""
+                   node_limit: int | None = None, exchange: _Exchange | None = None,
+                   name: str = "milp", stop: Callable[[], bool] | None = None) -> _Outcome:
+    """Solve with highspy, passing the heuristic's answer as a starting solution.
+
+    With an `exchange`, every improving solution of branch and bound is offered to it,
+    and a better answer found meanwhile by the search beside it becomes branch and
+    bound's incumbent (``kCallbackMipUserSolution``): it prunes with it from then on.
+    """
     import highspy  # optional dependency, imported only when asked for
 
     h = highspy.Highs()  # type: ignore[no-untyped-call]
+    # no "threads": HiGHS's scheduler is global to the process, and a solve asking for a
+    # thread count other than the one it was started with fails
     for option, value in (("output_flag", False), ("time_limit", max(time_limit, 0.01)),
-                          ("mip_rel_gap", mip_rel_gap), ("random_seed", seed),
-                          ("threads", 1)):
+                          ("mip_rel_gap", mip_rel_gap), ("random_seed", seed)):
         h.setOptionValue(option, value)
     if node_limit is not None:
         h.setOptionValue("mip_max_nodes", node_limit)
@@ -457,6 +512,8 @@ def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
         sol = highspy.HighsSolution()
         sol.col_value = list(start)
         h.setSolution(sol)
+    if exchange is not None:
+        _connect(h, exchange, name, stop)
     h.run()
     info = h.getInfo()
     ms = h.getModelStatus()
@@ -475,14 +532,50 @@ def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
     return _Outcome(None, bound, status, nodes)
 
 
-def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
-    """LP relaxation: its optimum (a bound) and the duals of its rows (``None`` if none)."""
+def _connect(h: Any, exchange: _Exchange, name: str, stop: Callable[[], bool] | None) -> None:
+    """Subscribe highspy's callbacks that share answers with `exchange` as `name`.
+
+    With `stop`, the solve is also interrupted as soon as it returns True.
+    """
+    def improving(event: Any) -> None:
+        exchange.offer(np.round(np.asarray(event.data_out.mip_solution)) + 0.0, name)
+
+    def user_solution(event: Any) -> None:
+        x, cost, source = exchange.best()
+        bar = event.data_out.mip_primal_bound
+        # only once this tree has an answer of its own: before that HiGHS's own start
+        # heuristics find better first answers than the greedy's on some instances
+        if x is not None and source != name and math.isfinite(bar) \
+                and cost < bar - 1e-9 * max(1.0, abs(bar)):
+            event.data_in.setSolution(x)
+            event.data_in.user_has_solution = True
+            if name == "milp":
+                exchange.taken += 1
+
+    def interrupt(event: Any) -> None:
+        if stop is not None and stop():
+            event.interrupt()
+
+    h.cbMipImprovingSolution += improving
+    h.cbMipUserSolution += user_solution
+    if stop is not None:
+        h.cbMipInterrupt += interrupt
+
+
+def _lp(model: Model) -> tuple[Any, NDArray[np.bool_]]:
+    """The LP relaxation solved by scipy's HiGHS, and which rows went in as inequalities."""
     eq = model.row_lower == model.row_upper
     ub = ~eq & np.isfinite(model.row_upper)
     # scipy-stubs leave out the sparse matrices and (n, 2) bounds array linprog accepts
     res = linprog(model.c, A_ub=model.matrix[ub], b_ub=model.row_upper[ub],  # type: ignore[call-overload]
                   A_eq=model.matrix[eq], b_eq=model.row_upper[eq],
                   bounds=np.column_stack([model.lower, model.upper]), method="highs")
+    return res, ub
+
+
+def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
+    """LP relaxation: its optimum (a bound) and the duals of its rows (``None`` if none)."""
+    res, ub = _lp(model)
     if res.status != 0:
         return (math.inf if res.status == 2 else -math.inf), None
     duals = np.zeros(model.row_upper.shape[0])
@@ -490,10 +583,22 @@ def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
     return float(res.fun), duals
 
 
-def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: int,
-               stop: Callable[[], bool]) -> NDArray[np.float64] | None:
-    """Best of the regret greedy under several desirability measures, then local search."""
-    pack = Packing.of(problem, model)
+def _relaxed_steps(problem: AllocationProblem, model: Model) -> NDArray[np.float64] | None:
+    """``(n, m)`` share of each demand's steps the LP relaxation puts at each pool."""
+    res, _ = _lp(model)
+    if res.status != 0:
+        return None
+    steps = model.pair_values(np.asarray(res.x), problem.n_demands, problem.n_pools)
+    return steps / np.maximum(problem.size, 1e-300)[:, None]
+
+
+def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
+                  ) -> NDArray[np.float64] | None:
+    """The regret greedy's best answer over its desirability measures (may overfill).
+
+    The measures are the cost, the share of capacity a step takes, their product, and
+    the LP relaxation's placement. A feasible answer ranks before any overfilled one.
+    """
     with np.errstate(divide="ignore", invalid="ignore"):
         # the largest share of any row's capacity one step would take
         share = np.where(pack.capacity[pack.rows] > 0, pack.load / pack.capacity[pack.rows],
@@ -505,6 +610,12 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: 
     measures = [(pack.cost, pack.unmet),
                 (np.where(eligible, share, np.inf), last_resort),
                 (np.where(eligible, shifted * share, np.inf), last_resort)]
+    relaxed = _relaxed_steps(problem, model)
+    if relaxed is not None:
+        # the LP relaxation's pools first (its optimum is nearly integral on GAP-like
+        # problems), the cheapest where they are full
+        measures.append((np.where(eligible, (1.0 - relaxed) * (shifted.max() + 1.0) + shifted,
+                                  np.inf), pack.unmet))
     best: NDArray[np.float64] | None = None
     best_cost = math.inf
     for desirability, unmet in measures:
@@ -515,9 +626,32 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: 
         cost = pack.total_cost(x) + (0.0 if pack.feasible(x) else 1e300)
         if cost < best_cost:
             best, best_cost = x, cost
+    return best
+
+
+def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: int,
+               stop: Callable[[], bool], moves: int | None = None,
+               ) -> NDArray[np.float64] | None:
+    """The regret greedy's best start (:func:`_greedy_start`), then local search.
+
+    The penalised shift/swap search (:func:`~capacity.allocation.heuristic.improve`)
+    repairs and improves it for half the time (or `moves` moves), the iterated
+    ejection-chain search (:func:`~capacity.allocation.heuristic.eject`) for the rest
+    (or as many moves).
+    """
+    pack = Packing.of(problem, model)
+    best = _greedy_start(problem, model, pack)
     if best is None:
         return None
-    return improve(pack, best, deadline=deadline, seed=seed, stop=stop)
+    # the penalised search repairs the greedy's answer and improves it; ejection chains
+    # then go on from the feasible answer, on the other half of the budget or the time
+    halfway = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
+    patience = _UNLIMITED if moves is not None else 200
+    repaired = improve(pack, best, deadline=halfway if math.isfinite(deadline) else deadline,
+                       seed=seed, stop=stop, moves=moves, patience=patience)
+    if repaired is None:
+        return None
+    return eject(pack, repaired, seed=seed, deadline=deadline, stop=stop, moves=moves)
 
 def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
            start: NDArray[np.float64] | None, seed: int,
@@ -557,7 +691,8 @@ def _restrict(model: Model, columns: sp.csc_array, x: NDArray[np.float64],
 
 
 def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, deadline: float,
-            seed: int, stop: Callable[[], bool]) -> NDArray[np.float64]:
+            seed: int, stop: Callable[[], bool], rounds: int | None = None,
+            nodes: int | None = None) -> NDArray[np.float64]:
     """Large-neighbourhood search: re-solve the demands of a few pools, the rest held fixed.
 
     Each round frees the demands placed at a random set of pools (and the unmet ones),
@@ -566,6 +701,10 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
     there are pools the sets grow by one pool, and shrink again when a round hits its time
     limit. Branch and bound on the whole problem improves its incumbent slowly on tight
     instances, while these sub-problems solve in milliseconds.
+
+    With a work budget (`rounds` re-solves of at most `nodes` nodes each) and no
+    deadline, the same input gives the same answer on any machine; a deadline ends the
+    round under way with it (each re-solve is time-limited to what is left).
     """
     rng = np.random.default_rng(seed)
     n, n_pairs = model.steps.shape[0], model.n_pairs
@@ -576,11 +715,12 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
     columns = sp.csc_array(model.matrix)
     size, fruitless = 2, 0
     cost = _columns_cost(model, x)
-    rounds = 0
-    while n_pools > 2 and (left := deadline - time.perf_counter()) > 0.02 and not stop():
-        rounds += 1
+    done = 0
+    while n_pools > 2 and (left := deadline - time.perf_counter()) > 0.01 and not stop() \
+            and (rounds is None or done < rounds):
+        done += 1
         free = np.zeros(n, dtype=bool)
-        if rounds % 2:
+        if done % 2:
             # demands of `size` pools, free to move among those pools
             at_pools = np.isin(pool, rng.choice(n_pools, size=size, replace=False))
             free[owner[is_pair & (x > 0) & at_pools]] = True
@@ -591,7 +731,9 @@ def _polish(model: Model, x: NDArray[np.float64], n_pools: int, backend: str, de
         free |= x[n_pairs: n_pairs + n] > 0  # unmet demand may take freed room
         movable = np.flatnonzero(free[owner] & (~is_pair | at_pools))
         sub = _restrict(model, columns, x, movable)
-        out = _exact(sub, backend, min(left, _LNS_ROUND), 0.0, x[movable], seed)
+        # on a node budget only the ceiling may stop a re-solve, or it would not repeat
+        out = _exact(sub, backend, left if nodes is not None else min(left, _LNS_ROUND), 0.0,
+                     x[movable], seed, nodes)
         fruitless += 1
         if out.x is not None:
             trial = x.copy()
@@ -625,14 +767,11 @@ def _check_arguments(problem: Any, time_limit: Any, seed: Any, mip_rel_gap: Any,
             or not 0 <= mip_rel_gap < 1:
         raise FieldError("mip_rel_gap", "must be a fraction in [0, 1)", mip_rel_gap)
     fields.read_text(method, "method", choices=("auto", "milp", "heuristic"))
-    fields.read_text(backend, "backend", choices=("scipy", "highspy"))
+    fields.read_text(backend, "backend", choices=("auto", "scipy", "highspy"))
     if node_limit is not None:
         fields.read_whole(node_limit, "node_limit", least=1, most=_HIGHS_INT,
                           reason="must be a positive whole number of nodes, or None for no "
                           "budget")
-    if node_limit is not None and method == "heuristic":
-        raise FieldError("node_limit", "bounds branch and bound; the heuristic's moves are "
-                         "bounded by time_limit (use method='auto' or 'milp')", node_limit)
 
 
 def allocate(
@@ -641,7 +780,7 @@ def allocate(
     time_limit: float = 60.0,
     mip_rel_gap: float = 1e-4,
     method: Literal["auto", "milp", "heuristic"] = "auto",
-    backend: Literal["scipy", "highspy"] = "scipy",
+    backend: Literal["auto", "scipy", "highspy"] = "auto",
     seed: int = 0,
     node_limit: int | None = None,
 ) -> Allocation:
@@ -652,34 +791,46 @@ def allocate(
     problem
         The problem to solve.
     time_limit
-        Wall-clock limit for the whole solve, ``[s]``. A time-limited solve returns the best
+        Wall-clock limit for the whole solve, ``[s]``: every part of the solve stops by it
+        (HiGHS's own limit; the search checks the clock between moves, and its
+        re-solves are limited to what is left). A time-limited solve returns the best
         assignment found with status ``feasible`` (or ``time_limit`` if none). Where the
         clock stops a search depends on the machine and its load, so a solve the time
         limit ends is not reproducible: use `node_limit` for answers that are.
     mip_rel_gap
         Relative gap at which the exact solve stops and reports ``optimal``.
     method
-        ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy plus local
-        search alone, with the LP relaxation as the bound. ``"auto"``: branch and bound for
-        the whole limit in a worker thread; when it has not proven optimality within 5 %
-        of the limit, a search runs beside it on a second core (an early branch and bound
-        answer improved by local search and by re-solving neighbourhoods of a few pools
-        or demands) and the better answer is returned. The bound is branch and bound's.
+        ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy, then the
+        penalised shift/swap local search and the iterated ejection-chain search, with the
+        LP relaxation as the bound. ``"auto"``: branch and bound for the whole limit; when
+        the problem has more than 1,500 demand-pool pairs and is not proven optimal within
+        5 % of the limit (at least 0.5 s), a search runs beside it on a second core: a
+        second branch and bound with another seed, then the ejection-chain search in short
+        turns, each from the best answer known. With highspy the two trade answers during
+        the solve (the search's answers become branch and bound's incumbent through its
+        callbacks); with scipy the better answer is returned at the end. The bound is
+        branch and bound's. The search uses a second core for most of the limit: at
+        equal wall time it may use twice the CPU of branch and bound alone
+        (``benchmarks/bench_allocation.py`` reports both).
     backend
-        ``"scipy"``: ``scipy.optimize.milp`` (always available; a starting answer enters
-        as an objective cutoff row). ``"highspy"``: the optional ``highspy`` package, which
-        takes a starting answer with ``setSolution``; falls back to scipy when it is not
-        installed. Measured on the GAP benchmarks, neither is consistently faster, so the
-        default is the one that is always there.
+        ``"auto"``: the optional ``highspy`` package when it is installed and the problem
+        has more than 1,500 demand-pool pairs, else ``scipy.optimize.milp`` (measured:
+        scipy's HiGHS closes city-sized problems about 10 % sooner; on larger ones
+        highspy's callbacks let branch and bound take the search's answers, and it can
+        be interrupted). ``"scipy"``: always available; a starting answer enters as an
+        objective cutoff row. ``"highspy"``: highspy whenever it is installed (falls back
+        to scipy otherwise).
     seed
         Seed of the heuristic's random moves and of HiGHS.
     node_limit
-        A work budget instead of the clock: branch and bound alone, stopped after this
-        many nodes (status ``feasible``, or ``work_limit`` with no answer), with no search
-        beside it. The same problem, seed and budget give the same answer on any machine
-        under any load, which is what reports, comparisons and sweeps use;
-        `time_limit` stays as a ceiling. Not with ``method="heuristic"``, whose moves
-        are bounded by the clock.
+        A work budget instead of the clock. ``"milp"``: branch and bound stopped after this
+        many nodes. ``"auto"``: the same branch and bound then, unless it proved its
+        answer, as many moves of the local searches and neighbourhood re-solves of 100
+        nodes each for as many nodes in all, one after the other. ``"heuristic"``: the
+        greedy and as many moves of each local search. The same problem, seed and budget
+        give the same answer on any machine under any load, which is what reports,
+        comparisons and sweeps use; `time_limit` stays as a ceiling. Status ``feasible``
+        (or ``work_limit`` with no answer) when the budget, not a proof, ends the solve.
 
     Returns
     -------
@@ -707,25 +858,27 @@ def allocate(
     started = time.perf_counter()
     deadline = started + time_limit
     model = build_model(problem)
-    if backend == "highspy" and importlib.util.find_spec("highspy") is None:
-        backend = "scipy"
+    engine = _backend(backend, model)
+    budget = None if node_limit is None else int(node_limit)
 
-    if node_limit is not None:
-        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed, int(node_limit))
-        used = "milp"
-    elif method == "heuristic":
-        incumbent = _heuristic_columns(problem, model, deadline, seed, lambda: False)
+    if method == "heuristic":
+        incumbent = _heuristic_columns(problem, model, deadline, seed, lambda: False, budget)
         relaxed = _relaxation(model)[0]
         if incumbent is not None:
             status = Status.FEASIBLE
         else:
             status = Status.INFEASIBLE if relaxed == math.inf else Status.NOT_FOUND
         outcome, used = _Outcome(incumbent, relaxed, status), "heuristic"
-    elif method == "milp":
-        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
+    elif method == "milp" or (budget is None and model.n_pairs <= _SEARCH_FROM):
+        outcome = _exact(model, engine, time_limit, mip_rel_gap, None, seed, budget)
         used = "milp"
+    elif budget is not None:
+        outcome, used = _auto_budget(problem, model, engine, deadline, mip_rel_gap, seed,
+                                     budget)
+    elif engine == "highspy":
+        outcome, used = _auto_highspy(problem, model, started, time_limit, mip_rel_gap, seed)
     else:
-        outcome, used = _auto(problem, model, backend, started, time_limit, mip_rel_gap, seed)
+        outcome, used = _auto(problem, model, engine, started, time_limit, mip_rel_gap, seed)
     bound = outcome.bound
     if np.all(model.c == np.round(model.c)) and math.isfinite(bound):
         # every objective value is then a whole number: round the bound up to one
@@ -734,47 +887,213 @@ def allocate(
                    mip_rel_gap)
 
 
+def _backend(backend: str, model: Model) -> str:
+    """The backend to use.
+
+    ``"auto"`` is highspy when it is installed and the model has more than
+    ``_HIGHSPY_FROM`` demand-pool pairs, else scipy: measured in
+    ``benchmarks/bench_allocation.py``, scipy's HiGHS closes city-sized problems about
+    10 % sooner, while on the GAP instances highspy's callbacks let branch and bound and
+    the search trade answers.
+    """
+    if backend == "scipy" or importlib.util.find_spec("highspy") is None:
+        return "scipy"
+    return "highspy" if backend == "highspy" or model.n_pairs > _HIGHSPY_FROM else "scipy"
+
+
 def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float, seed: int,
-                       stop: Callable[[], bool]) -> NDArray[np.float64] | None:
+                       stop: Callable[[], bool], moves: int | None = None,
+                       ) -> NDArray[np.float64] | None:
     """The heuristic's answer as model columns, or ``None`` when it found none."""
-    steps = _heuristic(problem, model, deadline, seed, stop)
+    steps = _heuristic(problem, model, deadline, seed, stop, moves)
     return None if steps is None else model.columns_of(steps * model.step[:, None])
+
+
+def _improved(problem: AllocationProblem, model: Model, x: NDArray[np.float64], *,
+              deadline: float, seed: int, stop: Callable[[], bool],
+              moves: int | None = None) -> NDArray[np.float64]:
+    """`x` after the iterated ejection-chain search (never costlier).
+
+    The penalised shift/swap local search runs first only when whole demands may be left
+    unmet (it moves demands to and from unmet; ejection chains move placed ones).
+    """
+    pack = Packing.of(problem, model)
+    steps = model.pair_values(x, problem.n_demands, problem.n_pools) / model.step[:, None]
+    if np.any(np.isfinite(pack.unmet) & pack.whole):
+        better = improve(pack, steps, deadline=deadline, seed=seed, patience=_UNLIMITED,
+                         kick=2, stop=stop, moves=None if moves is None else moves // 2)
+        steps = steps if better is None else better
+    steps = eject(pack, steps, seed=seed, deadline=deadline, stop=stop, moves=moves)
+    y = model.columns_of(steps * model.step[:, None])
+    return y if _columns_cost(model, y) < _columns_cost(model, x) else x
+
+
+def _auto_budget(problem: AllocationProblem, model: Model, backend: str, deadline: float,
+                 mip_rel_gap: float, seed: int, budget: int) -> tuple[_Outcome, str]:
+    """The deterministic method: branch and bound, then the search, each on a work budget.
+
+    Branch and bound runs for `budget` nodes. Unless that proves the answer optimal, its
+    answer (or the greedy's, when it found none) is improved by `budget` moves of local
+    search and then by ``budget // _LNS_NODES`` neighbourhood re-solves of at most
+    ``_LNS_NODES`` nodes each. Nothing depends on the clock except the ceiling, so the
+    same problem, seed and budget give the same answer on any machine under any load.
+    """
+    never: Callable[[], bool] = lambda: False  # noqa: E731
+    outcome = _exact(model, backend, deadline - time.perf_counter(), mip_rel_gap, None, seed,
+                     budget)
+    if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return outcome, "milp"
+    x = outcome.x
+    if x is None:
+        x = _heuristic_columns(problem, model, deadline, seed, never, budget)
+        if x is None:
+            return outcome, "milp"
+    y = _improved(problem, model, x, deadline=deadline, seed=seed, stop=never, moves=budget)
+    y = _polish(model, y, problem.n_pools, backend, deadline, seed, never,
+                rounds=max(1, budget // _LNS_NODES), nodes=_LNS_NODES)
+    if outcome.x is not None and _columns_cost(model, y) >= _columns_cost(model, outcome.x):
+        return outcome, "milp"
+    return _Outcome(y, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
+
+
+def _auto_highspy(problem: AllocationProblem, model: Model, started: float, time_limit: float,
+                  mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
+    """Branch and bound and a search beside it, sharing answers both ways (highspy).
+
+    highspy's branch and bound runs here for the whole limit; it releases the GIL, so a
+    worker thread at a lower scheduling priority searches beside it on the second core
+    (:func:`_search_beside`) once :func:`_head_start` has passed without a
+    proof. Each improving solution of branch and bound is handed to the search, which
+    restarts from it, and each answer the search improves becomes branch and bound's
+    incumbent through its callback, so it prunes with it. The bound is branch and
+    bound's; both stop at the limit (HiGHS's own time limit, and re-solves time-limited
+    to what is left).
+    """
+    exchange = _Exchange(model)
+    finished = threading.Event()
+    deadline = started + time_limit
+
+    def search() -> None:
+        if finished.wait(_head_start(time_limit)):
+            return
+        _lower_priority()
+        _search_beside(problem, model, exchange, started, time_limit, seed, finished.is_set)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        beside = pool.submit(search)
+        try:
+            outcome = _solve_highspy(model, deadline - time.perf_counter(), mip_rel_gap, None,
+                                     seed, exchange=exchange)
+        finally:
+            finished.set()
+        beside.result()
+    if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        return outcome, "milp" if exchange.taken == 0 else "heuristic+milp"
+    x, cost, source = exchange.best()
+    if x is None or (outcome.x is not None and _columns_cost(model, outcome.x) <= cost
+                     and source != "search"):
+        return outcome, "milp"
+    if outcome.x is not None and _columns_cost(model, outcome.x) < cost:
+        return outcome, "milp"
+    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
+
+
+def _search_beside(problem: AllocationProblem, model: Model, exchange: _Exchange,
+                   started: float, time_limit: float, seed: int,
+                   stop: Callable[[], bool]) -> None:
+    """A second branch and bound, then the ejection-chain search in turns.
+
+    Until ``_SECOND_SHARE`` of the limit (or, while neither tree has an answer, until
+    ``_SEED_SHARE``), a branch and bound of its own with another seed explores the tree
+    differently from the main one; the two trade improving solutions through
+    `exchange`. Then, in turns of ``_TURN`` seconds, the iterated ejection-chain
+    search (:func:`~capacity.allocation.heuristic.eject`) improves the best answer
+    known, so it restarts from branch and bound's answer whenever that is ahead, and
+    offers what it finds (branch and bound takes it as its incumbent). When there is no
+    answer yet, the regret greedy gives one. Measured at 10 s on the Yagiura D
+    instances, the second tree gave d20200 its best starts and the re-synchronised
+    turns gave d20400 its; neighbourhood re-solves (:func:`_polish`) added nothing there.
+    """
+    deadline = started + time_limit
+    switch = started + _SECOND_SHARE * time_limit
+    pack = Packing.of(problem, model)
+    first = _greedy_start(problem, model, pack)
+    if first is not None and pack.feasible(first):
+        # a start for the search should the trees find nothing (large instances spend
+        # the whole limit at the root)
+        exchange.offer(model.columns_of(first * model.step[:, None]), "search")
+
+    def enough() -> bool:
+        # the second tree goes on past its share while neither tree has an answer
+        return stop() or (time.perf_counter() >= switch and exchange.best()[0] is not None)
+
+    _solve_highspy(model, started + _SEED_SHARE * time_limit - time.perf_counter(), 0.0,
+                   None, seed + 1, exchange=exchange, name="search", stop=enough)
+    if exchange.best()[0] is None:
+        x = _heuristic_columns(problem, model,
+                               time.perf_counter() + _HEURISTIC_SHARE * time_limit, seed, stop)
+        if x is None:
+            return
+        exchange.offer(x, "search")
+    turn = 0
+    while not stop() and (now := time.perf_counter()) < deadline - 0.01:
+        x, _, _ = exchange.best()
+        assert x is not None
+        exchange.offer(_improved(problem, model, x, seed=seed + turn, stop=stop,
+                                 deadline=min(deadline, now + _TURN)), "search")
+        turn += 1
 
 
 def _auto(problem: AllocationProblem, model: Model, backend: str, started: float,
           time_limit: float, mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
-    """Branch and bound for the whole limit, with a heuristic search beside it.
+    """Scipy's branch and bound for the whole limit, with a heuristic search beside it.
 
     HiGHS releases the GIL, so branch and bound runs here for the whole limit while a
-    worker thread, at a lower scheduling priority, searches for better answers
-    (:func:`_search`); the better of the two answers is returned with branch and bound's
-    proven bound. Chosen by measurement (``benchmarks/bench_allocation.py``): stopping
-    branch and bound early to make room for the search lost on instances it closes late
-    (Yagiura c10200, c20400), while the search finds answers branch and bound reaches
-    late or never (D instances). The lower priority keeps branch and bound's share of a
-    busy machine as it would be alone. Problems proven within ``_HEAD_START`` of the
-    limit (city-sized ones, OR-Library GAP) never start the search.
+    worker thread, at a lower scheduling priority, searches for better answers; the
+    better of the two answers is returned with branch and bound's proven bound. With
+    highspy installed the search is :func:`_search_beside`, which stops as soon as
+    branch and bound ends; without it, :func:`_search`, whose own scipy branch and bound
+    cannot be interrupted. scipy's branch and bound takes no answers during the solve,
+    so the two do not trade them. Chosen by measurement
+    (``benchmarks/bench_allocation.py``): stopping branch and bound early to make room
+    for the search lost on instances it closes late (Yagiura c10200, c20400), while the
+    search finds answers branch and bound reaches late or never (D instances). The lower
+    priority keeps branch and bound's share of a busy machine as it would be alone.
+    Problems proven within :func:`_head_start` (city-sized ones, OR-Library GAP) never
+    start the search.
     """
-    proven = threading.Event()
+    finished = threading.Event()
+    exchange = _Exchange(model)
+    with_highspy = importlib.util.find_spec("highspy") is not None
 
     def search() -> NDArray[np.float64] | None:
-        if proven.wait(_HEAD_START * time_limit):
+        if finished.wait(_head_start(time_limit)):
             return None
         _lower_priority()
+        if with_highspy:
+            _search_beside(problem, model, exchange, started, time_limit, seed,
+                           finished.is_set)
+            return exchange.best()[0]
         return _search(problem, model, backend, started, time_limit, mip_rel_gap, seed,
-                       proven.is_set)
+                       finished.is_set)
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         beside = pool.submit(search)
-        outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
-        if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
-            proven.set()
+        try:
+            outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
+        finally:
+            finished.set()
         x = beside.result()
     if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE) or x is None:
         return outcome, "milp"
     if outcome.x is not None and _columns_cost(model, outcome.x) <= _columns_cost(model, x):
         return outcome, "milp"
     return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
+
+
+def _head_start(time_limit: float) -> float:
+    """Seconds branch and bound runs alone before the search starts beside it."""
+    return min(max(_HEAD_START * time_limit, _HEAD_MIN), 0.5 * time_limit)
 
 
 def _lower_priority() -> None:
@@ -793,19 +1112,19 @@ def _lower_priority() -> None:
 def _search(problem: AllocationProblem, model: Model, backend: str, started: float,
             time_limit: float, mip_rel_gap: float, seed: int,
             stop: Callable[[], bool]) -> NDArray[np.float64] | None:
-    """Branch and bound's early answer, improved by local search and neighbourhood re-solves.
+    """Without highspy: branch and bound's early answer, improved by local searches.
 
-    A branch and bound of its own for ``_SEED_SHARE`` of the limit gives the start: on the
-    Yagiura instances the greedy's answers are 1-4 % above the best known, and local
-    search and :func:`_polish` from there end worse than branch and bound alone, while
-    from its incumbent they often beat it. The penalised shift/swap local search
-    (:func:`~capacity.allocation.heuristic.improve`) then runs for ``_LOCAL_SHARE`` and
-    :func:`_polish` for the rest. The greedy starts only when branch and bound found no
-    answer. scipy's branch and bound cannot be interrupted, so when the other thread proves
-    optimality meanwhile, ``allocate`` returns only once this one ends (at most
-    ``_SEED_SHARE`` of the limit later). Measured once at 10 s, ``_SEED_SHARE`` 0.6 ended lower
-    than 0.3 on d10400 and d20400 and equal elsewhere; larger neighbourhoods, other kick
-    sizes and branch and bound with permuted columns as start did not end lower.
+    A scipy branch and bound of its own for ``_SEED_SHARE`` of the limit gives the start:
+    on the Yagiura instances the greedy's answers are 1-50 % above the best known, and
+    local search from there ends worse than branch and bound alone, while from its
+    incumbent it often beats it. The local searches (:func:`_improved`) then run for
+    ``_LOCAL_SHARE`` and :func:`_polish` for the rest. The greedy starts only when branch
+    and bound found no answer. scipy's branch and bound cannot be interrupted, so when
+    the other thread proves optimality meanwhile, ``allocate`` returns only once this one
+    ends (at most ``_SEED_SHARE`` of the limit later; never after the limit). Measured
+    once at 10 s, ``_SEED_SHARE`` 0.6 ended lower than 0.3 on d10400 and d20400 and
+    equal elsewhere; larger neighbourhoods, other kick sizes and branch and bound with
+    permuted columns as start did not end lower.
     """
     deadline = started + time_limit
     early = _exact(model, backend, _SEED_SHARE * time_limit, mip_rel_gap, None, seed)
@@ -815,12 +1134,8 @@ def _search(problem: AllocationProblem, model: Model, backend: str, started: flo
                                time.perf_counter() + _HEURISTIC_SHARE * time_limit, seed, stop)
     if x is None or stop():
         return x
-    pack = Packing.of(problem, model)
-    steps = model.pair_values(x, problem.n_demands, problem.n_pools) / model.step[:, None]
-    better = improve(pack, steps, deadline=started + (_SEED_SHARE + _LOCAL_SHARE) * time_limit,
-                     seed=seed, patience=_UNLIMITED, kick=2, stop=stop)
-    if better is not None:
-        x = model.columns_of(better * model.step[:, None])
+    x = _improved(problem, model, x, seed=seed, stop=stop,
+                  deadline=started + (_SEED_SHARE + _LOCAL_SHARE) * time_limit)
     return _polish(model, x, problem.n_pools, backend, deadline, seed, stop)
 
 
