@@ -1,16 +1,20 @@
-"""Benchmark of capacity.allocation.allocate against a plain scipy.optimize.milp baseline.
+"""Benchmark of capacity.allocation.allocate against plain scipy.optimize.milp and plain highspy.
 
-Two measurements, both against a baseline run in the same process on the same model:
+Three measurements, each against baselines run in the same process on the same model:
 
 (a) quality: the gap to the best-known value of Yagiura's GAP instances of types C, D and E
-    (10-20 pools × 200-400 demands) at a fixed time limit per instance;
-(b) throughput: small city-sized problems (6 sites × 2 cabinet profiles, 50 demand blocks,
+    (10-20 pools × 200-400 demands) at a fixed wall-clock limit per instance, with the wall
+    and CPU seconds of every solver; then a row at equal CPU budget: each baseline given
+    the CPU seconds ``allocate`` used (it runs a search beside branch and bound on a second
+    core, so at equal wall time it may use twice the CPU);
+(b) the larger Yagiura instances (15×900, 30×900, 20×1600, ...) at the same limit;
+(c) throughput: small city-sized problems (6 sites × 2 cabinet profiles, 50 demand blocks,
     6 resources, random but seeded) solved per second, as a ratio allocate / baseline.
 
 Every returned assignment is checked (capacity, eligibility, each demand served once) and
 its objective recomputed. Times are reported, never asserted.
 
-    python benchmarks/bench_allocation.py [--time-limit 10] [--quick]
+    python benchmarks/bench_allocation.py [--time-limit 10] [--quick] [--no-equal-cpu]
 
 The public benchmark data is found through $CAPACITY_BENCHMARK_DATA, else in
 shared/data/benchmarks beside the checkout.
@@ -23,6 +27,7 @@ import csv
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +39,8 @@ from capacity.allocation.model import build_model
 
 INSTANCES = ["c10200", "c20200", "c10400", "c20400", "d10200", "d20200", "d10400", "d20400",
              "e10200", "e20200", "e10400", "e20400"]
+LARGER = ["c15900", "d15900", "e15900", "c30900", "d30900", "e30900", "c201600", "d201600",
+          "e201600"]
 QUICK = ["c20200", "d10200", "d20200", "e10400"]
 
 
@@ -48,7 +55,7 @@ def data_dir() -> Path:
              "gap_yagiura/ (the public GAP instances)")
 
 
-def baseline(problem: AllocationProblem, time_limit: float) -> NDArray[np.float64] | None:
+def plain_milp(problem: AllocationProblem, time_limit: float) -> NDArray[np.float64] | None:
     """Plain scipy.optimize.milp on the same model: the (n, m) assignment, or None."""
     model = build_model(problem)
     res = milp(model.c, integrality=model.integrality, bounds=Bounds(model.lower, model.upper),
@@ -57,6 +64,41 @@ def baseline(problem: AllocationProblem, time_limit: float) -> NDArray[np.float6
     if res.x is None:
         return None
     return model.pair_values(np.round(res.x), problem.n_demands, problem.n_pools)
+
+
+def plain_highspy(problem: AllocationProblem, time_limit: float) -> NDArray[np.float64] | None:
+    """Plain highspy (default options) on the same model: the (n, m) assignment, or None."""
+    import highspy
+    import scipy.sparse as sp
+
+    model = build_model(problem)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", time_limit)
+    csc = sp.csc_array(model.matrix)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = model.c.shape[0], csc.shape[0]
+    lp.col_cost_, lp.col_lower_, lp.col_upper_ = model.c, model.lower, model.upper
+    lp.row_lower_, lp.row_upper_ = model.row_lower, model.row_upper
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = csc.indices.astype(np.int32)
+    lp.a_matrix_.value_ = csc.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * lp.num_col_
+    h.passModel(lp)
+    h.run()
+    if h.getInfo().primal_solution_status != highspy.SolutionStatus.kSolutionStatusFeasible:
+        return None
+    x = np.round(np.asarray(h.getSolution().col_value))
+    return model.pair_values(x, problem.n_demands, problem.n_pools)
+
+
+def timed(run: Callable[[], NDArray[np.float64] | None]) -> tuple[NDArray[np.float64] | None,
+                                                                   float, float]:
+    """What `run` returns, with the wall and CPU seconds it took (CPU of every thread)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    out = run()
+    return out, time.perf_counter() - wall, time.process_time() - cpu
 
 
 def checked_cost(problem: AllocationProblem, x: NDArray[np.float64] | None) -> float:
@@ -83,31 +125,56 @@ def checked_cost(problem: AllocationProblem, x: NDArray[np.float64] | None) -> f
     return float((problem.cost * x).sum() + penalty.sum())
 
 
-def quality(folder: Path, names: list[str], time_limit: float) -> None:
+def quality(folder: Path, names: list[str], time_limit: float, equal_cpu: bool,
+            title: str) -> None:
     with (folder / "gap_yagiura" / "OPTIMA.csv").open() as f:
         best = {r["instance"]: float(r["optimal_or_best_known"]) for r in csv.DictReader(f)}
-    print(f"(a) quality: gap to best known at {time_limit:g} s per instance")
-    print(f"{'instance':<9} {'best':>8} {'baseline':>9} {'gap %':>7} {'allocate':>9} "
-          f"{'gap %':>7} {'bound':>9} {'status':<9}")
-    gaps: dict[str, list[float]] = {"baseline": [], "allocate": []}
+    print(f"{title}: gap % to best known at {time_limit:g} s wall per instance "
+          "(wall s / CPU s after each)")
+    head = (f"{'instance':<8} {'best':>7} | {'milp':>7} {'gap':>6} {'wall':>5} {'cpu':>5} | "
+            f"{'highspy':>7} {'gap':>6} {'wall':>5} {'cpu':>5} | {'allocate':>8} {'gap':>6} "
+            f"{'wall':>5} {'cpu':>5} {'method':<14}")
+    if equal_cpu:
+        head += f" | {'milp@cpu':>8} {'gap':>6} | {'highs@cpu':>9} {'gap':>6}"
+    print(head)
+    gaps: dict[str, list[float]] = {k: [] for k in ("milp", "highspy", "allocate", "milp@cpu",
+                                                    "highspy@cpu")}
+    over, worse = 0.0, []
     for name in names:
         problem = read_orlib_gap(folder / "gap_yagiura" / name)[0]
-        base = checked_cost(problem, baseline(problem, time_limit))
-        result = allocate(problem, time_limit=time_limit)
-        value = checked_cost(problem, result.assignment)
-        assert value == result.objective_value, "allocate's objective disagrees with its answer"
         ref = best[name]
-        g_base, g_alloc = 100 * (base - ref) / ref, 100 * (value - ref) / ref
-        gaps["baseline"].append(g_base)
-        gaps["allocate"].append(g_alloc)
-        flag = "  worse than baseline" if value > base else ""
-        print(f"{name:<9} {ref:>8.0f} {base:>9.0f} {g_base:>7.3f} {value:>9.0f} {g_alloc:>7.3f} "
-              f"{result.bound_value:>9.0f} {result.status.value:<9}{flag}", flush=True)
-    mean_base, mean_alloc = np.nanmean(gaps["baseline"]), np.nanmean(gaps["allocate"])
-    worse = sum(a > b for a, b in zip(gaps["allocate"], gaps["baseline"], strict=True))
-    print(f"mean gap: baseline {mean_base:.3f} %, allocate {mean_alloc:.3f} % "
-          f"(ratio {mean_alloc / mean_base if mean_base else float('nan'):.2f}); "
-          f"instances where allocate is worse: {worse}")
+
+        def gap(value: float, ref: float = ref) -> float:
+            return 100 * (value - ref) / ref
+
+        xm, wm, cm = timed(lambda p=problem: plain_milp(p, time_limit))
+        xh, wh, ch = timed(lambda p=problem: plain_highspy(p, time_limit))
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = allocate(problem, time_limit=time_limit)
+        wa, ca = time.perf_counter() - wall, time.process_time() - cpu
+        over = max(over, wa / time_limit)
+        value = checked_cost(problem, result.assignment)
+        assert value == result.objective_value, \
+            f"allocate says {result.objective_value}, its answer costs {value}"
+        vm, vh = checked_cost(problem, xm), checked_cost(problem, xh)
+        for key, v in (("milp", vm), ("highspy", vh), ("allocate", value)):
+            gaps[key].append(gap(v))
+        if value > min(vm, vh):
+            worse.append(name)
+        line = (f"{name:<8} {ref:>7.0f} | {vm:>7.0f} {gap(vm):>6.3f} {wm:>5.1f} {cm:>5.1f} | "
+                f"{vh:>7.0f} {gap(vh):>6.3f} {wh:>5.1f} {ch:>5.1f} | {value:>8.0f} "
+                f"{gap(value):>6.3f} {wa:>5.1f} {ca:>5.1f} {result.method:<14}")
+        if equal_cpu:
+            vmc = checked_cost(problem, plain_milp(problem, ca))
+            vhc = checked_cost(problem, plain_highspy(problem, ca))
+            gaps["milp@cpu"].append(gap(vmc))
+            gaps["highspy@cpu"].append(gap(vhc))
+            line += f" | {vmc:>8.0f} {gap(vmc):>6.3f} | {vhc:>9.0f} {gap(vhc):>6.3f}"
+        print(line, flush=True)
+    means = {k: float(np.nanmean(v)) for k, v in gaps.items() if v}
+    print("mean gap %: " + ", ".join(f"{k} {v:.3f}" for k, v in means.items()))
+    print(f"instances where allocate is worse than either plain baseline: {len(worse)} "
+          f"{' '.join(worse)}; longest allocate wall time: {over:.3f} × the limit\n")
 
 
 def city(seed: int) -> AllocationProblem:
@@ -133,30 +200,40 @@ def city(seed: int) -> AllocationProblem:
 
 def throughput(count: int, time_limit: float) -> None:
     problems = [city(seed) for seed in range(count)]
-    print(f"\n(b) throughput: {count} city problems (6 sites × 2 profiles, 50 blocks, "
+    print(f"(c) throughput: {count} city problems (6 sites × 2 profiles, 50 blocks, "
           "6 resources)")
-    started = time.perf_counter()
-    base = [checked_cost(p, baseline(p, time_limit)) for p in problems]
-    base_rate = count / (time.perf_counter() - started)
-    started = time.perf_counter()
-    results = [allocate(p, time_limit=time_limit) for p in problems]
-    alloc_rate = count / (time.perf_counter() - started)
-    values = [checked_cost(p, r.assignment) for p, r in zip(problems, results, strict=True)]
-    same = sum(abs(a - b) <= 1e-4 * max(1.0, abs(b)) for a, b in zip(values, base, strict=True))
-    print(f"baseline {base_rate:.2f} problems/s, allocate {alloc_rate:.2f} problems/s, "
-          f"ratio {alloc_rate / base_rate:.2f}; same objective on {same}/{count}")
+    rates, values = {}, {}
+    for label, solve in (("milp", lambda p: plain_milp(p, time_limit)),
+                         ("highspy", lambda p: plain_highspy(p, time_limit)),
+                         ("allocate", lambda p: allocate(p, time_limit=time_limit).assignment)):
+        started = time.perf_counter()
+        answers = [solve(p) for p in problems]
+        rates[label] = count / (time.perf_counter() - started)
+        values[label] = [checked_cost(p, x) for p, x in zip(problems, answers, strict=True)]
+    same = sum(abs(a - b) <= 1e-4 * max(1.0, abs(b))
+               for a, b in zip(values["allocate"], values["milp"], strict=True))
+    print(f"milp {rates['milp']:.2f} problems/s, highspy {rates['highspy']:.2f}, allocate "
+          f"{rates['allocate']:.2f}; ratio allocate / milp {rates['allocate'] / rates['milp']:.2f}"
+          f", allocate / highspy {rates['allocate'] / rates['highspy']:.2f}; same objective "
+          f"as milp on {same}/{count}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--time-limit", type=float, default=10.0,
-                        help="seconds per GAP instance, for both solvers (default 10)")
-    parser.add_argument("--quick", action="store_true", help="4 instances, 5 city problems")
+                        help="wall seconds per GAP instance, for every solver (default 10)")
+    parser.add_argument("--quick", action="store_true",
+                        help="4 instances, no larger ones, 5 city problems")
     parser.add_argument("--instances", nargs="*", help="Yagiura instance names to run")
+    parser.add_argument("--no-equal-cpu", action="store_true",
+                        help="skip the baselines at allocate's CPU budget")
+    parser.add_argument("--no-larger", action="store_true", help="skip the larger instances")
     args = parser.parse_args()
     folder = data_dir()
     names = args.instances or (QUICK if args.quick else INSTANCES)
-    quality(folder, names, args.time_limit)
+    quality(folder, names, args.time_limit, not args.no_equal_cpu, "(a) quality")
+    if not (args.quick or args.no_larger or args.instances):
+        quality(folder, LARGER, args.time_limit, False, "(b) larger instances")
     throughput(5 if args.quick else 20, args.time_limit)
 
 
