@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capacity.allocation import AllocationProblem, allocate, read_orlib_gap
+from capacity.allocation import Allocation, AllocationProblem, allocate, read_orlib_gap
 from capacity.allocation import solve as solve_module
 from capacity.allocation.heuristic import Packing, _chain, _State, eject, greedy, improve
 from capacity.allocation.model import build_model
@@ -95,11 +95,17 @@ def test_the_heuristic_alone_reaches_a_stated_gap_on_a_budget(benchmark_data: Pa
     assert _gap(first.objective_value, "c10100") <= 0.2
 
 
-def test_the_search_improves_on_branch_and_bound_at_the_same_budget(
-        benchmark_data: Path) -> None:
+@pytest.fixture(scope="module")
+def d10100(benchmark_data: Path) -> tuple[AllocationProblem, Allocation]:
+    """Yagiura d10100 and the full method's answer on a budget of 100 nodes."""
     problem = read_orlib_gap(benchmark_data / "gap_yagiura" / "d10100")[0]
+    return problem, allocate(problem, node_limit=100, seed=1, time_limit=600)
+
+
+def test_the_search_improves_on_branch_and_bound_at_the_same_budget(
+        d10100: tuple[AllocationProblem, Allocation]) -> None:
+    problem, full = d10100
     plain = allocate(problem, method="milp", node_limit=100, seed=1, time_limit=600)
-    full = allocate(problem, node_limit=100, seed=1, time_limit=600)
     assert plain.status == full.status == "feasible"
     assert full.method == "heuristic+milp"
     assert full.bound_value == plain.bound_value  # the bound is branch and bound's
@@ -118,20 +124,19 @@ def test_neighbourhood_re_solves_improve_an_answer_and_repeat_on_a_budget(
     assert start is not None
     x = model.columns_of(start * model.step[:, None])
     runs = [solve_module._polish(model, x, problem.n_pools, "scipy", math.inf, 0,
-                                 lambda: False, rounds=40, nodes=100) for _ in range(2)]
+                                 lambda: False, rounds=3, nodes=10) for _ in range(2)]
     assert np.array_equal(runs[0], runs[1])
     assert float(model.c @ runs[0]) < float(model.c @ x)
     assert pack.feasible(model.pair_values(runs[0], problem.n_demands, problem.n_pools))
 
 
 def test_branch_and_bound_takes_the_search_s_answer_as_its_incumbent(
-        benchmark_data: Path) -> None:
+        d10100: tuple[AllocationProblem, Allocation]) -> None:
     pytest.importorskip("highspy")
-    problem = read_orlib_gap(benchmark_data / "gap_yagiura" / "d10100")[0]
+    problem, known = d10100  # 6382, the search's answer
     model = build_model(problem)
     alone = solve_module._solve_highspy(model, 600, 1e-4, None, 0, node_limit=20)
     assert alone.x is not None
-    known = allocate(problem, node_limit=100, seed=1, time_limit=600)  # 6382, the search's
     exchange = solve_module._Exchange(model)
     assert exchange.offer(model.columns_of(known.assignment), "search")
     taken = solve_module._solve_highspy(model, 600, 1e-4, None, 0, node_limit=20,
