@@ -647,7 +647,7 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: 
     # then go on from the feasible answer, on the other half of the budget or the time
     halfway = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
     patience = _UNLIMITED if moves is not None else 200
-    repaired = improve(pack, best, deadline=halfway if math.isfinite(deadline) else deadline,
+    repaired = improve(pack, best, deadline=halfway,
                        seed=seed, stop=stop, moves=moves, patience=patience)
     if repaired is None:
         return None
@@ -875,8 +875,6 @@ def allocate(
     elif budget is not None:
         outcome, used = _auto_budget(problem, model, engine, deadline, mip_rel_gap, seed,
                                      budget)
-    elif engine == "highspy":
-        outcome, used = _auto_highspy(problem, model, started, time_limit, mip_rel_gap, seed)
     else:
         outcome, used = _auto(problem, model, engine, started, time_limit, mip_rel_gap, seed)
     bound = outcome.bound
@@ -956,48 +954,6 @@ def _auto_budget(problem: AllocationProblem, model: Model, backend: str, deadlin
     return _Outcome(y, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
 
 
-def _auto_highspy(problem: AllocationProblem, model: Model, started: float, time_limit: float,
-                  mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
-    """Branch and bound and a search beside it, sharing answers both ways (highspy).
-
-    highspy's branch and bound runs here for the whole limit; it releases the GIL, so a
-    worker thread at a lower scheduling priority searches beside it on the second core
-    (:func:`_search_beside`) once :func:`_head_start` has passed without a
-    proof. Each improving solution of branch and bound is handed to the search, which
-    restarts from it, and each answer the search improves becomes branch and bound's
-    incumbent through its callback, so it prunes with it. The bound is branch and
-    bound's; both stop at the limit (HiGHS's own time limit, and re-solves time-limited
-    to what is left).
-    """
-    exchange = _Exchange(model)
-    finished = threading.Event()
-    deadline = started + time_limit
-
-    def search() -> None:
-        if finished.wait(_head_start(time_limit)):
-            return
-        _lower_priority()
-        _search_beside(problem, model, exchange, started, time_limit, seed, finished.is_set)
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        beside = pool.submit(search)
-        try:
-            outcome = _solve_highspy(model, deadline - time.perf_counter(), mip_rel_gap, None,
-                                     seed, exchange=exchange)
-        finally:
-            finished.set()
-        beside.result()
-    if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE):
-        return outcome, "milp" if exchange.taken == 0 else "heuristic+milp"
-    x, cost, source = exchange.best()
-    if x is None or (outcome.x is not None and _columns_cost(model, outcome.x) <= cost
-                     and source != "search"):
-        return outcome, "milp"
-    if outcome.x is not None and _columns_cost(model, outcome.x) < cost:
-        return outcome, "milp"
-    return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
-
-
 def _search_beside(problem: AllocationProblem, model: Model, exchange: _Exchange,
                    started: float, time_limit: float, seed: int,
                    stop: Callable[[], bool]) -> None:
@@ -1046,31 +1002,34 @@ def _search_beside(problem: AllocationProblem, model: Model, exchange: _Exchange
 
 def _auto(problem: AllocationProblem, model: Model, backend: str, started: float,
           time_limit: float, mip_rel_gap: float, seed: int) -> tuple[_Outcome, str]:
-    """Scipy's branch and bound for the whole limit, with a heuristic search beside it.
+    """Branch and bound for the whole limit, with a heuristic search beside it.
 
     HiGHS releases the GIL, so branch and bound runs here for the whole limit while a
-    worker thread, at a lower scheduling priority, searches for better answers; the
-    better of the two answers is returned with branch and bound's proven bound. With
-    highspy installed the search is :func:`_search_beside`, which stops as soon as
-    branch and bound ends; without it, :func:`_search`, whose own scipy branch and bound
-    cannot be interrupted. scipy's branch and bound takes no answers during the solve,
-    so the two do not trade them. Chosen by measurement
-    (``benchmarks/bench_allocation.py``): stopping branch and bound early to make room
-    for the search lost on instances it closes late (Yagiura c10200, c20400), while the
-    search finds answers branch and bound reaches late or never (D instances). The lower
-    priority keeps branch and bound's share of a busy machine as it would be alone.
-    Problems proven within :func:`_head_start` (city-sized ones, OR-Library GAP) never
-    start the search.
+    worker thread, at a lower scheduling priority, searches for better answers once
+    :func:`_head_start` has passed without a proof; the better of the two answers is
+    returned with branch and bound's proven bound. With highspy installed the search is
+    :func:`_search_beside`, which stops as soon as branch and bound ends; without it,
+    :func:`_search`, whose own scipy branch and bound cannot be interrupted. On the
+    highspy backend the two trade answers during the solve: each improving solution of
+    branch and bound is handed to the search, which restarts from it, and each answer
+    the search improves becomes branch and bound's incumbent through its callback, so it
+    prunes with it. scipy's branch and bound takes no answers during the solve. Chosen
+    by measurement (``benchmarks/bench_allocation.py``): stopping branch and bound early
+    to make room for the search lost on instances it closes late (Yagiura c10200,
+    c20400), while the search finds answers branch and bound reaches late or never (D
+    instances). The lower priority keeps branch and bound's share of a busy machine as
+    it would be alone.
     """
     finished = threading.Event()
     exchange = _Exchange(model)
-    with_highspy = importlib.util.find_spec("highspy") is not None
+    deadline = started + time_limit
+    trades = backend == "highspy"
 
     def search() -> NDArray[np.float64] | None:
         if finished.wait(_head_start(time_limit)):
             return None
         _lower_priority()
-        if with_highspy:
+        if importlib.util.find_spec("highspy") is not None:
             _search_beside(problem, model, exchange, started, time_limit, seed,
                            finished.is_set)
             return exchange.best()[0]
@@ -1080,14 +1039,22 @@ def _auto(problem: AllocationProblem, model: Model, backend: str, started: float
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
         beside = pool.submit(search)
         try:
-            outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
+            if trades:
+                outcome = _solve_highspy(model, deadline - time.perf_counter(), mip_rel_gap,
+                                         None, seed, exchange=exchange)
+            else:
+                outcome = _exact(model, backend, time_limit, mip_rel_gap, None, seed)
         finally:
             finished.set()
         x = beside.result()
+    took = "milp" if exchange.taken == 0 else "heuristic+milp"
     if outcome.status in (Status.OPTIMAL, Status.INFEASIBLE) or x is None:
-        return outcome, "milp"
-    if outcome.x is not None and _columns_cost(model, outcome.x) <= _columns_cost(model, x):
-        return outcome, "milp"
+        return outcome, took
+    if outcome.x is not None:
+        own, found = _columns_cost(model, outcome.x), _columns_cost(model, x)
+        # a tie is branch and bound's own answer unless it took it from the search
+        if own < found or (own == found and not (trades and exchange.best()[2] == "search")):
+            return outcome, "milp"
     return _Outcome(x, outcome.bound, Status.FEASIBLE, outcome.nodes), "heuristic+milp"
 
 
