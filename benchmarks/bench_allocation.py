@@ -9,7 +9,8 @@ Three measurements, each against baselines run in the same process on the same m
     core, so at equal wall time it may use twice the CPU);
 (b) the larger Yagiura instances (15×900, 30×900, 20×1600, ...) at the same limit;
 (c) throughput: small city-sized problems (6 sites × 2 cabinet profiles, 50 demand blocks,
-    6 resources, random but seeded) solved per second, as a ratio allocate / baseline.
+    6 resources, random but seeded) solved per second, as a ratio allocate / baseline, in
+    interleaved rounds so that the machine's drift does not favour one solver.
 
 Every returned assignment is checked (capacity, eligibility, each demand served once) and
 its objective recomputed. Times are reported, never asserted.
@@ -198,24 +199,46 @@ def city(seed: int) -> AllocationProblem:
             np.arange(sites), 2), power_use=power, pue=pue, grid=grid, cost_unit="yuan")
 
 
-def throughput(count: int, time_limit: float) -> None:
+def throughput(count: int, time_limit: float, rounds: int = 3) -> None:
+    """Problems solved per second by each solver, in `rounds` interleaved rounds.
+
+    Each problem is solved by every solver back to back, in an order that rotates from
+    problem to problem and round to round, so that a slow spell of the machine (seconds
+    long on a shared one) falls on every solver alike; the ratio allocate / baseline is
+    given per round and as the median.
+    """
     problems = [city(seed) for seed in range(count)]
     print(f"(c) throughput: {count} city problems (6 sites × 2 profiles, 50 blocks, "
-          "6 resources)")
-    rates, values = {}, {}
-    for label, solve in (("milp", lambda p: plain_milp(p, time_limit)),
-                         ("highspy", lambda p: plain_highspy(p, time_limit)),
-                         ("allocate", lambda p: allocate(p, time_limit=time_limit).assignment)):
-        started = time.perf_counter()
-        answers = [solve(p) for p in problems]
-        rates[label] = count / (time.perf_counter() - started)
-        values[label] = [checked_cost(p, x) for p, x in zip(problems, answers, strict=True)]
+          f"6 resources), {rounds} interleaved rounds")
+    solvers: dict[str, Callable[[AllocationProblem], NDArray[np.float64] | None]] = {
+        "milp": lambda p: plain_milp(p, time_limit),
+        "highspy": lambda p: plain_highspy(p, time_limit),
+        "allocate": lambda p: allocate(p, time_limit=time_limit).assignment}
+    labels = list(solvers)
+    seconds: dict[str, list[float]] = {label: [] for label in labels}
+    values: dict[str, list[float]] = {}
+    for r in range(rounds):
+        took = dict.fromkeys(labels, 0.0)
+        answers: dict[str, list[NDArray[np.float64] | None]] = {label: [] for label in labels}
+        for i, problem in enumerate(problems):
+            turn = (r + i) % len(labels)
+            for label in labels[turn:] + labels[:turn]:
+                started = time.perf_counter()
+                answers[label].append(solvers[label](problem))
+                took[label] += time.perf_counter() - started
+        for label in labels:
+            seconds[label].append(took[label])
+            values[label] = [checked_cost(p, x)
+                             for p, x in zip(problems, answers[label], strict=True)]
     same = sum(abs(a - b) <= 1e-4 * max(1.0, abs(b))
                for a, b in zip(values["allocate"], values["milp"], strict=True))
-    print(f"milp {rates['milp']:.2f} problems/s, highspy {rates['highspy']:.2f}, allocate "
-          f"{rates['allocate']:.2f}; ratio allocate / milp {rates['allocate'] / rates['milp']:.2f}"
-          f", allocate / highspy {rates['allocate'] / rates['highspy']:.2f}; same objective "
-          f"as milp on {same}/{count}")
+    rates = {label: count / float(np.median(s)) for label, s in seconds.items()}
+    print(f"median problems/s: milp {rates['milp']:.2f}, highspy {rates['highspy']:.2f}, "
+          f"allocate {rates['allocate']:.2f}; same objective as milp on {same}/{count}")
+    for base in ("milp", "highspy"):
+        ratios = [b / a for a, b in zip(seconds["allocate"], seconds[base], strict=True)]
+        print(f"allocate / {base} per round: {' '.join(f'{v:.2f}' for v in ratios)}; "
+              f"median {float(np.median(ratios)):.2f}")
 
 
 def main() -> None:
@@ -228,9 +251,14 @@ def main() -> None:
     parser.add_argument("--no-equal-cpu", action="store_true",
                         help="skip the baselines at allocate's CPU budget")
     parser.add_argument("--no-larger", action="store_true", help="skip the larger instances")
+    parser.add_argument("--throughput-only", action="store_true",
+                        help="only (c), the city problems")
     args = parser.parse_args()
     folder = data_dir()
     names = args.instances or (QUICK if args.quick else INSTANCES)
+    if args.throughput_only:
+        throughput(5 if args.quick else 20, args.time_limit, rounds=5)
+        return
     quality(folder, names, args.time_limit, not args.no_equal_cpu, "(a) quality")
     if not (args.quick or args.no_larger or args.instances):
         quality(folder, LARGER, args.time_limit, False, "(b) larger instances")
