@@ -146,3 +146,23 @@ def test_branch_and_bound_takes_the_search_s_answer_as_its_incumbent(
     # it prunes with the answer it was given, and may go on from it
     assert taken.x is not None
     assert float(model.c @ taken.x) <= known.objective_value
+
+
+def test_the_greedy_start_gives_up_when_asked_to_and_by_its_deadline() -> None:
+    # the search beside branch and bound must stop with it: on 20 × 1,600 the greedy's
+    # passes take seconds, and a greedy that never looked at its flag held allocate up
+    problem = _cycle_problem()
+    model = build_model(problem)
+    pack = Packing.of(problem, model)
+    asked: list[int] = []
+
+    def stop_at_second_placement() -> bool:
+        asked.append(1)
+        return len(asked) >= 2
+
+    assert greedy(pack, pack.cost, pack.unmet) is not None
+    assert greedy(pack, pack.cost, pack.unmet, stop_at_second_placement) is None
+    assert len(asked) == 2  # asked before each placement, and gave up at once
+    assert solve_module._greedy_start(problem, model, pack) is not None
+    assert solve_module._greedy_start(problem, model, pack, deadline=-math.inf) is None
+    assert solve_module._greedy_start(problem, model, pack, stop=lambda: True) is None
