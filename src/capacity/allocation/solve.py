@@ -650,26 +650,30 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
 def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: int,
                stop: Callable[[], bool], moves: int | None = None,
                ) -> NDArray[np.float64] | None:
-    """The regret greedy's best start (:func:`_greedy_start`), then local search.
+    """The regret greedy's best start (:func:`_greedy_start`), then :func:`_local_search`."""
+    pack = Packing.of(problem, model)
+    start = _greedy_start(problem, model, pack, deadline, stop)
+    return None if start is None else _local_search(pack, start, deadline, seed, stop, moves)
+
+
+def _local_search(pack: Packing, start: NDArray[np.float64], deadline: float, seed: int,
+                  stop: Callable[[], bool], moves: int | None = None,
+                  ) -> NDArray[np.float64] | None:
+    """Feasible steps from the greedy's `start` (which may overfill), or ``None``.
 
     The penalised shift/swap search (:func:`~capacity.allocation.heuristic.improve`)
     repairs and improves it for half the time (or `moves` moves), the iterated
     ejection-chain search (:func:`~capacity.allocation.heuristic.eject`) for the rest
     (or as many moves).
     """
-    pack = Packing.of(problem, model)
-    best = _greedy_start(problem, model, pack, deadline, stop)
-    if best is None:
-        return None
-    # the penalised search repairs the greedy's answer and improves it; ejection chains
-    # then go on from the feasible answer, on the other half of the budget or the time
     halfway = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
     patience = _UNLIMITED if moves is not None else 200
-    repaired = improve(pack, best, deadline=halfway,
+    repaired = improve(pack, start, deadline=halfway,
                        seed=seed, stop=stop, moves=moves, patience=patience)
     if repaired is None:
         return None
     return eject(pack, repaired, seed=seed, deadline=deadline, stop=stop, moves=moves)
+
 
 def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
            start: NDArray[np.float64] | None, seed: int,
@@ -1008,12 +1012,13 @@ def _search_beside(problem: AllocationProblem, model: Model, exchange: _Exchange
         _solve_highspy(model, second, 0.0, None, seed + 1, exchange=exchange, name="search",
                        stop=enough)
     if exchange.best()[0] is None:
-        x = _heuristic_columns(problem, model,
-                               min(deadline, time.perf_counter() + _HEURISTIC_SHARE * time_limit),
-                               seed, stop)
-        if x is None:
+        # neither tree found an answer and the greedy's overfills: repair that one
+        steps = None if first is None else _local_search(
+            pack, first, min(deadline, time.perf_counter() + _HEURISTIC_SHARE * time_limit),
+            seed, stop)
+        if steps is None:
             return
-        exchange.offer(x, "search")
+        exchange.offer(model.columns_of(steps * model.step[:, None]), "search")
     turn = 0
     while not stop() and (now := time.perf_counter()) < deadline - 0.01:
         x, _, _ = exchange.best()
