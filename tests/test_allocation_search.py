@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from capacity.allocation import Allocation, AllocationProblem, allocate, read_orlib_gap
+from capacity.allocation import Allocation, AllocationProblem, Status, allocate, read_orlib_gap
 from capacity.allocation import solve as solve_module
 from capacity.allocation.heuristic import Packing, _chain, _State, eject, greedy, improve
 from capacity.allocation.model import build_model
@@ -166,3 +166,15 @@ def test_the_greedy_start_gives_up_when_asked_to_and_by_its_deadline() -> None:
     assert solve_module._greedy_start(problem, model, pack) is not None
     assert solve_module._greedy_start(problem, model, pack, deadline=-math.inf) is None
     assert solve_module._greedy_start(problem, model, pack, stop=lambda: True) is None
+
+
+def test_a_tree_stopped_before_its_first_answer_ran_out_of_time(benchmark_data: Path) -> None:
+    # the tree beside the main one is interrupted when its share of the limit is gone:
+    # with no answer yet that is a time limit, not a solver failure
+    pytest.importorskip("highspy")
+    model = build_model(read_orlib_gap(benchmark_data / "gap_yagiura" / "d10100")[0])
+    out = solve_module._solve_highspy(model, 10.0, 0.0, None, 0, name="search",
+                                      exchange=solve_module._Exchange(model),
+                                      stop=lambda: True)
+    assert out.x is None
+    assert out.status == Status.TIME_LIMIT

@@ -525,7 +525,9 @@ def _solve_highspy(model: _Milp, time_limit: float, mip_rel_gap: float,
         x = np.round(np.asarray(h.getSolution().col_value)) + 0.0  # no -0.0
         status = Status.OPTIMAL if ms == highspy.HighsModelStatus.kOptimal else Status.FEASIBLE
         return _Outcome(x, bound, status, nodes)
+    # `stop` interrupts a solve only when its time is up (or another solve has ended it)
     status = {highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+              highspy.HighsModelStatus.kInterrupt: Status.TIME_LIMIT,
               highspy.HighsModelStatus.kSolutionLimit: Status.WORK_LIMIT}.get(ms, Status.ERROR)
     if node_limit is not None and nodes >= node_limit and status is Status.ERROR:
         status = Status.WORK_LIMIT
