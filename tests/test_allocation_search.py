@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import attrs
 import numpy as np
 import pytest
 
@@ -166,6 +167,34 @@ def test_the_greedy_start_gives_up_when_asked_to_and_by_its_deadline() -> None:
     assert solve_module._greedy_start(problem, model, pack) is not None
     assert solve_module._greedy_start(problem, model, pack, deadline=-math.inf) is None
     assert solve_module._greedy_start(problem, model, pack, stop=lambda: True) is None
+
+
+def test_the_heuristic_method_solves_the_lp_relaxation_once_within_its_limit(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # the relaxation gives the bound and guides the greedy: solved a second time after the
+    # search, with no limit, it took allocate to 1.7 × a 1 s limit on Yagiura e201600
+    limits: list[float] = []
+    solve_lp = solve_module._lp
+
+    def counted(model: object, time_limit: float = math.inf) -> object:
+        limits.append(time_limit)
+        return solve_lp(model, time_limit)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(solve_module, "_lp", counted)
+    problem = _cycle_problem()
+    result = allocate(problem, method="heuristic", time_limit=5.0)
+    assert len(limits) == 1
+    assert limits[0] <= 5.0
+    assert result.objective_value == 3.0  # the cycle: each demand at the pool it prefers
+    assert result.bound_value == 3.0  # the relaxation's optimum, read once
+
+    # an infeasible relaxation ends it before any search: no greedy pass is run
+    passes: list[int] = []
+    monkeypatch.setattr(solve_module, "greedy", lambda *a, **k: passes.append(1))
+    full = attrs.evolve(problem, capacity=np.full((3, 1), 0.5))
+    assert allocate(full, method="heuristic", time_limit=5.0).status == Status.INFEASIBLE
+    assert passes == []
+    assert len(limits) == 2
 
 
 def test_a_tree_stopped_before_its_first_answer_ran_out_of_time(benchmark_data: Path) -> None:

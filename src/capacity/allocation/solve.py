@@ -580,23 +580,34 @@ def _lp(model: Model, time_limit: float = math.inf) -> tuple[Any, NDArray[np.boo
     return res, ub
 
 
+def _lp_bound(res: Any) -> float:
+    """The bound of an LP relaxation result: its optimum, ``inf`` when infeasible.
+
+    ``-inf`` when it has neither (no optimum within its time limit).
+    """
+    if res.status != 0:
+        return math.inf if res.status == 2 else -math.inf
+    return float(res.fun)
+
+
 def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
     """LP relaxation: its optimum (a bound) and the duals of its rows (``None`` if none)."""
     res, ub = _lp(model)
     if res.status != 0:
-        return (math.inf if res.status == 2 else -math.inf), None
+        return _lp_bound(res), None
     duals = np.zeros(model.row_upper.shape[0])
     duals[ub] = res.ineqlin.marginals
     return float(res.fun), duals
 
 
 def _relaxed_steps(problem: AllocationProblem, model: Model, time_limit: float = math.inf,
-                   ) -> NDArray[np.float64] | None:
+                   lp: Any = None) -> NDArray[np.float64] | None:
     """``(n, m)`` share of each demand's steps the LP relaxation puts at each pool.
 
-    ``None`` when the LP has no optimum, or found none within `time_limit` ``[s]``.
+    ``None`` when the LP has no optimum, or found none within `time_limit` ``[s]``. `lp`,
+    the relaxation already solved by :func:`_lp`, is read instead of solving it again.
     """
-    res, _ = _lp(model, time_limit)
+    res = _lp(model, time_limit)[0] if lp is None else lp
     if res.status != 0:
         return None
     steps = model.pair_values(np.asarray(res.x), problem.n_demands, problem.n_pools)
@@ -605,14 +616,15 @@ def _relaxed_steps(problem: AllocationProblem, model: Model, time_limit: float =
 
 def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
                   deadline: float = math.inf, stop: Callable[[], bool] = lambda: False,
-                  ) -> NDArray[np.float64] | None:
+                  lp: Any = None) -> NDArray[np.float64] | None:
     """The regret greedy's best answer over its desirability measures (may overfill).
 
     The measures are the cost, the share of capacity a step takes, their product, and
     the LP relaxation's placement. A feasible answer ranks before any overfilled one.
     By `deadline` (a ``time.perf_counter()`` value), or once `stop` answers True, it
     gives the best answer of the measures that finished (``None`` if none did): on
-    20 × 1,600 the four passes and the LP take about 2 s.
+    20 × 1,600 the four passes and the LP take about 2 s. `lp`: the LP relaxation, when
+    the caller has solved it already (see :func:`_relaxed_steps`).
     """
     def late() -> bool:
         return stop() or time.perf_counter() >= deadline
@@ -629,7 +641,7 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
                 (np.where(eligible, share, np.inf), last_resort),
                 (np.where(eligible, shifted * share, np.inf), last_resort)]
     relaxed = None if late() else _relaxed_steps(problem, model,
-                                                 deadline - time.perf_counter())
+                                                 deadline - time.perf_counter(), lp)
     if relaxed is not None:
         # the LP relaxation's pools first (its optimum is nearly integral on GAP-like
         # problems), the cheapest where they are full; tried first, as the measure that
@@ -650,11 +662,11 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
 
 
 def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: int,
-               stop: Callable[[], bool], moves: int | None = None,
+               stop: Callable[[], bool], moves: int | None = None, lp: Any = None,
                ) -> NDArray[np.float64] | None:
     """The regret greedy's best start (:func:`_greedy_start`), then :func:`_local_search`."""
     pack = Packing.of(problem, model)
-    start = _greedy_start(problem, model, pack, deadline, stop)
+    start = _greedy_start(problem, model, pack, deadline, stop, lp)
     return None if start is None else _local_search(pack, start, deadline, seed, stop, moves)
 
 
@@ -886,8 +898,13 @@ def allocate(
     budget = None if node_limit is None else int(node_limit)
 
     if method == "heuristic":
-        incumbent = _heuristic_columns(problem, model, deadline, seed, lambda: False, budget)
-        relaxed = _relaxation(model)[0]
+        # the LP relaxation first, within the limit: its optimum is the bound, and the
+        # greedy reads its placement (solved after the search, it ran past the limit:
+        # 1.7 × a 1 s limit on Yagiura e201600); when it is infeasible, so is the problem
+        lp = _lp(model, deadline - time.perf_counter())[0]
+        relaxed = _lp_bound(lp)
+        incumbent = None if relaxed == math.inf else _heuristic_columns(
+            problem, model, deadline, seed, lambda: False, budget, lp)
         if incumbent is not None:
             status = Status.FEASIBLE
         else:
@@ -924,10 +941,10 @@ def _backend(backend: str, model: Model) -> str:
 
 
 def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float, seed: int,
-                       stop: Callable[[], bool], moves: int | None = None,
+                       stop: Callable[[], bool], moves: int | None = None, lp: Any = None,
                        ) -> NDArray[np.float64] | None:
     """The heuristic's answer as model columns, or ``None`` when it found none."""
-    steps = _heuristic(problem, model, deadline, seed, stop, moves)
+    steps = _heuristic(problem, model, deadline, seed, stop, moves, lp)
     return None if steps is None else model.columns_of(steps * model.step[:, None])
 
 
