@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from capacity.allocation import Allocation, AllocationProblem, Status, allocate, read_orlib_gap
+from capacity.allocation import heuristic as heuristic_module
 from capacity.allocation import solve as solve_module
-from capacity.allocation.heuristic import Packing, _chain, _State, eject, greedy, improve
+from capacity.allocation.heuristic import Packing, _chain, _State, _swap, eject, greedy, improve
 from capacity.allocation.model import build_model
 
 #: A demand-pool cost table where only a cycle of three moves improves: each demand
@@ -207,3 +208,28 @@ def test_a_tree_stopped_before_its_first_answer_ran_out_of_time(benchmark_data: 
                                       stop=lambda: True)
     assert out.x is None
     assert out.status == Status.TIME_LIMIT
+
+
+def test_the_swap_search_gives_its_best_so_far_once_the_deadline_has_passed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # on 1,600 demands scoring every swap takes half a second, which ran a search due to
+    # end at 3 s to 3.4 s: past the deadline only the first block of rows is scored
+    monkeypatch.setattr(heuristic_module, "_SWAP_BLOCK", 1)  # one demand's row per block
+    # two full pools (A, B) of two unit demands: no shift fits, so only swaps move them;
+    # demand 0 is cheap only at A, and swapping demands 2 and 3 saves 8
+    cost = np.array([[1.0, 100.0], [1.0, 1.0], [5.0, 1.0], [1.0, 5.0]])
+    problem = AllocationProblem(use=np.ones((4, 2, 1)), capacity=np.full((2, 1), 2.0),
+                                cost=cost, size=np.ones(4))
+    pack = Packing.of(problem, build_model(problem))
+    x = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [0.0, 1.0]])
+    demands = np.arange(4)
+    norm = np.ones_like(pack.capacity)
+
+    def state() -> _State:
+        return _State(np.array([0, 1, 0, 1]), pack.used(x))
+
+    assert _swap(pack, state(), demands, norm, 1.0) == (2, 3, -8.0)
+    late = _swap(pack, state(), demands, norm, 1.0, deadline=-math.inf)
+    assert late[2] >= 0.0  # demand 0's row alone holds no saving
+    stopped = _swap(pack, state(), demands, norm, 1.0, stop=lambda: True)
+    assert stopped == late
