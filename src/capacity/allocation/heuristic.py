@@ -297,7 +297,7 @@ def _swap(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDArray
 
     The pairs are scored in blocks of rows; once `deadline` has passed or `stop` answers
     True, the best of the blocks scored so far is given (on 1,600 demands the whole
-    table takes half a second, which a search due to end cannot wait for).
+    table takes about 0.1 s, which a search due to end cannot wait for).
     """
     placed = demands[state.where[demands] >= 0]
     if placed.size < 2:

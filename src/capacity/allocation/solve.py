@@ -837,8 +837,10 @@ def allocate(
         Relative gap at which the exact solve stops and reports ``optimal``.
     method
         ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy, then the
-        penalised shift/swap local search and the iterated ejection-chain search, with the
-        LP relaxation as the bound. ``"auto"``: branch and bound for the whole limit; when
+        penalised shift/swap local search and the iterated ejection-chain search; the
+        bound is the LP relaxation, solved once, first, within the limit (``nan`` when it
+        did not finish), and a relaxation that is infeasible returns ``infeasible`` with
+        no search. ``"auto"``: branch and bound for the whole limit; when
         the problem has more than 1,500 demand-pool pairs and is not proven optimal within
         5 % of the limit (at least 0.5 s), a search runs beside it on a second core: a
         second branch and bound with another seed, then the ejection-chain search in short
