@@ -13,12 +13,14 @@ from pathlib import Path
 import attrs
 import numpy as np
 import pytest
+from hypothesis import given, settings
 
 from capacity.allocation import Allocation, AllocationProblem, Status, allocate, read_orlib_gap
 from capacity.allocation import heuristic as heuristic_module
 from capacity.allocation import solve as solve_module
 from capacity.allocation.heuristic import Packing, _chain, _State, _swap, eject, greedy, improve
 from capacity.allocation.model import build_model
+from strategies_allocation import problems
 
 #: A demand-pool cost table where only a cycle of three moves improves: each demand
 #: prefers the next pool, every pool holds one demand, and each swap of two demands
@@ -66,6 +68,55 @@ def test_an_ejection_chain_that_would_overdraw_a_site_s_power_is_refused() -> No
     out = eject(pack, x, seed=0, moves=200)
     assert pack.feasible(out)
     assert pack.total_cost(out) == 15.0 == allocate(problem, method="milp").objective_value
+
+
+def _greedy_by_hand(pack: Packing, desirability: np.ndarray,
+                    unmet: np.ndarray) -> np.ndarray:
+    """The regret greedy as stated, every option of every demand tested again each turn."""
+    n, m = pack.cost.shape
+    slack = pack.capacity.copy()
+    x = np.zeros((n, m))
+    left = [i for i in range(n) if pack.whole[i] and pack.steps[i] > 0]
+
+    def fits(i: int, j: int) -> bool:
+        return bool(np.isfinite(pack.cost[i, j])) and all(
+            pack.load[i, j, k] <= slack[pack.rows[j, k]] + 1e-9 for k in range(pack.rows.shape[1]))
+
+    while left:
+        options = {i: [desirability[i, j] if fits(i, j) else math.inf for j in range(m)]
+                   + [unmet[i]] for i in left}
+        stuck = [i for i in left if min(options[i]) == math.inf]
+        if stuck:
+            i = stuck[0]
+            norm = np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
+            over = [sum(max(0.0, pack.load[i, j, k] - slack[pack.rows[j, k]])
+                        / norm[pack.rows[j, k]] for k in range(pack.rows.shape[1]))
+                    if np.isfinite(pack.cost[i, j]) else math.inf for j in range(m)]
+            j = over.index(min(over))
+        else:
+            regret = {i: sorted(v)[1] - sorted(v)[0] for i, v in options.items()}
+            i = max(left, key=lambda d: (regret[d], -d))  # the first of the largest
+            j = options[i].index(min(options[i]))
+        left.remove(i)
+        if j < m:
+            x[i, j] = 1.0
+            for k in range(pack.rows.shape[1]):
+                slack[pack.rows[j, k]] -= pack.load[i, j, k]
+    return x
+
+
+@settings(max_examples=150, deadline=None)
+@given(problems(max_demands=8, max_pools=4, splittable=False))
+def test_the_greedy_places_as_if_it_tested_every_option_at_every_turn(
+        problem: AllocationProblem) -> None:
+    # it tests again only the pools a placement changed (and a site's other pools under
+    # its power limit): that bookkeeping must not change a single placement
+    pack = Packing.of(problem, build_model(problem))
+    for desirability in (pack.cost, np.where(np.isfinite(pack.cost), pack.load.sum(axis=2),
+                                             np.inf)):
+        got = greedy(pack, desirability, pack.unmet)
+        assert got is not None
+        np.testing.assert_array_equal(got, _greedy_by_hand(pack, desirability, pack.unmet))
 
 
 def test_the_greedy_packs_a_tight_instance_and_the_penalised_search_repairs_it(

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import attrs
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from capacity import fields
@@ -148,9 +149,10 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
            stop: Callable[[], bool] = lambda: False) -> NDArray[np.float64] | None:
     """Regret greedy: an ``(n, m)`` array of steps, or ``None`` when it gets stuck.
 
-    A whole demand that fits no pool any more goes where it overfills least (its
-    relative excess), for :func:`improve` to repair; splittable demands that cannot be
-    placed make it give up.
+    Each turn places the demand whose best option beats its second best by the most (a
+    demand with one option left first) at its best pool. A whole demand that fits no
+    pool any more goes where it overfills least (its relative excess), for
+    :func:`improve` to repair; splittable demands that cannot be placed make it give up.
 
     Parameters
     ----------
@@ -162,35 +164,73 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
         ``(n,)`` the same for leaving the demand unmet (``inf`` where it must be served).
     stop
         Asked before each placement; when it answers True the greedy gives up (``None``).
-        On 1,600 demands a pass takes about half a second.
+
+    Notes
+    -----
+    A placement changes the slack of its pool's rows only, so only the pools sharing a
+    row with it (the pool itself, and the site's other pools under a power limit) are
+    tested again, and only the demands whose options there changed have their two best
+    options found again: a pass over 20 × 1,600 takes about 0.3 s and over 80 × 1,600
+    about 0.35 s, where testing every option of every demand at each turn took 0.65 s
+    and 2 s.
     """
     n, m = pack.cost.shape
     x = np.zeros((n, m))
     slack = pack.capacity.copy()
     norm = np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
-    left = np.flatnonzero(pack.whole & (pack.steps > 0))
-    while left.size:
+    left = np.zeros(n, dtype=bool)
+    left[pack.whole & (pack.steps > 0)] = True
+    # pools whose rows a placement at pool j changes: those sharing any row with it
+    k_rows = pack.rows.shape[1]
+    shares = sp.csr_array((np.ones(m * k_rows), (np.repeat(np.arange(m), k_rows),
+                                                 pack.rows.ravel())),
+                          shape=(m, pack.capacity.shape[0]))
+    touched = sp.csr_array(shares @ shares.T)
+    near = np.split(touched.indices.astype(np.intp), touched.indptr[1:-1])
+    # options: the m pools (inf where it does not fit) and, last, leaving it unmet
+    f = np.full((n, m + 1), np.inf)
+    todo = np.flatnonzero(left)
+    f[todo, :m] = np.where(_fits(pack, slack, todo), desirability[todo], np.inf)
+    f[todo, m] = unmet_desirability[todo]
+    two = np.full((n, 2), np.inf)
+    if todo.size:
+        two[todo] = np.partition(f[todo], 1, axis=1)[:, :2]
+    while left.any():
         if stop():
             return None
-        f = np.where(_fits(pack, slack, left), desirability[left], np.inf)
-        f = np.concatenate([f, unmet_desirability[left, None]], axis=1)
-        two = np.partition(f, 1, axis=1)[:, :2]
-        stuck = np.flatnonzero(np.isinf(two[:, 0]))
+        todo = np.flatnonzero(left)
+        stuck = todo[np.isinf(two[todo, 0])]
         if stuck.size:
-            pick = int(stuck[0])
-            i = int(left[pick])
+            i = int(stuck[0])
             over = (_pos(pack.load[i] - slack[pack.rows]) / norm[pack.rows]).sum(axis=1)
             j = int(np.argmin(np.where(np.isfinite(pack.cost[i]), over, np.inf)))
         else:
             # a demand with one option left has infinite regret and is placed first
-            pick = int(np.argmax(two[:, 1] - two[:, 0]))
-            i = int(left[pick])
-            j = int(np.argmin(f[pick]))
+            i = int(todo[np.argmax(two[todo, 1] - two[todo, 0])])
+            j = int(np.argmin(f[i]))
+        left[i] = False
         if j < m:
             x[i, j] = 1.0
             np.subtract.at(slack, pack.rows[j], pack.load[i, j])
-        left = np.delete(left, pick)
+            _refit(pack, slack, desirability, f, two, np.flatnonzero(left), near[j])
     return _fill_splittable(pack, x, slack)
+
+
+def _refit(pack: Packing, slack: NDArray[np.float64], desirability: NDArray[np.float64],
+           f: NDArray[np.float64], two: NDArray[np.float64], demands: NDArray[np.intp],
+           pools: NDArray[np.intp]) -> None:
+    """Test `demands` again at `pools` after their slack changed; update `f` and `two`."""
+    if not demands.size:
+        return
+    at = np.ix_(demands, pools)
+    room = slack[pack.rows[pools]]  # (p, K)
+    fits = np.all(pack.load[at] <= room[None] + _FIT, axis=2)
+    fresh = np.where(fits & np.isfinite(pack.cost[at]), desirability[at], np.inf)
+    changed = np.any(fresh != f[at], axis=1)
+    if changed.any():
+        rows = demands[changed]
+        f[np.ix_(rows, pools)] = fresh[changed]
+        two[rows] = np.partition(f[rows], 1, axis=1)[:, :2]
 
 
 def _fill_splittable(pack: Packing, x: NDArray[np.float64], slack: NDArray[np.float64],

@@ -623,8 +623,8 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
     the LP relaxation's placement. A feasible answer ranks before any overfilled one.
     By `deadline` (a ``time.perf_counter()`` value), or once `stop` answers True, it
     gives the best answer of the measures that finished (``None`` if none did): on
-    20 × 1,600 the four passes and the LP take about 2 s. `lp`: the LP relaxation, when
-    the caller has solved it already (see :func:`_relaxed_steps`).
+    20 × 1,600 the four passes and the LP take about 2 s, the LP 0.9 s of it. `lp`: the
+    LP relaxation, when the caller has solved it already (see :func:`_relaxed_steps`).
     """
     def late() -> bool:
         return stop() or time.perf_counter() >= deadline
