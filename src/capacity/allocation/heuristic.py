@@ -38,6 +38,10 @@ _FIT = 1e-9
 #: 2,000,000 (and 0.5 s on a first call, paging in the larger temporaries), and a search
 #: at its deadline waits for one block only.
 _SWAP_BLOCK = 250_000
+#: Penalty weight a repair starts from, in multiples of :func:`_base_weight`: at 1 the
+#: first descents trade excess for savings (d201600: 2,070 moves and 24 s to fit),
+#: at 8 and at 64 it fits in 53-54 moves.
+_REPAIR_WEIGHT = 8.0
 
 
 @attrs.frozen(eq=False)
@@ -410,6 +414,81 @@ class _Budget:
         return self.left is not None and self.spent >= self.left
 
 
+def _norm(pack: Packing) -> NDArray[np.float64]:
+    """``(n_rows,)`` what a row's excess is measured against: its capacity (1 if none)."""
+    return np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
+
+
+def _base_weight(pack: Packing, norm: NDArray[np.float64]) -> float:
+    """The penalty of a row's whole capacity in excess: cost spread × typical relative load."""
+    finite = pack.cost[np.isfinite(pack.cost)]
+    spread = float(finite.max(initial=1.0) - finite.min(initial=0.0)) or 1.0
+    return spread * max(1.0, float(np.median(pack.load.sum(axis=0) / norm[pack.rows])))
+
+
+def _repair_state(pack: Packing, state: _State, demands: NDArray[np.intp],
+                  deadline: float, stop: Callable[[], bool], budget: _Budget) -> bool:
+    """Descend on cost + weight × excess, doubling the weight, until `state` fits.
+
+    True when it fits. No random move is made: from an answer that overfills a few rows
+    (the LP-guided greedy's on the tight Yagiura D instances), plain descents with a
+    weight that starts high reach a feasible answer close to it, where the random kicks
+    of :func:`improve` pile excess on excess (d201600: 98072, 0.25 % above best known,
+    in 53 moves, against no feasible answer in 2 s).
+    """
+    norm = _norm(pack)
+    weight = _REPAIR_WEIGHT * _base_weight(pack, norm)
+    ceiling = weight * 1e6
+    while state.excess(pack, norm) > _FIT:
+        if weight > ceiling or time.perf_counter() >= deadline or stop() or budget.exhausted:
+            return False
+        _descend(pack, state, demands, norm, weight, deadline, stop, budget)
+        weight *= 2.0
+    return True
+
+
+def repair(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf,
+           stop: Callable[[], bool] = lambda: False,
+           moves: int | None = None) -> NDArray[np.float64] | None:
+    """A feasible answer near `x`, which may overfill some rows, or ``None``.
+
+    Best shifts and swaps of whole demands under cost + weight × relative excess load,
+    the weight doubling after each descent until nothing overfills; nothing random.
+
+    Parameters
+    ----------
+    pack
+        The problem.
+    x
+        ``(n, m)`` steps; splittable demands stay put.
+    deadline, stop
+        ``time.perf_counter()`` value to stop at, and a flag asked between moves.
+    moves
+        A work budget in moves; ``None``: no budget. With the default `deadline` and
+        `stop`, the same input then gives the same answer on any machine.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        ``(n, m)`` feasible steps (`x` itself when it fits), or ``None`` when the search
+        ended before every row fitted.
+    """
+    if pack.feasible(x):
+        return x
+    demands = np.flatnonzero(pack.whole & (pack.steps > 0))
+    where = np.full(x.shape[0], -1, dtype=np.intp)
+    ii, jj = np.nonzero(x[demands] > 0)
+    where[demands[ii]] = jj
+    state = _State(where, pack.used(x))
+    if not _repair_state(pack, state, demands, deadline, stop, _Budget(moves)):
+        return None
+    out = x.copy()
+    out[demands] = 0.0
+    placed = demands[state.where[demands] >= 0]
+    out[placed, state.where[placed]] = 1.0
+    return out if pack.feasible(out) else None
+
+
 def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf, seed: int,
             patience: int = 200, kick: int | None = None,
             stop: Callable[[], bool] = lambda: False,
@@ -461,10 +540,8 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf
     ii, jj = np.nonzero(x[demands] > 0)
     where[demands[ii]] = jj
     state = _State(where, pack.used(x))
-    norm = np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
-    finite = pack.cost[np.isfinite(pack.cost)]
-    spread = float(finite.max(initial=1.0) - finite.min(initial=0.0)) or 1.0
-    base = spread * max(1.0, float(np.median(pack.load.sum(axis=0) / norm[pack.rows])))
+    norm = _norm(pack)
+    base = _base_weight(pack, norm)
     weight = base
 
     def steps_of(w: NDArray[np.intp]) -> NDArray[np.float64]:
