@@ -10,7 +10,8 @@ the next best, recomputed after every placement, as in Martello and Toth's MTHG)
 they are the hard part of the packing; splittable demands then fill the cheapest pools unit
 by unit. Local search moves whole unsplittable demands (shift to another pool or to unmet,
 swap two demands' pools); an iterated local search kicks the best answer with a few random
-shifts and keeps what improves it.
+shifts and keeps what improves it. An answer that overfills a few rows is repaired by the
+same moves under a penalty on the excess, with no random move (:func:`repair`).
 """
 
 from __future__ import annotations

@@ -1015,18 +1015,21 @@ def _auto_budget(problem: AllocationProblem, model: Model, backend: str, deadlin
 def _search_beside(problem: AllocationProblem, model: Model, exchange: _Exchange,
                    started: float, time_limit: float, seed: int,
                    stop: Callable[[], bool]) -> None:
-    """A second branch and bound, then the ejection-chain search in turns.
+    """A greedy start, a second branch and bound, then the ejection-chain search in turns.
 
-    Until ``_SECOND_SHARE`` of the limit (or, while neither tree has an answer, until
+    First the regret greedy's start (:func:`_greedy_start`; from ``_REPAIR_FROM`` pairs
+    up with its LP-guided answer repaired) is offered to `exchange` when it fits. Until
+    ``_SECOND_SHARE`` of the limit (or, while neither tree has an answer, until
     ``_SEED_SHARE``), a branch and bound of its own with another seed explores the tree
     differently from the main one; the two trade improving solutions through
     `exchange`. Then, in turns of ``_TURN`` seconds, the iterated ejection-chain
     search (:func:`~capacity.allocation.heuristic.eject`) improves the best answer
     known, so it restarts from branch and bound's answer whenever that is ahead, and
-    offers what it finds (branch and bound takes it as its incumbent). When there is no
-    answer yet, the regret greedy gives one. Measured at 10 s on the Yagiura D
-    instances, the second tree gave d20200 its best starts and the re-synchronised
-    turns gave d20400 its; neighbourhood re-solves (:func:`_polish`) added nothing there.
+    offers what it finds (branch and bound takes it as its incumbent). When neither
+    tree has an answer and the start overfills, the local searches repair it. Measured
+    at 10 s on the Yagiura D instances, the second tree gave d20200 its best starts and
+    the re-synchronised turns gave d20400 its; neighbourhood re-solves
+    (:func:`_polish`) added nothing there.
     """
     deadline = started + time_limit
     switch = started + _SECOND_SHARE * time_limit
