@@ -30,7 +30,7 @@ from capacity import fields
 from capacity.allocation.model import Model
 from capacity.allocation.problem import AllocationProblem
 
-__all__ = ["Packing", "eject", "greedy", "improve"]
+__all__ = ["Packing", "eject", "greedy", "improve", "repair"]
 
 #: Slack tolerance when testing that a load fits (absolute, in the row's unit).
 _FIT = 1e-9
@@ -175,9 +175,10 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
     A placement changes the slack of its pool's rows only, so only the pools sharing a
     row with it (the pool itself, and the site's other pools under a power limit) are
     tested again, and only the demands whose options there changed have their two best
-    options found again: a pass over 20 × 1,600 takes about 0.3 s and over 80 × 1,600
-    about 0.35 s, where testing every option of every demand at each turn took 0.65 s
-    and 2 s.
+    options found again: with no row shared between pools (the Yagiura instances) a
+    pass over 20 × 1,600 takes about 0.3 s and over 80 × 1,600 about 0.35 s, where
+    testing every option of every demand at each turn took 0.65 s and 2 s. Under one
+    site's power limit every placement there tests the site's pools again.
     """
     n, m = pack.cost.shape
     x = np.zeros((n, m))
@@ -185,13 +186,19 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
     norm = np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
     left = np.zeros(n, dtype=bool)
     left[pack.whole & (pack.steps > 0)] = True
-    # pools whose rows a placement at pool j changes: those sharing any row with it
+    # the pools each row bounds (m·K entries): a placement at pool j changes the fit of
+    # the pools sharing one of its limited rows with it (a site's pools, under power)
     k_rows = pack.rows.shape[1]
-    shares = sp.csr_array((np.ones(m * k_rows), (np.repeat(np.arange(m), k_rows),
-                                                 pack.rows.ravel())),
-                          shape=(m, pack.capacity.shape[0]))
-    touched = sp.csr_array(shares @ shares.T)
-    near = np.split(touched.indices.astype(np.intp), touched.indptr[1:-1])
+    by_row = sp.csr_array((np.ones(m * k_rows), (pack.rows.ravel(),
+                                                 np.repeat(np.arange(m), k_rows))),
+                          shape=(pack.capacity.shape[0], m))
+    limited = np.isfinite(pack.capacity)
+
+    def near(j: int) -> NDArray[np.intp]:
+        rows = pack.rows[j][limited[pack.rows[j]]]
+        return np.unique(np.concatenate(
+            [by_row.indices[by_row.indptr[r]:by_row.indptr[r + 1]] for r in rows]
+            + [np.empty(0, dtype=by_row.indices.dtype)])).astype(np.intp)
     # options: the m pools (inf where it does not fit) and, last, leaving it unmet
     f = np.full((n, m + 1), np.inf)
     todo = np.flatnonzero(left)
@@ -217,7 +224,7 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
         if j < m:
             x[i, j] = 1.0
             np.subtract.at(slack, pack.rows[j], pack.load[i, j])
-            _refit(pack, slack, desirability, f, two, np.flatnonzero(left), near[j])
+            _refit(pack, slack, desirability, f, two, np.flatnonzero(left), near(j))
     return _fill_splittable(pack, x, slack)
 
 
@@ -225,7 +232,7 @@ def _refit(pack: Packing, slack: NDArray[np.float64], desirability: NDArray[np.f
            f: NDArray[np.float64], two: NDArray[np.float64], demands: NDArray[np.intp],
            pools: NDArray[np.intp]) -> None:
     """Test `demands` again at `pools` after their slack changed; update `f` and `two`."""
-    if not demands.size:
+    if not demands.size or not pools.size:
         return
     at = np.ix_(demands, pools)
     room = slack[pack.rows[pools]]  # (p, K)
@@ -342,7 +349,8 @@ def _swap(pack: Packing, state: _State, demands: NDArray[np.intp], norm: NDArray
 
     The pairs are scored in blocks of rows; once `deadline` has passed or `stop` answers
     True, the best of the blocks scored so far is given (on 1,600 demands the whole
-    table takes about 0.1 s, which a search due to end cannot wait for).
+    table takes about 0.08 s, and half a second on a first call: more than a search due
+    to end can wait for).
     """
     placed = demands[state.where[demands] >= 0]
     if placed.size < 2:
@@ -435,7 +443,9 @@ def _repair_state(pack: Packing, state: _State, demands: NDArray[np.intp],
     (the LP-guided greedy's on the tight Yagiura D instances), plain descents with a
     weight that starts high reach a feasible answer close to it, where the random kicks
     of :func:`improve` pile excess on excess (d201600: 98072, 0.25 % above best known,
-    in 53 moves, against no feasible answer in 2 s).
+    in 53 moves and 2.7 s, where :func:`improve` had no feasible answer after 2 s). A
+    descent that moves nothing is followed by one at the highest weight; when that
+    moves nothing either, no move can lower the excess and the repair gives up.
     """
     norm = _norm(pack)
     weight = _REPAIR_WEIGHT * _base_weight(pack, norm)
@@ -443,8 +453,14 @@ def _repair_state(pack: Packing, state: _State, demands: NDArray[np.intp],
     while state.excess(pack, norm) > _FIT:
         if weight > ceiling or time.perf_counter() >= deadline or stop() or budget.exhausted:
             return False
+        before = budget.spent
         _descend(pack, state, demands, norm, weight, deadline, stop, budget)
-        weight *= 2.0
+        if budget.spent - before <= 1:  # one look, no move
+            if weight >= ceiling:
+                return False
+            weight = ceiling
+        else:
+            weight *= 2.0
     return True
 
 
@@ -472,11 +488,14 @@ def repair(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf,
     -------
     numpy.ndarray or None
         ``(n, m)`` feasible steps (`x` itself when it fits), or ``None`` when the search
-        ended before every row fitted.
+        ended before every row fitted, or the answer breaks another rule (a demand that
+        must be served left unmet, a spread rule).
     """
     if pack.feasible(x):
         return x
     demands = np.flatnonzero(pack.whole & (pack.steps > 0))
+    if not demands.size:
+        return None  # only splittable demands, which stay put: nothing can move
     where = np.full(x.shape[0], -1, dtype=np.intp)
     ii, jj = np.nonzero(x[demands] > 0)
     where[demands[ii]] = jj

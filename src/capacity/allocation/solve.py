@@ -621,19 +621,41 @@ def _relaxed_steps(problem: AllocationProblem, model: Model, time_limit: float =
     return steps / np.maximum(problem.size, 1e-300)[:, None]
 
 
+def _lp_guided(pack: Packing, relaxed: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The greedy's desirability that puts each demand at the LP relaxation's pools first.
+
+    `relaxed` is the ``(n, m)`` share of each demand the relaxation places at each pool
+    (:func:`_relaxed_steps`); where those pools are full, the cheapest come next.
+    """
+    eligible = np.isfinite(pack.cost)
+    shifted = _shifted_cost(pack)
+    return np.where(eligible, (1.0 - relaxed) * (shifted.max() + 1.0) + shifted, np.inf)
+
+
+def _shifted_cost(pack: Packing) -> NDArray[np.float64]:
+    """The cost shifted to ≥ 1 (1 where ineligible): it never multiplies a share by 0."""
+    eligible = np.isfinite(pack.cost)
+    return np.where(eligible, pack.cost - pack.cost[eligible].min(initial=0.0) + 1.0, 1.0)
+
+
 def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
                   deadline: float = math.inf, stop: Callable[[], bool] = lambda: False,
-                  lp: Any = None, repair_lp: bool = True) -> NDArray[np.float64] | None:
+                  lp: Any = None, repair_lp: bool = False,
+                  moves: int | None = None) -> NDArray[np.float64] | None:
     """The regret greedy's best answer over its desirability measures (may overfill).
 
-    The measures are the cost, the share of capacity a step takes, their product, and
-    the LP relaxation's placement; that last one's answer, when it overfills and
-    `repair_lp` is True, is first repaired (:func:`~capacity.allocation.heuristic.repair`).
-    A feasible answer ranks before any overfilled one.
-    By `deadline` (a ``time.perf_counter()`` value), or once `stop` answers True, it
-    gives the best answer of the measures that finished (``None`` if none did): on
-    20 × 1,600 the four passes and the LP take about 2 s, the LP 0.9 s of it. `lp`: the
-    LP relaxation, when the caller has solved it already (see :func:`_relaxed_steps`).
+    The measures are the LP relaxation's placement (:func:`_lp_guided`), the cost, the
+    share of capacity a step takes, and their product. A feasible answer ranks before
+    any overfilled one. With `repair_lp`, once every pass has run, the LP-guided answer,
+    when it overfills, is repaired with the time left
+    (:func:`~capacity.allocation.heuristic.repair`, at most `moves` moves) and ranked by
+    what it then costs: on the tight Yagiura D instances it overfills a few rows and,
+    repaired, is the best start by far (d201600: 98072 in 2.7 s, where the best pass
+    that fits gives 149860 and HiGHS's root 113076). By `deadline` (a
+    ``time.perf_counter()`` value), or once `stop` answers True, it gives the best
+    answer of the measures that finished (``None`` if none did): on 20 × 1,600 the four
+    passes and the LP take about 2 s, the LP 0.9 s of it. `lp`: the LP relaxation, when
+    the caller has solved it already (see :func:`_relaxed_steps`).
     """
     def late() -> bool:
         return stop() or time.perf_counter() >= deadline
@@ -644,31 +666,25 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
                          np.where(pack.load > 0, np.inf, 0.0)).max(axis=2)
     last_resort = np.where(np.isfinite(pack.unmet), 1e300, np.inf)
     eligible = np.isfinite(pack.cost)
-    # cost shifted to ≥ 1 (1 where ineligible) so that it never multiplies an infinite share by 0
-    shifted = np.where(eligible, pack.cost - pack.cost[eligible].min(initial=0.0) + 1.0, 1.0)
     measures = [(pack.cost, pack.unmet),
                 (np.where(eligible, share, np.inf), last_resort),
-                (np.where(eligible, shifted * share, np.inf), last_resort)]
+                (np.where(eligible, _shifted_cost(pack) * share, np.inf), last_resort)]
     relaxed = None if late() else _relaxed_steps(problem, model,
                                                  deadline - time.perf_counter(), lp)
     if relaxed is not None:
         # the LP relaxation's pools first (its optimum is nearly integral on GAP-like
-        # problems), the cheapest where they are full; tried first, as the measure that
-        # does best on the large instances, should the deadline cut the passes short
-        measures.insert(0, (np.where(eligible, (1.0 - relaxed) * (shifted.max() + 1.0)
-                                     + shifted, np.inf), pack.unmet))
+        # problems); tried first, as the measure that does best on the large instances,
+        # should the deadline cut the passes short
+        measures.insert(0, (_lp_guided(pack, relaxed), pack.unmet))
+    answers = [x for desirability, unmet in measures
+               if (x := greedy(pack, desirability, unmet, late)) is not None]
+    if repair_lp and relaxed is not None and answers and not pack.feasible(answers[0]):
+        repaired = repair(pack, answers[0], deadline=deadline, stop=stop, moves=moves)
+        if repaired is not None:
+            answers.append(repaired)
     best: NDArray[np.float64] | None = None
     best_cost = math.inf
-    for k, (desirability, unmet) in enumerate(measures):
-        x = greedy(pack, desirability, unmet, late)
-        if x is None:
-            continue
-        if k == 0 and repair_lp and relaxed is not None and not pack.feasible(x):
-            # the LP-guided answer overfills only where the relaxation split demands:
-            # repaired, it is the best start by far on the tight instances (d201600:
-            # 98072, where the best feasible pass gives 149860 and HiGHS's root 113076)
-            repaired = repair(pack, x, deadline=deadline, stop=stop)
-            x = x if repaired is None else repaired
+    for x in answers:
         # an overfilled start ranks after every feasible one, by its cost
         cost = pack.total_cost(x) + (0.0 if pack.feasible(x) else 1e300)
         if cost < best_cost:
@@ -681,7 +697,7 @@ def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: 
                ) -> NDArray[np.float64] | None:
     """The regret greedy's best start (:func:`_greedy_start`), then :func:`_local_search`."""
     pack = Packing.of(problem, model)
-    start = _greedy_start(problem, model, pack, deadline, stop, lp)
+    start = _greedy_start(problem, model, pack, deadline, stop, lp, repair_lp=True, moves=moves)
     return None if start is None else _local_search(pack, start, deadline, seed, stop, moves)
 
 
