@@ -874,15 +874,17 @@ def allocate(
     mip_rel_gap
         Relative gap at which the exact solve stops and reports ``optimal``.
     method
-        ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy, then the
-        penalised shift/swap local search and the iterated ejection-chain search; the
-        bound is the LP relaxation, solved once, first, within the limit (``nan`` when it
-        did not finish), and a relaxation that is infeasible returns ``infeasible`` with
-        no search. ``"auto"``: branch and bound for the whole limit; when
-        the problem has more than 1,500 demand-pool pairs and is not proven optimal within
-        5 % of the limit (at least 0.5 s), a search runs beside it on a second core: a
-        second branch and bound with another seed, then the ejection-chain search in short
-        turns, each from the best answer known. With highspy the two trade answers during
+        ``"milp"``: HiGHS branch and bound alone. ``"heuristic"``: regret greedy (its
+        LP-guided answer repaired when it overfills), then the penalised shift/swap
+        local search and the iterated ejection-chain search; the bound is the LP
+        relaxation, solved once, first, within the limit (``nan`` when it did not
+        finish), and a relaxation that is infeasible returns ``infeasible`` with no
+        search. ``"auto"``: branch and bound for the whole limit; when the problem has
+        more than 1,500 demand-pool pairs and is not proven optimal within 5 % of the
+        limit (at least 0.5 s), a search runs beside it on a second core: the regret
+        greedy's start (from 10,000 pairs up with its LP-guided answer repaired), a
+        second branch and bound with another seed, then the ejection-chain search in
+        short turns, each from the best answer known. With highspy the two trade answers during
         the solve (the search's answers become branch and bound's incumbent through its
         callbacks); with scipy the better answer is returned at the end. The bound is
         branch and bound's. The search uses a second core for most of the limit: at
