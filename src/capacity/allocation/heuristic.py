@@ -141,6 +141,28 @@ def _pos(values: NDArray[np.float64]) -> NDArray[np.float64]:
     return np.maximum(values, 0.0)
 
 
+def _norm(pack: Packing) -> NDArray[np.float64]:
+    """``(n_rows,)`` what a row's excess is measured against: its capacity (1 if none)."""
+    return np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
+
+
+def _where(x: NDArray[np.float64], demands: NDArray[np.intp]) -> NDArray[np.intp]:
+    """``(n,)`` pool of each of the whole `demands` in steps `x`; -1 elsewhere (unmet)."""
+    where = np.full(x.shape[0], -1, dtype=np.intp)
+    ii, jj = np.nonzero(x[demands] > 0)
+    where[demands[ii]] = jj
+    return where
+
+
+def _placed(fixed: NDArray[np.float64], demands: NDArray[np.intp],
+            where: NDArray[np.intp]) -> NDArray[np.float64]:
+    """Steps `fixed` (the other demands) with each of `demands` at its pool in `where`."""
+    out = fixed.copy()
+    placed = demands[where[demands] >= 0]
+    out[placed, where[placed]] = 1.0
+    return out
+
+
 def _fits(pack: Packing, slack: NDArray[np.float64], demands: NDArray[np.intp],
           ) -> NDArray[np.bool_]:
     """``(len(demands), m)``: one step of each demand fits at each pool now."""
@@ -183,7 +205,7 @@ def greedy(pack: Packing, desirability: NDArray[np.float64],
     n, m = pack.cost.shape
     x = np.zeros((n, m))
     slack = pack.capacity.copy()
-    norm = np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
+    norm = _norm(pack)
     left = np.zeros(n, dtype=bool)
     left[pack.whole & (pack.steps > 0)] = True
     # the pools each row bounds (m·K entries): a placement at pool j changes the fit of
@@ -423,11 +445,6 @@ class _Budget:
         return self.left is not None and self.spent >= self.left
 
 
-def _norm(pack: Packing) -> NDArray[np.float64]:
-    """``(n_rows,)`` what a row's excess is measured against: its capacity (1 if none)."""
-    return np.where(np.isfinite(pack.capacity) & (pack.capacity > 0), pack.capacity, 1.0)
-
-
 def _base_weight(pack: Packing, norm: NDArray[np.float64]) -> float:
     """The penalty of a row's whole capacity in excess: cost spread × typical relative load."""
     finite = pack.cost[np.isfinite(pack.cost)]
@@ -496,16 +513,12 @@ def repair(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf,
     demands = np.flatnonzero(pack.whole & (pack.steps > 0))
     if not demands.size:
         return None  # only splittable demands, which stay put: nothing can move
-    where = np.full(x.shape[0], -1, dtype=np.intp)
-    ii, jj = np.nonzero(x[demands] > 0)
-    where[demands[ii]] = jj
-    state = _State(where, pack.used(x))
+    state = _State(_where(x, demands), pack.used(x))
     if not _repair_state(pack, state, demands, deadline, stop, _Budget(moves)):
         return None
-    out = x.copy()
-    out[demands] = 0.0
-    placed = demands[state.where[demands] >= 0]
-    out[placed, state.where[placed]] = 1.0
+    fixed = x.copy()
+    fixed[demands] = 0.0
+    out = _placed(fixed, demands, state.where)
     return out if pack.feasible(out) else None
 
 
@@ -556,19 +569,14 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf
         kick = max(2, min(10, demands.size // 20))
     fixed = x.copy()
     fixed[demands] = 0.0
-    where = np.full(x.shape[0], -1, dtype=np.intp)
-    ii, jj = np.nonzero(x[demands] > 0)
-    where[demands[ii]] = jj
+    where = _where(x, demands)
     state = _State(where, pack.used(x))
     norm = _norm(pack)
     base = _base_weight(pack, norm)
     weight = base
 
     def steps_of(w: NDArray[np.intp]) -> NDArray[np.float64]:
-        out = fixed.copy()
-        placed = demands[w[demands] >= 0]
-        out[placed, w[placed]] = 1.0
-        return out
+        return _placed(fixed, demands, w)
 
     # a feasible start is the answer to beat: penalised moves may pass through worse ones
     start_feasible = state.excess(pack, norm) <= _FIT
@@ -771,18 +779,14 @@ def eject(pack: Packing, x: NDArray[np.float64], *, seed: int, kick: int = 3,
     demands = np.flatnonzero(pack.whole & (pack.steps > 0) & (x.sum(axis=1) > 0))
     fixed = x.copy()
     fixed[demands] = 0.0
-    where = np.full(x.shape[0], -1, dtype=np.intp)
-    ii, jj = np.nonzero(x[demands] > 0)
-    where[demands[ii]] = jj
+    where = _where(x, demands)
     finite = pack.cost[np.isfinite(pack.cost)]
     tol = 1e-9 * max(1.0, float(np.abs(finite).max(initial=1.0)))
     budget = _Budget(moves)
     rng = np.random.default_rng(seed)
 
     def steps_of(w: NDArray[np.intp]) -> NDArray[np.float64]:
-        out = fixed.copy()
-        out[demands, w[demands]] = 1.0
-        return out
+        return _placed(fixed, demands, w)  # every one of them placed, chains keep it so
 
     def cost_of(w: NDArray[np.intp]) -> float:
         return float(pack.cost[demands, w[demands]].sum())
