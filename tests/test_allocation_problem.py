@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pint
 import pytest
 
 from capacity.allocation import AllocationProblem, read_orlib_gap
 from capacity.errors import FieldError, ValidationError
+from capacity.units import Q_
 
 
 def small(**changes: object) -> AllocationProblem:
@@ -77,6 +79,85 @@ def test_non_numeric_and_bad_units_are_reported() -> None:
     assert {"cost", "resource_units[1]", "cost_unit", "sense"} <= paths
 
 
+def problems_of(**changes: object) -> dict[str, str]:
+    """Each field path the problem is refused for, with its reason."""
+    with pytest.raises(ValidationError) as info:
+        small(**changes)
+    return {e.path: e.reason for e in info.value.problems}
+
+
+def test_quantities_are_converted_to_each_fields_unit() -> None:
+    p = small(use=Q_(np.ones((2, 3, 2)), "kW"), capacity=Q_(np.full((3, 2), 4.0), "MW"),
+              cost=Q_(np.arange(6.0).reshape(2, 3), "yuan"), fixed_cost=Q_(5, "kyuan"),
+              resource_units=["kW", "W"], cost_unit="yuan")
+    assert p.use[0, 0].tolist() == [1.0, 1000.0]  # 1 kW is 1000 W
+    assert p.capacity[0].tolist() == [4000.0, 4e6]
+    assert p.cost[1, 2] == 5.0
+    assert p.fixed_cost == 5000.0
+    assert not p.capacity.flags.writeable
+
+
+def test_a_quantity_is_never_stripped_of_its_unit() -> None:
+    assert "resource_units is not given" in problems_of(capacity=Q_(np.ones((3, 2)), "MW"))[
+        "capacity"]
+    assert "cost_unit is not given" in problems_of(fixed_cost=Q_(5, "yuan"))["fixed_cost"]
+    wrong = problems_of(capacity=Q_(np.ones((3, 2)), "m**2"), resource_units=["kW", "kW"])
+    assert "not a unit of resource_units[0] (kW)" in wrong["capacity"]
+    assert "not a unit of" in problems_of(grid=Q_([1.0, 2.0, 3.0], "yuan"),
+                                          power_use=np.ones((2, 3)))["grid"]
+    other = pint.UnitRegistry()
+    assert "another unit registry" in problems_of(size=other.Quantity([2, 1], ""))["size"]
+
+
+@pytest.mark.parametrize(("changes", "path", "reason"), [
+    ({"eligible": [["no", "yes", "yes"], ["yes"] * 3]}, "eligible", "true/false"),
+    ({"eligible": np.full((2, 3), 0.5)}, "eligible", "true/false"),
+    ({"splittable": "false"}, "splittable", "true/false"),
+    ({"size": ["2", "1"]}, "size", "numeric"),
+    ({"size": [True, True]}, "size", "numeric"),
+    ({"use": np.ones((2, 3, 2)) * (1 + 1j)}, "use", "numeric"),
+    ({"fixed_cost": "5"}, "fixed_cost", "must be a number"),
+    ({"fixed_cost": True}, "fixed_cost", "must be a number"),
+    ({"capacity": np.full((3, 2), 5e16)}, "capacity[0,0]", "absurdly large"),
+    ({"size": [2**70, 1]}, "size[0]", "absurdly large"),
+    ({"cost_unit": "metre"}, "cost_unit", "must be money"),
+    ({"demand_names": "ab"}, "demand_names", "a list"),
+    ({"resource_units": "kW"}, "resource_units", "a list"),
+    ({"pool_names": ["a", None, "c"]}, "pool_names[1]", "text"),
+    ({"pool_site": [0, 1e12, 1]}, "pool_site[1]", "below the number of pools"),
+])
+def test_values_of_the_wrong_kind_are_refused_not_coerced(changes: dict[str, object],
+                                                          path: str, reason: str) -> None:
+    found = problems_of(**changes)
+    assert reason in found[path], found
+
+
+def test_flags_may_be_written_as_zero_and_one() -> None:
+    p = small(eligible=[[0, 1, 1], [1, 1, 0]], splittable=1)
+    assert p.eligible is not None
+    assert p.eligible.tolist() == [[False, True, True], [True, True, False]]
+    assert bool(p.splittable)
+
+
+def test_an_array_too_large_for_free_memory_is_refused_by_name_before_it_is_copied(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import capacity.allocation.problem as module
+
+    monkeypatch.setattr(module, "available_bytes", lambda: 2**30)
+    huge = np.broadcast_to(np.ones(1), (20_000, 20_000))  # 3 GiB as float64, a view here
+    with pytest.raises(FieldError, match=r"cost: holds 400,000,000 entries, about 3.0 GiB"):
+        small(cost=huge)
+
+
+def test_permute_refuses_an_order_that_drops_or_repeats() -> None:
+    p = small()
+    for order in ([0, 0], [1], [-1, 0], [0, 5], [0.0, 1.0]):
+        with pytest.raises(FieldError, match="demand_order: must list each index 0 … 1 once"):
+            p.permute(demand_order=order)
+    with pytest.raises(FieldError, match="pool_order"):
+        p.permute(pool_order=[2, 1, 1])
+
+
 def test_permute_reorders_every_per_demand_and_per_pool_field() -> None:
     p = small(demand_names=["a", "b"], pool_names=["x", "y", "z"], penalty=[3.0, np.inf])
     q = p.permute([1, 0], [2, 0, 1])
@@ -107,14 +188,32 @@ def test_reader_reads_both_layouts(tmp_path: Path) -> None:
     ("2 3\n1 2 3\n", "ends inside"),
     ("1\n2 3\n1 2 3\n4 5 6\n1 1 1\n2 2 2\n5 6 7 8\n", "declares"),
     ("1\n2 3 1 2\n", "ends inside|declares"),
-    ("2 3 x 4", "not a number"),
+    ("2 3 x 4", "not a whole number"),
     ("", "too short"),
+    ("inf inf 1 2 3", "not a whole number"),
+    ("2 3\n6_0 2 3\n4 5 6\n1 1 1\n2 2 2\n5 6\n", "not a whole number"),
+    ("2 3\n1.5 2 3\n4 5 6\n1 1 1\n2 2 2\n5 6\n", "not a whole number"),
+    ("2 3\n1 2 3\n4 5 6\n1 1 1\n2 2 2\n5 99999999999999999999\n", "too large"),
+    ("2\n2 3\n1 2 3\n4 5 6\n1 1 1\n2 2 2\n5 6\n0 3\n", "problem 2 declares 0 agents"),
+    ("1\n99999 99999\n1 2 3", "ends inside problem 1"),
+    ("-1 2 3", "declares -1 problems"),
+    ("2 3\n1 2 3\n4 5 6\n-1 1 1\n2 2 2\n5 6\n",
+     r"problem 1 is not a valid GAP problem \(use\[0,0,0\]: must be ≥ 0\)"),
 ])
 def test_reader_rejects_malformed_files(tmp_path: Path, text: str, reason: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(FieldError, match=reason) as info:
         read_orlib_gap(path)
     assert info.value.path == str(path)
+
+
+def test_reader_refuses_a_binary_file_and_reads_a_first_cost_of_zero(tmp_path: Path) -> None:
+    binary = tmp_path / "gapx.bin"
+    binary.write_bytes(b"\xff\xfe\x00\x01")
+    with pytest.raises(FieldError, match="is not a text file"):
+        read_orlib_gap(binary)
+    zero = read_orlib_gap(write(tmp_path, "2 3\n0 2 3\n4 5 6\n1 1 1\n2 2 2\n5 6\n"))
+    assert zero[0].cost[:, 0].tolist() == [0, 2, 3]
 
 
 def test_reader_names_a_missing_file(tmp_path: Path) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
@@ -43,6 +42,7 @@ from capacity import fields
 from capacity.errors import FieldError
 from capacity.instruments import ComputeVoucher
 from capacity.inventory import CabinetProfile, Estate
+from capacity.memory import available_bytes
 from capacity.months import MonthLike, month, month_index, month_range
 from capacity.placement import (
     DEVICE,
@@ -672,21 +672,6 @@ def _condition_resources(u: Uses, cond: Condition) -> list[Resource]:
         return [DIRECT[cond.limit]]
     return [r for r in Resource if r.precision is not None
             and any(u.blocks[b].ratios[r.index] > 0 for b in cond.blocks)]
-
-
-def available_bytes() -> int | None:
-    """Memory this process may still take (Linux's MemAvailable), if the system says."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as info:
-            for line in info:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (AttributeError, ValueError, OSError):
-        return None
 
 
 def projection_bytes(n_paths: int, n_months: int, n_pools: int, n_blocks: int,

@@ -10,21 +10,38 @@ capacities (m). Agents become pools and jobs demands of one unit each.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from capacity.allocation.problem import AllocationProblem
-from capacity.errors import FieldError
+from capacity.errors import FieldError, ValidationError
 
 __all__ = ["read_orlib_gap"]
 
 
-def _block(values: NDArray[np.float64], at: int) -> int:
-    """Length of the problem block starting at `at` (``m n`` then its arrays)."""
-    m, n = values[at], values[at + 1]
-    return int(2 + 2 * m * n + m)
+#: A token of the format: a whole number, written in digits.
+_WHOLE = re.compile(r"[+-]?[0-9]+")
+
+
+def _block(values: NDArray[np.int64], at: int, file: Path, k: int) -> int:
+    """Length of the problem block starting at `at` (``m n`` then its arrays).
+
+    Its counts must be positive and the block must fit in the file, checked before its
+    length is computed, so no count can make it large.
+    """
+    if at + 2 > values.size:
+        raise FieldError(str(file), f"ends inside problem {k + 1}")
+    m, n = int(values[at]), int(values[at + 1])
+    if m < 1 or n < 1:
+        raise FieldError(str(file), f"problem {k + 1} declares {m} agents and {n} jobs; both "
+                         "must be at least 1")
+    if m > values.size or n > values.size or 2 + 2 * m * n + m > values.size - at:
+        raise FieldError(str(file), f"ends inside problem {k + 1} ({m} agents × {n} jobs "
+                         f"take {2 + 2 * m * n + m:,} numbers; {values.size - at:,} are left)")
+    return 2 + 2 * m * n + m
 
 
 def read_orlib_gap(path: str | os.PathLike[str]) -> list[AllocationProblem]:
@@ -46,33 +63,44 @@ def read_orlib_gap(path: str | os.PathLike[str]) -> list[AllocationProblem]:
     Raises
     ------
     FieldError
-        If the file cannot be read, holds non-numbers, or its counts do not match its
-        length (naming the file and the reason).
+        If the file cannot be read, is not text, holds anything but whole numbers, its
+        counts do not match its length, or a problem in it is not valid (naming the file
+        and the reason).
     """
     file = Path(path)
     try:
-        tokens = file.read_text().split()
+        text = file.read_bytes().decode("utf-8")
     except OSError as exc:
         raise FieldError(str(file), f"cannot read the file: {exc.strerror}") from None
-    try:
-        values = np.array([float(t) for t in tokens])
-    except ValueError as exc:
-        raise FieldError(str(file), f"holds something that is not a number: {exc}") from None
-    if values.size < 3 or np.any(values[:3] != np.round(values[:3])) or np.any(values[:3] < 1):
-        raise FieldError(str(file), "too short or does not start with whole-number counts "
-                         "(P, or m n) to be a GAP file")
+    except UnicodeDecodeError:
+        raise FieldError(str(file), "is not a text file") from None
+    tokens = text.split()
+    for t in tokens:
+        if not _WHOLE.fullmatch(t):
+            raise FieldError(str(file), "holds something that is not a whole number: "
+                             f"{t[:40]!r}")
+        if len(t.lstrip("+-")) > 15:
+            raise FieldError(str(file), f"holds a number too large for a GAP file: {t[:40]}")
+    values = np.array([int(t) for t in tokens], dtype=np.int64)
+    if values.size < 2:
+        raise FieldError(str(file), "too short to be a GAP file")
     # Yagiura: one block exactly; OR-Library: a count, then that many blocks.
     starts: list[int]
-    if _block(values, 0) == values.size:
+    try:
+        yagiura = _block(values, 0, file, 0) == values.size
+    except FieldError:
+        yagiura = False
+    if yagiura:
         starts = [0]
     else:
         count = int(values[0])
+        if count < 1:
+            raise FieldError(str(file), f"declares {count} problems (an OR-Library file starts "
+                             "with their number; a Yagiura file with m n)")
         starts, at = [], 1
         for k in range(count):
-            if at + 2 > values.size:
-                raise FieldError(str(file), f"ends inside problem {k + 1} of {count}")
             starts.append(at)
-            at += _block(values, at)
+            at += _block(values, at, file, k)
         if at != values.size:
             raise FieldError(str(file), f"declares {count} problems, which take {at} numbers, "
                              f"but it holds {values.size} (neither an OR-Library nor a Yagiura "
@@ -81,11 +109,16 @@ def read_orlib_gap(path: str | os.PathLike[str]) -> list[AllocationProblem]:
     problems = []
     for k, at in enumerate(starts):
         m, n = int(values[at]), int(values[at + 1])
-        body = values[at + 2: at + _block(values, at)]
+        body = values[at + 2: at + 2 + 2 * m * n + m].astype(np.float64)
         cost = body[: m * n].reshape(m, n).T
         use = body[m * n: 2 * m * n].reshape(m, n).T[:, :, None]
         capacity = body[2 * m * n:][:, None]
         name = f"{file.name}#{k + 1}" if multi else file.name
-        problems.append(AllocationProblem(use=use, capacity=capacity, cost=cost,
-                                          size=np.ones(n), splittable=False, name=name))
+        try:
+            problems.append(AllocationProblem(use=use, capacity=capacity, cost=cost,
+                                              size=np.ones(n), splittable=False, name=name))
+        except ValidationError as error:
+            reasons = "; ".join(f"{e.path}: {e.reason}" for e in error.problems)
+            raise FieldError(str(file), f"problem {k + 1} is not a valid GAP problem "
+                             f"({reasons})") from None
     return problems

@@ -21,7 +21,7 @@ x counts *units* of demand (cabinets, servers, blocks: whatever ``size`` counts)
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import attrs
@@ -31,7 +31,8 @@ from numpy.typing import ArrayLike, NDArray
 
 from capacity import fields
 from capacity.errors import FieldError, Problems
-from capacity.units import read_unit
+from capacity.memory import available_bytes
+from capacity.units import MAX_MAGNITUDE, Quantity, read_unit, ureg
 
 __all__ = ["AllocationProblem"]
 
@@ -39,43 +40,79 @@ __all__ = ["AllocationProblem"]
 _SHOWN = 5
 
 
-def _array(values: Any, dtype: type) -> NDArray[Any]:
-    """Read-only copy of `values` as `dtype`; an object array when it cannot be converted.
+@attrs.frozen
+class _TooLarge:
+    """What a converter keeps of an array too large for this machine's free memory."""
 
-    The object array lets validation report "not numeric" with the field path instead of a
-    bare numpy error escaping from ``__init__``.
+    shape: tuple[int, ...]
+    free: int
+
+
+def _array(values: Any, dtype: type) -> Any:
+    """Read-only copy of `values` as `dtype`; an object array when it is not of that kind.
+
+    Only whole or real numbers are numbers, and only booleans (or the numbers 0 and 1)
+    are flags: text, booleans given as numbers, complex numbers and anything else become
+    an object array, which validation reports with its field path instead of a bare numpy
+    error escaping from ``__init__`` (or a silent coercion: ``"false"`` is not ``False``).
+    A :class:`pint.Quantity` is kept as it is, to be converted to its field's unit once
+    the units are known, and an array too large for this machine's free memory is not
+    copied but kept as :class:`_TooLarge`, to be refused by name (both in :func:`_plain`).
     """
-    arr: NDArray[Any]
+    if isinstance(values, pint.Quantity):
+        return values
     try:
-        arr = np.array(values, dtype=dtype)
-    except (TypeError, ValueError):
-        arr = np.array(values, dtype=object)
+        raw = np.asarray(values)
+    except (TypeError, ValueError):  # ragged
+        raw = np.array(list(values) if isinstance(values, Sequence) else [], dtype=object)
+    free = available_bytes()
+    if raw.dtype != object and free is not None and raw.size * 8 > free:
+        return _TooLarge(raw.shape, free)
+    if raw.dtype == object and dtype is not np.bool_ and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in raw.flat):
+        raw = raw.astype(np.float64)  # whole numbers beyond int64, to be refused by size
+    kinds = "biuf" if dtype is np.bool_ else "iuf"
+    arr: NDArray[Any]
+    if raw.dtype.kind not in kinds or (
+            dtype is np.bool_ and raw.dtype.kind != "b" and not np.all((raw == 0) | (raw == 1))):
+        arr = np.array(raw, dtype=object)
+    else:
+        arr = np.array(raw, dtype=dtype)
     arr.flags.writeable = False
     return arr
 
 
-def _float_array(values: ArrayLike) -> NDArray[np.float64]:
-    return _array(values, np.float64)
+def _floats(values: ArrayLike) -> NDArray[np.float64]:
+    return _array(values, np.float64)  # type: ignore[no-any-return]
 
 
-def _optional_float_array(values: ArrayLike | None) -> NDArray[np.float64] | None:
+def _optional_floats(values: ArrayLike | None) -> NDArray[np.float64] | None:
     return None if values is None else _array(values, np.float64)
 
 
-def _optional_bool_array(values: ArrayLike | None) -> NDArray[np.bool_] | None:
+def _flags(values: bool | ArrayLike) -> NDArray[np.bool_]:
+    return _array(values, np.bool_)  # type: ignore[no-any-return]
+
+
+def _optional_flags(values: ArrayLike | None) -> NDArray[np.bool_] | None:
     return None if values is None else _array(values, np.bool_)
 
 
-def _splittable(values: bool | ArrayLike) -> NDArray[np.bool_]:
-    return _array(values, np.bool_)
+def _number(value: Any) -> Any:
+    """A real number as float; anything else (a quantity, text, a bool) kept for checking."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, (bool, np.bool_)):
+        return float(value)
+    return value
 
 
-def _names(values: Sequence[str] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(str(v) for v in values)
-
-
-def _units(values: Sequence[str | pint.Unit] | None) -> tuple[str, ...] | None:
-    return None if values is None else tuple(str(v) for v in values)
+def _labels(values: Sequence[str | pint.Unit] | None) -> tuple[str, ...] | None:
+    """A list of labels (or units) as a tuple; anything else is kept, for :func:`_validate`."""
+    if values is None or isinstance(values, str) or not isinstance(values, Iterable):
+        return values  # type: ignore[return-value]
+    out = tuple(values)
+    return tuple(str(v) for v in out) if all(isinstance(v, (str, pint.Unit)) for v in out) \
+        else out  # type: ignore[return-value]
 
 
 def _index(idx: tuple[int, ...] | NDArray[np.intp]) -> str:
@@ -87,7 +124,11 @@ class AllocationProblem:
     """A multi-resource generalized assignment problem with unmet demand and site rules.
 
     Arrays are stored read-only as float64 (bool for masks). All amounts of resource ``r``
-    are in ``resource_units[r]``; all costs and penalties in ``cost_unit``.
+    are in ``resource_units[r]``; all costs and penalties in ``cost_unit``. An amount may
+    also be given as a :class:`pint.Quantity`: it is converted to that unit (power to kW,
+    counts to plain numbers), and refused by name when it cannot be. Numbers must be real
+    numbers (not text, booleans or complex numbers), flags booleans or 0/1, and no figure
+    may exceed :data:`capacity.units.MAX_MAGNITUDE` in its unit.
 
     Parameters
     ----------
@@ -149,37 +190,41 @@ class AllocationProblem:
     ValidationError
         Listing every problem found (shapes, signs, NaN, impossible rules), each with its
         field path such as ``use[3,1,0]``.
+    FieldError
+        Naming the field, for an array larger than this machine's free memory (checked
+        before it is copied).
     """
 
-    use: NDArray[np.float64] = attrs.field(converter=_float_array)
-    capacity: NDArray[np.float64] = attrs.field(converter=_float_array)
-    cost: NDArray[np.float64] = attrs.field(converter=_float_array)
-    size: NDArray[np.float64] = attrs.field(converter=_float_array)
+    use: NDArray[np.float64] = attrs.field(converter=_floats)
+    capacity: NDArray[np.float64] = attrs.field(converter=_floats)
+    cost: NDArray[np.float64] = attrs.field(converter=_floats)
+    size: NDArray[np.float64] = attrs.field(converter=_floats)
     penalty: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_optional_float_array)
-    eligible: NDArray[np.bool_] | None = attrs.field(default=None, converter=_optional_bool_array)
-    splittable: NDArray[np.bool_] = attrs.field(default=False, converter=_splittable)
+        default=None, converter=_optional_floats)
+    eligible: NDArray[np.bool_] | None = attrs.field(default=None, converter=_optional_flags)
+    splittable: NDArray[np.bool_] = attrs.field(default=False, converter=_flags)
     pool_site: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_optional_float_array)
+        default=None, converter=_optional_floats)
     min_sites: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_optional_float_array)
+        default=None, converter=_optional_floats)
     power_use: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_optional_float_array)
-    pue: NDArray[np.float64] | None = attrs.field(default=None, converter=_optional_float_array)
-    grid: NDArray[np.float64] | None = attrs.field(default=None, converter=_optional_float_array)
-    demand_names: tuple[str, ...] | None = attrs.field(default=None, converter=_names)
-    pool_names: tuple[str, ...] | None = attrs.field(default=None, converter=_names)
-    resource_names: tuple[str, ...] | None = attrs.field(default=None, converter=_names)
-    site_names: tuple[str, ...] | None = attrs.field(default=None, converter=_names)
-    resource_units: tuple[str, ...] | None = attrs.field(default=None, converter=_units)
+        default=None, converter=_optional_floats)
+    pue: NDArray[np.float64] | None = attrs.field(default=None, converter=_optional_floats)
+    grid: NDArray[np.float64] | None = attrs.field(default=None, converter=_optional_floats)
+    demand_names: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
+    pool_names: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
+    resource_names: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
+    site_names: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
+    resource_units: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
     cost_unit: str | None = attrs.field(default=None)
     sense: Literal["min", "max"] = attrs.field(default="min")
-    fixed_cost: float = attrs.field(default=0.0, converter=float)
+    fixed_cost: float = attrs.field(default=0.0, converter=_number)
     per_cabinet: NDArray[np.float64] | None = attrs.field(
-        default=None, converter=_optional_float_array)
+        default=None, converter=_optional_floats)
     name: str = attrs.field(default="")
 
     def __attrs_post_init__(self) -> None:
+        _plain(self)
         _validate(self)
         fields.freeze(self)
 
@@ -284,9 +329,15 @@ class AllocationProblem:
         -------
         AllocationProblem
             Its optimal cost equals this problem's; its assignments are the permuted ones.
+
+        Raises
+        ------
+        FieldError
+            When an order is not a permutation of ``0 … n-1`` (``m-1``): a repeated or
+            missing index would drop or copy a demand or pool.
         """
-        d = np.arange(self.n_demands) if demand_order is None else np.asarray(demand_order)
-        p = np.arange(self.n_pools) if pool_order is None else np.asarray(pool_order)
+        d = _permutation(demand_order, self.n_demands, "demand_order")
+        p = _permutation(pool_order, self.n_pools, "pool_order")
 
         def take(a: NDArray[Any], *axes: Literal["d", "p"]) -> NDArray[Any]:
             for axis, kind in enumerate(axes):
@@ -309,6 +360,91 @@ class AllocationProblem:
             pue=maybe(self.pue, "p"), per_cabinet=maybe(self.per_cabinet, "p"),
             demand_names=names(self.demand_names, d),
             pool_names=names(self.pool_names, p))
+
+
+def _permutation(order: ArrayLike | None, count: int, field: str) -> NDArray[np.intp]:
+    """`order` as indices, checked to be a permutation of ``range(count)``."""
+    if order is None:
+        return np.arange(count)
+    arr = np.asarray(order)
+    if arr.dtype.kind not in "iu" or arr.shape != (count,) or not np.array_equal(
+            np.sort(arr), np.arange(count)):
+        raise FieldError(field, f"must list each index 0 … {count - 1} once", order)
+    return arr.astype(np.intp)
+
+
+# ---- units ---------------------------------------------------------------------------------
+#: Fields whose last axis runs over resources, each in ``resource_units[r]``.
+_PER_RESOURCE = ("use", "capacity", "per_cabinet")
+#: Fields in ``cost_unit``.
+_MONEY = ("cost", "penalty", "fixed_cost")
+#: Fields in kW.
+_POWER = ("power_use", "grid")
+
+
+def _plain(p: AllocationProblem) -> None:
+    """Replace every quantity given for a field by its magnitude in that field's unit.
+
+    Amounts of resource ``r`` go to ``resource_units[r]``, money to ``cost_unit``, power to
+    kW, and counts, flags, sites and PUE must be dimensionless. A quantity that cannot be
+    converted (another dimension, or no unit given for the field) is reported by name: a
+    unit is never dropped.
+    """
+    problems = Problems("allocation problem")
+    for f in attrs.fields(AllocationProblem):
+        value = getattr(p, f.name)
+        if isinstance(value, _TooLarge):
+            count = math.prod(value.shape)
+            raise FieldError(f.name, f"holds {count:,} entries, about {count * 8 / 2**30:,.1f} "
+                             f"GiB as float64, more than the {value.free / 2**30:,.1f} GiB "
+                             "this machine has free", value.shape)
+        if not isinstance(value, pint.Quantity):
+            continue
+        if value._REGISTRY is not ureg:
+            problems.add(f.name, "quantity belongs to another unit registry; use capacity.ureg")
+            continue
+        try:
+            magnitude = _magnitude(p, f.name, value)
+        except FieldError as error:
+            problems.items.append(error)
+            continue
+        converter: Any = f.converter
+        object.__setattr__(p, f.name, magnitude if converter is None else converter(magnitude))
+    problems.raise_if_any()
+
+
+def _magnitude(p: AllocationProblem, field: str, q: Quantity) -> Any:
+    """Magnitude of `q` in the unit of `field` (see :func:`_plain`)."""
+    def to(unit: str, name: str, part: Quantity = q) -> Any:
+        target = read_unit(unit, name)
+        if part.dimensionality != target.dimensionality:
+            raise FieldError(field, f"is in {q.units:~P}, which is not a unit of {name} "
+                             f"({target:~P})", f"{q:~P}")
+        return np.asarray(part.m_as(target)) if np.ndim(part.magnitude) \
+            else float(part.m_as(target))
+
+    def given(unit: Any, name: str) -> str:
+        if isinstance(unit, str):
+            return unit
+        if q.dimensionless:
+            return ""
+        raise FieldError(field, f"is in {q.units:~P}, but {name} is not given: name the "
+                         "unit so the amounts can be converted", f"{q:~P}")
+
+    if field in _MONEY:
+        return to(given(p.cost_unit, "cost_unit"), "cost_unit")
+    if field in _POWER:
+        return to("kW", "power")
+    if field not in _PER_RESOURCE:
+        return to("", "a count or ratio")
+    units = p.resource_units
+    if not isinstance(units, tuple):
+        return to(given(None, "resource_units"), "resource_units")
+    if np.ndim(q.magnitude) == 0 or np.shape(q.magnitude)[-1] != len(units):
+        raise FieldError(field, "as a quantity must have one entry per resource on its last "
+                         f"axis ({len(units)}), got shape {np.shape(q.magnitude)}", f"{q.units:~P}")
+    return np.stack([to(u, f"resource_units[{r}]", q[..., r]) for r, u in enumerate(units)],
+                    axis=-1)
 
 
 # ---- validation ----------------------------------------------------------------------------
@@ -364,15 +500,19 @@ def _validate(p: AllocationProblem) -> None:
                 "must be ≥ 0 (inf: must be served)", p.penalty)
     elig_ok = p.eligible is None or _check_shape(problems, "eligible", p.eligible, (n, m), False)
     split_ok = p.splittable.dtype != object and p.splittable.shape in ((), (n,))
-    if not split_ok:
+    if p.splittable.dtype == object:
+        problems.add("splittable", "must be true/false (one flag, or one per demand)")
+    elif not split_ok:
         problems.add("splittable", f"must be one flag or one per demand, shape ({n},)")
 
     site_ok = p.pool_site is None or _check_shape(problems, "pool_site", p.pool_site, (m,))
     if p.pool_site is not None and site_ok:
-        n_sites = len(p.grid) if p.grid is not None and p.grid.ndim == 1 else np.inf
+        # without a grid the sites are the pools' own, so at most one per pool
+        n_sites = len(p.grid) if p.grid is not None and p.grid.ndim == 1 else m
         bad = (p.pool_site < 0) | (p.pool_site % 1 != 0) | ~(p.pool_site < n_sites)
-        _report(problems, "pool_site", bad, "must be a site index in [0, number of sites)",
-                p.pool_site)
+        _report(problems, "pool_site", bad, "must be a site index in [0, number of sites)"
+                if p.grid is not None else "must be a site index below the number of pools "
+                f"({m}) when there is no grid", p.pool_site)
         site_ok = not bad.any()
     elif p.grid is not None and p.grid.ndim == 1 and len(p.grid) != m:
         problems.add("grid", f"without pool_site each pool is its own site, so grid needs {m} "
@@ -415,8 +555,21 @@ def _validate(p: AllocationProblem) -> None:
 
     # A demand that must be served but has no eligible pool is not misuse: the problem is
     # infeasible, and allocate() says so and names it.
-    if not math.isfinite(p.fixed_cost):
+    if not isinstance(p.fixed_cost, float):
+        problems.add("fixed_cost", "must be a number", p.fixed_cost)
+    elif not math.isfinite(p.fixed_cost):
         problems.add("fixed_cost", "must be finite", p.fixed_cost)
+    elif abs(p.fixed_cost) > MAX_MAGNITUDE:
+        problems.add("fixed_cost", f"is absurdly large (more than {MAX_MAGNITUDE:g})",
+                     p.fixed_cost)
+    for field in ("use", "capacity", "cost", "size", "penalty", "power_use", "grid",
+                  "per_cabinet"):
+        # beyond this no figure is real (a unit slip), and the solver's arithmetic fails
+        values = getattr(p, field)
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            _report(problems, field, np.isfinite(values) & (np.abs(values) > MAX_MAGNITUDE),
+                    f"is absurdly large (more than {MAX_MAGNITUDE:g}; use a larger unit)",
+                    values)
     if p.per_cabinet is not None and _check_shape(problems, "per_cabinet", p.per_cabinet,
                                                   (m, r)):
         _report(problems, "per_cabinet", ~np.isfinite(p.per_cabinet) | (p.per_cabinet < 0),
@@ -429,20 +582,34 @@ def _validate(p: AllocationProblem) -> None:
                                 ("resource_units", p.resource_units, r)):
         if names is None:
             continue
+        if not isinstance(names, tuple):  # a bare string would be read letter by letter
+            problems.add(field, "must be a list with one entry each, not "
+                         f"{type(names).__name__}", names)
+            continue
+        texts = [isinstance(v, str) for v in names]
+        if not all(texts):
+            k = texts.index(False)
+            problems.add(f"{field}[{k}]", "must be text", names[k])
+            continue
         if count is not None and len(names) != count:
             problems.add(field, f"must have {count} entries, got {len(names)}")
         if field.endswith("names") and len(set(names)) != len(names):
             problems.add(field, "must be unique")
-    if p.site_names is not None and len(p.site_names) != p.n_sites and site_ok:
+    if isinstance(p.site_names, tuple) and len(p.site_names) != p.n_sites and site_ok:
         problems.add("site_names", f"must have {p.n_sites} entries, got {len(p.site_names)}")
-    for k, unit in enumerate(p.resource_units or ()):
+    for k, unit in enumerate(p.resource_units if isinstance(p.resource_units, tuple) else ()):
+        if not isinstance(unit, str):
+            continue
         try:
             read_unit(unit, f"resource_units[{k}]")
         except FieldError as error:
             problems.items.append(error)
     if p.cost_unit is not None:
         try:
-            read_unit(p.cost_unit, "cost_unit")
+            money = read_unit(p.cost_unit, "cost_unit")
+            if money.dimensionality.get("[currency]") != 1:
+                problems.add("cost_unit", "must be money, or money per time (e.g. 'yuan', "
+                             "'yuan/year')", p.cost_unit)
         except FieldError as error:
             problems.items.append(error)
     if p.sense not in ("min", "max"):

@@ -61,6 +61,7 @@ from capacity.instruments import (
     Market,
 )
 from capacity.inventory import Estate
+from capacity.memory import available_bytes
 from capacity.months import hours_in_month
 from capacity.paths import Item, join
 from capacity.placement import (
@@ -73,7 +74,7 @@ from capacity.placement import (
     subsidy_window,
 )
 from capacity.plan import Plan
-from capacity.projection import PATH_BLOCK, Projection, available_bytes
+from capacity.projection import PATH_BLOCK, Projection
 from capacity.provenance import Provenance
 from capacity.resources import N_RESOURCES, Resource
 from capacity.response import (
