@@ -144,6 +144,18 @@ def test_bad_arguments_are_listed_together(scenario):
         "units", "lifetime", "min_sites.no-block", "unmet_penalty"}
 
 
+def test_a_spread_rule_is_a_mapping_of_whole_site_counts(scenario):
+    with pytest.raises(ValidationError) as info:
+        build_problem(scenario, "2027-12", min_sites=["government-cloud"])
+    assert "min_sites: must map demand block names" in str(info.value.problems[0])
+    block = scenario.demands[0].name
+    for count in ("2", True, 1.5, -1):
+        with pytest.raises(ValidationError) as info:
+            build_problem(scenario, "2027-12", min_sites={block: count})
+        assert [(e.path, e.reason) for e in info.value.problems] == [
+            (f"min_sites.{block}", "must be a whole number of sites ≥ 0")]
+
+
 def test_the_allocation_serves_the_demand_a_voucher_induces():
     from pathlib import Path
 

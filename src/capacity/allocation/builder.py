@@ -113,9 +113,16 @@ def build_problem(
         p.add(exc.path, exc.reason, exc.value)
     penalty_all = fields.magnitude(p, unmet_penalty, "yuan/year", "unmet_penalty")
     all_names = [b.name for b in scenario.demands]
-    for name in (min_sites or {}):
+    if min_sites is not None and not isinstance(min_sites, Mapping):
+        p.add("min_sites", "must map demand block names to site counts, e.g. "
+              "{'government-cloud': 2}", min_sites)
+        min_sites = None
+    for name, count in (min_sites or {}).items():
         if name not in all_names:
             p.add(f"min_sites.{name}", "unknown demand block", name)
+        elif isinstance(count, (bool, np.bool_)) or not isinstance(count, (int, np.integer)) \
+                or count < 0:
+            p.add(f"min_sites.{name}", "must be a whole number of sites ≥ 0", count)
     p.raise_if_any()
 
     axis = np.array([at], dtype="datetime64[M]")
