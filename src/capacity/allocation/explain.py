@@ -66,7 +66,7 @@ def _demand_fits(problem: AllocationProblem, must: NDArray[np.bool_]) -> list[st
             power_room = np.where(grid_use > 0, np.floor(site_grid[None] / grid_use + 1e-9),
                                   np.inf)
         room = np.concatenate([room, power_room[:, :, None]], axis=2)
-    units = np.where(elig, room.min(axis=2), 0.0)
+    units = np.where(elig, room.min(axis=2, initial=np.inf), 0.0)
     whole = ~problem.splittable_mask
     holdable = np.where(whole, units.max(axis=1, initial=0.0), units.sum(axis=1))
     for i in np.flatnonzero(must & (holdable < size))[:_LISTED]:
@@ -91,10 +91,12 @@ def _group_shortfalls(problem: AllocationProblem, must: NDArray[np.bool_]) -> li
     patterns = np.unique(elig[must], axis=0)
     found: list[tuple[float, str]] = []
     size = problem.size
-    least = np.where(elig[:, :, None], problem.use, np.inf).min(axis=1)  # (n, R)
-    least = np.where(must[:, None], least * size[:, None], 0.0)
+    least = np.where(elig[:, :, None], problem.use, np.inf).min(axis=1, initial=np.inf)
+    least = np.where(must[:, None] & (size[:, None] > 0), least, 0.0) * size[:, None]
     grid_use = problem.grid_power_use
     for pattern in patterns:
+        if not pattern.any():
+            continue  # demands with no pool at all are named on their own
         confined = must & ~np.any(elig & ~pattern[None, :], axis=1)
         demands = np.flatnonzero(confined)
         pools = np.flatnonzero(pattern)
@@ -110,8 +112,8 @@ def _group_shortfalls(problem: AllocationProblem, must: NDArray[np.bool_]) -> li
                 f"{_cabinets(problem, pools, int(r), need[r] - have[r])}.")))
         if grid_use is not None and problem.grid is not None:
             sites = np.unique(problem.site_of_pool[pools])
-            power_need = float((np.where(elig, grid_use, np.inf).min(axis=1)[confined]
-                                * size[confined]).sum())
+            least_power = np.where(elig, grid_use, np.inf).min(axis=1, initial=np.inf)
+            power_need = float((least_power[confined] * size[confined]).sum())
             power_have = float(problem.grid[sites].sum())
             if power_need > power_have * (1 + 1e-9):
                 found.append((power_need - power_have, (

@@ -56,7 +56,9 @@ class Packing:
     rows
         ``(m, K)`` index of the row pool ``j``'s ``k``-th load falls on.
     capacity
-        ``(n_rows,)`` capacity of every row (``inf`` for unlimited).
+        ``(n_rows,)`` capacity of every row (``inf`` for unlimited). Loads and capacities
+        are in the model's row scale (:attr:`~capacity.allocation.model.Model.row_scale`):
+        a finite, positive capacity is 1.
     cost
         ``(n, m)`` cost of one step at each pool, ``inf`` where not eligible.
     unmet
@@ -98,8 +100,12 @@ class Packing:
             caps.append(problem.grid)
         sign = -1.0 if problem.sense == "max" else 1.0
         cost = np.where(problem.eligible_mask, sign * problem.cost * step[:, None], np.inf)
-        return cls(load=np.concatenate(loads, axis=2), rows=np.concatenate(rows, axis=1),
-                   capacity=np.concatenate(caps), cost=cost,
+        # rows in the model's scale (each capacity 1 where finite and positive), so the
+        # tolerances below are relative to the capacity they test
+        scale = model.row_scale[model.capacity_rows.start:model.power_rows.stop]
+        row = np.concatenate(rows, axis=1)
+        return cls(load=np.concatenate(loads, axis=2) / scale[row][None], rows=row,
+                   capacity=np.concatenate(caps) / scale, cost=cost,
                    unmet=problem.penalty_values * step, steps=model.steps,
                    whole=~problem.splittable_mask, min_sites=problem.min_sites_values,
                    site=site)
@@ -449,6 +455,8 @@ def _base_weight(pack: Packing, norm: NDArray[np.float64]) -> float:
     """The penalty of a row's whole capacity in excess: cost spread × typical relative load."""
     finite = pack.cost[np.isfinite(pack.cost)]
     spread = float(finite.max(initial=1.0) - finite.min(initial=0.0)) or 1.0
+    if pack.rows.size == 0:  # no capacity to exceed
+        return spread
     return spread * max(1.0, float(np.median(pack.load.sum(axis=0) / norm[pack.rows])))
 
 
@@ -525,7 +533,7 @@ def repair(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf,
 def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf, seed: int,
             patience: int = 200, kick: int | None = None,
             stop: Callable[[], bool] = lambda: False,
-            moves: int | None = None) -> NDArray[np.float64] | None:
+            moves: int | None = None, floor: float = -math.inf) -> NDArray[np.float64] | None:
     """Repair and improve an answer by penalised local search with random kicks.
 
     Whole demands move (shift to another pool or to unmet, swap two demands' pools) under
@@ -557,6 +565,9 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf
         A work budget: at most this many moves (a shift, a swap or a kick's shift counts
         one). With the default `deadline` and `stop`, the same input then gives the same
         answer on any machine under any load; ``None``: no budget.
+    floor
+        A lower bound on the cost (the LP relaxation's): a feasible answer costing no
+        more ends the search, as nothing can be better.
 
     Returns
     -------
@@ -586,7 +597,7 @@ def improve(pack: Packing, x: NDArray[np.float64], *, deadline: float = math.inf
     stale = 0
     budget = _Budget(moves)
     while demands.size and stale < patience and time.perf_counter() < deadline and not stop() \
-            and not budget.exhausted:
+            and not budget.exhausted and not (best_where is not None and best_cost <= floor):
         _descend(pack, state, demands, norm, weight, deadline, stop, budget)
         feasible = state.excess(pack, norm) <= _FIT
         cost = pack.total_cost(steps_of(state.where)) if feasible else 0.0
@@ -741,7 +752,7 @@ def _feasible_kick(pack: Packing, state: _State, demands: NDArray[np.intp],
 
 def eject(pack: Packing, x: NDArray[np.float64], *, seed: int, kick: int = 3,
           deadline: float = math.inf, stop: Callable[[], bool] = lambda: False,
-          moves: int | None = None) -> NDArray[np.float64]:
+          moves: int | None = None, floor: float = -math.inf) -> NDArray[np.float64]:
     """Iterated ejection-chain search from a feasible answer: never returns a costlier one.
 
     Applies improving ejection chains (:func:`_chain`: a demand enters a pool and
@@ -767,6 +778,10 @@ def eject(pack: Packing, x: NDArray[np.float64], *, seed: int, kick: int = 3,
         A work budget in moves (each demand a chain moves, and each kick's try, counts
         one): with the default `deadline` and `stop`, the same input then gives the same
         answer on any machine under any load. ``None``: no budget.
+    floor
+        A lower bound on the cost (the LP relaxation's): reaching it ends the search.
+        With fewer than two demands to move there is nothing to perturb, so the search
+        ends after its first descent.
 
     Returns
     -------
@@ -792,10 +807,12 @@ def eject(pack: Packing, x: NDArray[np.float64], *, seed: int, kick: int = 3,
         return float(pack.cost[demands, w[demands]].sum())
 
     state = _State(where, pack.used(x))
+    # what the demands that stay put cost: the answer's total is cost_of + this
+    held = pack.total_cost(x) - cost_of(where)
     _chain_descent(pack, state, demands, tol, deadline, stop, budget)
     best, best_cost = state.where.copy(), cost_of(state.where)
-    while demands.size and time.perf_counter() < deadline and not stop() \
-            and not budget.exhausted:
+    while demands.size >= 2 and time.perf_counter() < deadline and not stop() \
+            and not budget.exhausted and best_cost + held > floor + tol:
         state = _State(best.copy(), pack.used(steps_of(best)))
         _feasible_kick(pack, state, demands, rng, kick, budget)
         _chain_descent(pack, state, demands, tol, deadline, stop, budget)

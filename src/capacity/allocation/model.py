@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from capacity.allocation.problem import AllocationProblem
+from capacity.errors import FieldError
 
 __all__ = ["Model", "build_model"]
 
@@ -44,6 +45,12 @@ class Model:
         The constraint matrix (CSR) and its row bounds.
     capacity_rows, power_rows
         Slices of the rows holding capacity ``(m·R)`` and site power constraints.
+    row_scale
+        ``(rows,)`` what each row was divided by (:func:`row_scale`; 1 for a row of
+        everyday magnitudes and for rows other than capacity and power), so that no
+        coefficient the solvers see falls under HiGHS's 1e-9, which it would drop, or
+        far above its bound. A row dual in the problem's units is the solver's divided
+        by this.
     pair_site
         ``(P,)`` site of each pair's pool.
     y_demand, y_site
@@ -65,6 +72,7 @@ class Model:
     row_upper: NDArray[np.float64]
     capacity_rows: slice
     power_rows: slice
+    row_scale: NDArray[np.float64]
     pair_site: NDArray[np.intp]
     y_demand: NDArray[np.intp]
     y_site: NDArray[np.intp]
@@ -214,9 +222,106 @@ def build_model(problem: AllocationProblem) -> Model:
         shape=(next_row, n_cols))
     lower = np.concatenate(cols_lo)
     upper = np.concatenate(cols_hi)
+    row_hi_all = np.concatenate(row_hi)
+    limited = slice(cap_start, power_rows.stop)
+    scale = np.ones(next_row)
+    scale[limited] = row_scale(row_hi_all[limited], *_row_range(matrix, next_row, limited))
+    matrix = sp.csr_array(sp.diags_array(1.0 / scale) @ matrix)
+    row_hi_all = row_hi_all / scale
+    _check_precision(problem, matrix, upper, row_hi_all, limited, pi, pj)
+    # a pair one step of which overfills a row can never be placed: fixing it to zero
+    # keeps coefficients far above the row's bound (up to 1e30) from the solver, and
+    # tightens the LP relaxation (the heuristic's bound) as presolve would the tree's
+    too_big = _overfilled_by_one_step(matrix, row_hi_all,
+                                      np.arange(limited.start, limited.stop), n_pairs)
+    upper[:n_pairs][too_big] = 0.0
     return Model(
         pair_demand=pi, pair_pool=pj, step=step, steps=steps, c=np.concatenate(cols_c),
         lower=lower, upper=upper, integrality=np.ones(n_cols, dtype=np.int8),
-        matrix=matrix, row_lower=np.concatenate(row_lo), row_upper=np.concatenate(row_hi),
+        matrix=matrix, row_lower=np.concatenate(row_lo) / scale, row_upper=row_hi_all,
         capacity_rows=slice(cap_start, cap_start + m * r_count), power_rows=power_rows,
+        row_scale=scale,
         pair_site=problem.site_of_pool[pj], y_demand=yi, y_site=ys, z_demand=spread_demands)
+
+
+#: HiGHS drops matrix coefficients at or below this magnitude (its ``small_matrix_value``).
+_SMALLEST = 1e-9
+#: By how much (relative to the row's bound) a dropped coefficient may be allowed to
+#: overfill a row before the model is refused: HiGHS's primal feasibility tolerance.
+_TOLERANCE = 1e-7
+
+
+#: Row bounds and coefficients the solvers take as they are; a row with any outside is
+#: divided by its capacity (or, without one, by its largest coefficient).
+_PLAIN = (1e-6, 1e9)
+
+
+def row_scale(bound: NDArray[np.float64], smallest: NDArray[np.float64],
+              largest: NDArray[np.float64]) -> NDArray[np.float64]:
+    """What to divide each capacity row by: 1 for a row whose numbers are all plain.
+
+    A row whose bound or coefficients leave :data:`_PLAIN` (a capacity of 1e-9, or a whole
+    demand of 10⁴ × 10¹² bytes) is divided by its bound when that is finite and positive,
+    else by its largest coefficient. Rows of everyday magnitudes, the Yagiura instances'
+    among them, reach HiGHS unchanged, so its trees on them are as measured.
+    """
+    low, high = _PLAIN
+    finite = np.isfinite(bound) & (bound > 0)
+    odd = (finite & ((bound < low) | (bound > high))) | (smallest < low) | (largest > high)
+    by = np.where(finite, bound, np.where(largest > 0, largest, 1.0))
+    return np.where(odd, by, 1.0)
+
+
+def _row_range(matrix: sp.csr_array, n_rows: int,
+               rows: slice) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Smallest and largest absolute non-zero coefficient of each row of `rows`."""
+    smallest, largest = np.full(n_rows, np.inf), np.zeros(n_rows)
+    coo = sp.coo_array(matrix)
+    nonzero = coo.data != 0
+    np.minimum.at(smallest, coo.row[nonzero], np.abs(coo.data[nonzero]))
+    np.maximum.at(largest, coo.row[nonzero], np.abs(coo.data[nonzero]))
+    return smallest[rows], largest[rows]
+
+
+def _check_precision(problem: AllocationProblem, matrix: sp.csr_array,
+                     upper: NDArray[np.float64], bound: NDArray[np.float64], limited: slice,
+                     pi: NDArray[np.intp], pj: NDArray[np.intp]) -> None:
+    """Refuse a model one of whose capacities the solver could not hold to.
+
+    After scaling, HiGHS drops a coefficient at or below :data:`_SMALLEST` of its row's
+    capacity. That is harmless unless the row can be filled (its pairs' most steps
+    would exceed it) and the dropped pairs' most steps could add more than the
+    feasibility tolerance: then the answer could overfill the row unseen.
+    """
+    coo = sp.coo_array(matrix)
+    rows = np.arange(matrix.shape[0])[limited]
+    pair = np.isin(coo.row, rows) & np.isfinite(bound[coo.row]) & (coo.col < pi.shape[0])
+    mass = np.abs(coo.data) * upper[coo.col] * pair
+    small = pair & (np.abs(coo.data) <= _SMALLEST) & (coo.data != 0)
+    n_rows = matrix.shape[0]
+    full = np.bincount(coo.row, weights=mass, minlength=n_rows)
+    dropped = np.bincount(coo.row, weights=mass * small, minlength=n_rows)
+    risky = (dropped > _TOLERANCE) & (full > bound * (1 + _TOLERANCE))
+    if not risky.any():
+        return
+    k = int(np.argmax(np.where(small & risky[coo.row], mass, -1.0)))  # the largest share
+    i, j = int(pi[coo.col[k]]), int(pj[coo.col[k]])
+    raise FieldError(
+        "use" if coo.row[k] < limited.start + problem.n_pools * problem.n_resources
+        else "power_use",
+        f"{problem.label('demand', i)} takes {abs(coo.data[k]):.3g} of a capacity of "
+        f"{problem.label('pool', j)} per step, below the solver's precision "
+        f"({_SMALLEST:g}), while the demands there could fill it: count the demands in "
+        "larger units (fewer, bigger units), or the capacity in smaller ones",
+        float(coo.data[k]))
+
+
+def _overfilled_by_one_step(matrix: sp.csr_array, bound: NDArray[np.float64],
+                            rows: NDArray[np.intp], n_pairs: int) -> NDArray[np.bool_]:
+    """``(P,)`` pairs one step of which alone exceeds one of `rows`."""
+    coo = sp.coo_array(matrix)
+    over = np.isin(coo.row, rows) & (coo.col < n_pairs) \
+        & (coo.data > bound[coo.row] * (1 + 1e-9) + 1e-9)
+    out = np.zeros(n_pairs, dtype=bool)
+    out[coo.col[over]] = True
+    return out

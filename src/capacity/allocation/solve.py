@@ -266,8 +266,8 @@ class Allocation:
         Indexed by (``demand``, ``site``, ``profile``), split from the problem's pool names
         (``"site/profile"``; the whole name is the site otherwise), one row per pool a
         demand uses and a row at site ``"unmet"`` for what it left unserved; the column
-        ``amount`` is in units of demand. Empty without an answer. For a scenario's
-        problem, :meth:`ScenarioProblem.to_pandas
+        ``amount`` is in units of demand (``frame.attrs["units"]`` says so). Empty without
+        an answer. For a scenario's problem, :meth:`ScenarioProblem.to_pandas
         <capacity.allocation.builder.ScenarioProblem.to_pandas>` gives each block's
         primary resource with its unit.
         """
@@ -285,7 +285,7 @@ class Allocation:
                          for i in np.flatnonzero(self.unmet > 0)]
         frame = pd.DataFrame(rows, columns=["demand", "site", "profile", "amount"])
         frame = frame.set_index(["demand", "site", "profile"])
-        frame["amount"].attrs["units"] = "unit of demand"
+        frame.attrs["units"] = {"amount": "unit of demand"}
         return frame
 
     def __repr__(self) -> str:
@@ -604,7 +604,7 @@ def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
         return _lp_bound(res), None
     duals = np.zeros(model.row_upper.shape[0])
     duals[ub] = res.ineqlin.marginals
-    return float(res.fun), duals
+    return float(res.fun), duals / model.row_scale  # per unit of the problem's capacity
 
 
 def _relaxed_steps(problem: AllocationProblem, model: Model, time_limit: float = math.inf,
@@ -666,7 +666,7 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
     with np.errstate(divide="ignore", invalid="ignore"):
         # the largest share of any row's capacity one step would take
         share = np.where(pack.capacity[pack.rows] > 0, pack.load / pack.capacity[pack.rows],
-                         np.where(pack.load > 0, np.inf, 0.0)).max(axis=2)
+                         np.where(pack.load > 0, np.inf, 0.0)).max(axis=2, initial=0.0)
     last_resort = np.where(np.isfinite(pack.unmet), 1e300, np.inf)
     eligible = np.isfinite(pack.cost)
     measures = [(pack.cost, pack.unmet),
@@ -701,30 +701,33 @@ def _greedy_start(problem: AllocationProblem, model: Model, pack: Packing,
 
 def _heuristic(problem: AllocationProblem, model: Model, deadline: float, seed: int,
                stop: Callable[[], bool], moves: int | None = None, lp: Any = None,
-               ) -> NDArray[np.float64] | None:
+               floor: float = -math.inf) -> NDArray[np.float64] | None:
     """The regret greedy's best start (:func:`_greedy_start`), then :func:`_local_search`."""
     pack = Packing.of(problem, model)
     start = _greedy_start(problem, model, pack, deadline, stop, lp, repair_lp=True, moves=moves)
-    return None if start is None else _local_search(pack, start, deadline, seed, stop, moves)
+    return None if start is None else _local_search(pack, start, deadline, seed, stop, moves,
+                                                    floor)
 
 
 def _local_search(pack: Packing, start: NDArray[np.float64], deadline: float, seed: int,
                   stop: Callable[[], bool], moves: int | None = None,
-                  ) -> NDArray[np.float64] | None:
+                  floor: float = -math.inf) -> NDArray[np.float64] | None:
     """Feasible steps from the greedy's `start` (which may overfill), or ``None``.
 
     The penalised shift/swap search (:func:`~capacity.allocation.heuristic.improve`)
     repairs and improves it for half the time (or `moves` moves), the iterated
     ejection-chain search (:func:`~capacity.allocation.heuristic.eject`) for the rest
-    (or as many moves).
+    (or as many moves). Both end early at an answer costing no more than `floor`, a
+    bound (within the gap that counts as optimal).
     """
     halfway = time.perf_counter() + 0.5 * max(0.0, deadline - time.perf_counter())
     patience = _UNLIMITED if moves is not None else 200
     repaired = improve(pack, start, deadline=halfway,
-                       seed=seed, stop=stop, moves=moves, patience=patience)
+                       seed=seed, stop=stop, moves=moves, patience=patience, floor=floor)
     if repaired is None:
         return None
-    return eject(pack, repaired, seed=seed, deadline=deadline, stop=stop, moves=moves)
+    return eject(pack, repaired, seed=seed, deadline=deadline, stop=stop, moves=moves,
+                 floor=floor)
 
 
 def _exact(model: _Milp, backend: str, time_limit: float, mip_rel_gap: float,
@@ -939,14 +942,19 @@ def allocate(
     engine = _backend(backend, model)
     budget = None if node_limit is None else int(node_limit)
 
-    if method == "heuristic":
+    if problem.n_demands == 0 or problem.n_pools == 0:
+        outcome, used = _nothing_to_place(problem, model), str(method)
+    elif method == "heuristic":
         # the LP relaxation first, within the limit: its optimum is the bound, and the
         # greedy reads its placement (solved after the search, it ran past the limit:
         # 1.7 × a 1 s limit on Yagiura e201600); when it is infeasible, so is the problem
         lp = _lp(model, deadline - time.perf_counter())[0]
         relaxed = _lp_bound(lp)
+        # an answer at the bound (within the gap that counts as optimal) ends the search
+        floor = relaxed + mip_rel_gap * max(abs(relaxed), 1.0) if math.isfinite(relaxed) \
+            else -math.inf
         incumbent = None if relaxed == math.inf else _heuristic_columns(
-            problem, model, deadline, seed, lambda: False, budget, lp)
+            problem, model, deadline, seed, lambda: False, budget, lp, floor)
         if incumbent is not None:
             status = Status.FEASIBLE
         else:
@@ -968,6 +976,19 @@ def allocate(
                    mip_rel_gap)
 
 
+def _nothing_to_place(problem: AllocationProblem, model: Model) -> _Outcome:
+    """The answer when there are no demands or no pools: every demand unmet.
+
+    It is optimal when every demand left unmet may be (its cost is the penalties), and
+    infeasible when a demand that must be served has units but no pool to go to.
+    """
+    unserved = problem.must_serve & (problem.size > 0)
+    if np.any(unserved):
+        return _Outcome(None, math.inf, Status.INFEASIBLE)
+    x = model.columns_of(np.zeros((problem.n_demands, problem.n_pools)))
+    return _Outcome(x, _columns_cost(model, x), Status.OPTIMAL)
+
+
 def _backend(backend: str, model: Model) -> str:
     """The backend to use.
 
@@ -984,9 +1005,9 @@ def _backend(backend: str, model: Model) -> str:
 
 def _heuristic_columns(problem: AllocationProblem, model: Model, deadline: float, seed: int,
                        stop: Callable[[], bool], moves: int | None = None, lp: Any = None,
-                       ) -> NDArray[np.float64] | None:
+                       floor: float = -math.inf) -> NDArray[np.float64] | None:
     """The heuristic's answer as model columns, or ``None`` when it found none."""
-    steps = _heuristic(problem, model, deadline, seed, stop, moves, lp)
+    steps = _heuristic(problem, model, deadline, seed, stop, moves, lp, floor)
     return None if steps is None else model.columns_of(steps * model.step[:, None])
 
 
@@ -1271,8 +1292,10 @@ def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[
         step = np.where(problem.eligible_mask & (grid_use > 0), grid_use, np.inf)
         site_step = np.full(problem.n_sites, np.inf)
         np.minimum.at(site_step, site, step.min(axis=0, initial=np.inf))
+        used_up = room <= _BINDING * np.maximum(problem.grid, 1.0)
+        # where no demand that may go there draws power, only a used-up grid binds
         power_binding = np.isfinite(problem.grid) & (
-            (room <= _BINDING * np.maximum(problem.grid, 1.0)) | (room < site_step * (1 - 1e-9)))
+            used_up | ((room < site_step * (1 - 1e-9)) & np.isfinite(site_step)))
         full_pool |= power_binding[site]
     # only what some demand there could use counts as stranded
     stranded = np.where(full_pool[:, None] & ~binding & np.isfinite(slack) & (cap > 0)

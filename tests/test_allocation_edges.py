@@ -1,0 +1,128 @@
+"""Inputs at the edges the solver must still answer truly: tiny and huge numbers, empty
+problems, one-demand searches, sites that draw no power."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from capacity.allocation import AllocationProblem, Status, allocate
+from capacity.allocation import heuristic as heuristic_module
+from capacity.errors import FieldError
+
+METHODS = ["auto", "milp", "heuristic"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_capacity_far_below_one_is_held_to_not_dropped(method: str) -> None:
+    # 1e-10 per unit into 1e-9: HiGHS drops coefficients ≤ 1e-9, so unscaled it placed all
+    # 100 units at the cheap pool, 10 × its capacity, and called that optimal
+    p = AllocationProblem(use=np.full((1, 2, 1), 1e-10), capacity=[[1e-9], [1.0]],
+                          cost=[[1.0, 2.0]], size=[100], splittable=True)
+    a = allocate(p, time_limit=5, method=method)
+    assert a.status == Status.OPTIMAL
+    assert a.assignment is not None
+    assert a.assignment.tolist() == [[10.0, 90.0]]
+    assert a.utilisation is not None
+    assert a.utilisation.max() <= 1 + 1e-9
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_same_problem_in_other_units_has_the_same_answer(method: str) -> None:
+    # 1000 units of 1e12 (bytes, say) whole into pools of 5e14 and 1e15: one step is a
+    # coefficient of 1e15, at HiGHS's limit; scaled by its row it is 1 (and 2 at the
+    # smaller pool, which it can never fit)
+    def problem(scale: float) -> AllocationProblem:
+        return AllocationProblem(use=np.full((1, 2, 1), 1e12 * scale),
+                                 capacity=np.array([[5e14], [1e15]]) * scale,
+                                 cost=[[1.0, 2.0]], size=[1000], penalty=[1e6])
+    answers = [allocate(problem(s), time_limit=5, method=method) for s in (1.0, 1e-12)]
+    for a in answers:
+        assert a.status == Status.OPTIMAL
+        assert a.assignment is not None
+        assert a.assignment.tolist() == [[0.0, 1000.0]]
+        assert a.objective == 2000.0
+
+
+def test_a_share_below_the_solvers_precision_that_could_fill_a_pool_is_refused() -> None:
+    # 1e13 units of 1e-12 of the pool each fill it ten times over: dropped, they would not
+    p = AllocationProblem(use=np.array([[[1e-12]], [[0.5]]]), capacity=[[1.0]],
+                          cost=[[1.0], [1.0]], size=[1e13, 1], splittable=True, penalty=[1, 1])
+    with pytest.raises(FieldError, match=r"use: demand 0 takes 1e-12 of a capacity of pool 0"):
+        allocate(p, time_limit=5)
+    # the same share is harmless where all of it fits
+    q = AllocationProblem(use=np.full((1, 1, 1), 1e-12), capacity=[[1.0]], cost=[[1.0]],
+                          size=[1e6], splittable=True)
+    assert allocate(q, time_limit=5).status == Status.OPTIMAL
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize(("shape", "penalty", "status", "objective"), [
+    ((0, 3, 1), None, Status.OPTIMAL, 0.0),          # nothing to place
+    ((2, 0, 1), [3.0, 4.0], Status.OPTIMAL, 11.0),   # no pools: 1 × 3 + 2 × 4 unmet
+    ((2, 0, 1), None, Status.INFEASIBLE, None),      # no pools for demands that must go
+    ((2, 3, 0), None, Status.OPTIMAL, 3.0),          # no resources: 1 + 2 units at cost 1
+])
+def test_empty_problems_have_answers(method: str, shape: tuple[int, int, int],
+                                     penalty: list[float] | None, status: Status,
+                                     objective: float | None) -> None:
+    n, m, r = shape
+    p = AllocationProblem(use=np.ones(shape), capacity=np.ones((m, r)), cost=np.ones((n, m)),
+                          size=[1.0, 2.0][:n] if n else [], penalty=penalty)
+    a = allocate(p, time_limit=5, method=method)
+    assert a.status == status
+    if objective is not None:
+        assert a.objective == objective
+    else:
+        assert "demand 0 must be served but may use no pool" in a.message
+    a.explain()
+    a.stranded_reasons()
+    a.to_pandas()
+
+
+def test_the_search_with_one_demand_to_move_ends_after_its_descent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # with fewer than two demands there is nothing to kick; the search used to spin on
+    # until its deadline, a node budget notwithstanding
+    descents = []
+    chain = heuristic_module._chain_descent
+    monkeypatch.setattr(heuristic_module, "_chain_descent",
+                        lambda *args: descents.append(1) or chain(*args))
+    p = AllocationProblem(use=[[[1.0]]], capacity=[[1.0]], cost=[[1.0]], size=[1])
+    a = allocate(p, method="heuristic", node_limit=10, time_limit=5)
+    assert a.status == Status.OPTIMAL
+    assert len(descents) == 1
+
+
+def test_the_heuristic_stops_at_the_lp_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the greedy's answer costs the LP bound: no search can do better, so none runs
+    rounds = []
+    for name in ("_descend", "_chain_descent"):
+        original = getattr(heuristic_module, name)
+        monkeypatch.setattr(heuristic_module, name,
+                            lambda *args, f=original: rounds.append(1) or f(*args))
+    p = AllocationProblem(use=np.ones((3, 2, 1)), capacity=[[2.0], [2.0]],
+                          cost=[[1.0, 5.0], [1.0, 5.0], [5.0, 1.0]], size=[1, 1, 1])
+    a = allocate(p, method="heuristic", time_limit=5)
+    assert a.status == Status.OPTIMAL
+    assert a.objective == 3.0
+    assert len(rounds) <= 1  # the ejection chains' first descent at most
+
+
+def test_a_site_whose_demands_draw_no_power_has_no_binding_grid() -> None:
+    p = AllocationProblem(use=[[[1.0]]], capacity=[[5.0]], cost=[[1.0]], size=[2],
+                          splittable=True, power_use=[[0.0]], grid=[30.0])
+    a = allocate(p, time_limit=5)
+    assert a.power_used is not None
+    assert a.power_used.tolist() == [0.0]
+    assert a.power_binding is not None
+    assert a.power_binding.tolist() == [False]
+    assert a.stranded is not None
+    assert a.stranded.tolist() == [[0.0]]
+    assert a.stranded_reasons() == []
+
+
+def test_the_table_of_an_answer_keeps_its_unit() -> None:
+    p = AllocationProblem(use=[[[1.0]]], capacity=[[5.0]], cost=[[1.0]], size=[2],
+                          splittable=True)
+    assert allocate(p, time_limit=5).to_pandas().attrs["units"] == {"amount": "unit of demand"}
