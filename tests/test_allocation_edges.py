@@ -71,6 +71,7 @@ def test_empty_problems_have_answers(method: str, shape: tuple[int, int, int],
                           size=[1.0, 2.0][:n] if n else [], penalty=penalty)
     a = allocate(p, time_limit=5, method=method)
     assert a.status == status
+    assert a.method == ("none" if 0 in (n, m) else "milp" if method == "auto" else method)
     if objective is not None:
         assert a.objective == objective
     else:

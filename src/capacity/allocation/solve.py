@@ -124,7 +124,8 @@ class Allocation:
     message
         One line saying what happened; for an infeasible problem, why.
     method
-        What produced the answer: ``"milp"``, ``"heuristic"`` or ``"heuristic+milp"``.
+        What produced the answer: ``"milp"``, ``"heuristic"`` or ``"heuristic+milp"``;
+        ``"none"`` when there was nothing to decide (no demands, or no pools).
     assignment
         ``(n, m)`` units of each demand placed at each pool.
     objective_value, bound_value
@@ -943,7 +944,7 @@ def allocate(
     budget = None if node_limit is None else int(node_limit)
 
     if problem.n_demands == 0 or problem.n_pools == 0:
-        outcome, used = _nothing_to_place(problem, model), str(method)
+        outcome, used = _nothing_to_place(problem, model), "none"
     elif method == "heuristic":
         # the LP relaxation first, within the limit: its optimum is the bound, and the
         # greedy reads its placement (solved after the search, it ran past the limit:
