@@ -127,3 +127,34 @@ def test_the_table_of_an_answer_keeps_its_unit() -> None:
     p = AllocationProblem(use=[[[1.0]]], capacity=[[5.0]], cost=[[1.0]], size=[2],
                           splittable=True)
     assert allocate(p, time_limit=5).to_pandas().attrs["units"] == {"amount": "unit of demand"}
+
+
+@pytest.mark.parametrize("factor", [1.0, 1e-8, 1e-12])
+def test_what_binds_and_what_is_stranded_do_not_depend_on_the_unit(factor: float) -> None:
+    # one unit takes 1 of 10 and 2 of 2: the second resource binds, 9 of the first is idle
+    p = AllocationProblem(use=np.array([[[1.0, 2.0]]]) * factor,
+                          capacity=np.array([[10.0, 2.0]]) * factor, cost=[[1.0]], size=[1])
+    a = allocate(p, method="milp", time_limit=5)
+    assert a.binding is not None
+    assert a.binding.tolist() == [[False, True]]
+    assert a.stranded is not None
+    np.testing.assert_allclose(a.stranded, [[9.0 * factor, 0.0]])
+
+
+def test_an_answer_with_no_demands_prices_every_capacity_at_zero() -> None:
+    p = AllocationProblem(use=np.zeros((0, 2, 1)), capacity=np.ones((2, 1)),
+                          cost=np.zeros((0, 2)), size=[], power_use=np.zeros((0, 2)),
+                          grid=[1.0, 1.0])
+    a = allocate(p, time_limit=5)
+    assert a.shadow_price is not None
+    assert a.shadow_price.tolist() == [[0.0], [0.0]]
+    assert a.power_shadow_price is not None
+    assert a.power_shadow_price.tolist() == [0.0, 0.0]
+
+
+def test_the_heuristic_places_splittable_demands_with_no_resources_to_fill() -> None:
+    p = AllocationProblem(use=np.zeros((1, 1, 0)), capacity=np.zeros((1, 0)), cost=[[1.0]],
+                          size=[1.0], penalty=[5.0], splittable=True)
+    a = allocate(p, method="heuristic", time_limit=5)
+    assert a.status == Status.OPTIMAL
+    assert a.objective == 1.0

@@ -306,7 +306,7 @@ def _fill_splittable(pack: Packing, x: NDArray[np.float64], slack: NDArray[np.fl
             need = pack.load[i, j]
             with np.errstate(divide="ignore", invalid="ignore"):
                 fit = np.where(need > 0, np.floor((room + _FIT) / need), np.inf)
-            take = float(min(left, max(0.0, fit.min())))
+            take = float(min(left, max(0.0, fit.min(initial=np.inf))))
             if take > 0:
                 x[i, j] += take
                 np.subtract.at(slack, pack.rows[j], need * take)

@@ -156,8 +156,10 @@ class Allocation:
         ``cost_unit`` per ``resource_units[r]`` (≥ 0: cost saved, or value gained for
         ``sense="max"``). Read from the duals of the **LP relaxation** (HiGHS through
         ``scipy.optimize.linprog``), so they price the fractional optimum; for an integer
-        answer they are a marginal guide, not an exact re-solve. ``None`` when the
-        relaxation is infeasible. Computed on first access.
+        answer they are a marginal guide, not an exact re-solve. The relaxation is the
+        model's: a pair one step of which alone overfills a capacity is fixed to zero, as
+        no integer answer can use it, so a capacity only such a step would take is worth
+        nothing. ``None`` when the relaxation is infeasible. Computed on first access.
     power_shadow_price
         ``(n_sites,)`` the same for one more kW of grid power at each site; ``None``
         without a power envelope.
@@ -600,6 +602,8 @@ def _lp_bound(res: Any) -> float:
 
 def _relaxation(model: Model) -> tuple[float, NDArray[np.float64] | None]:
     """LP relaxation: its optimum (a bound) and the duals of its rows (``None`` if none)."""
+    if model.c.size == 0:  # no demands: nothing to price, every capacity worth nothing
+        return 0.0, np.zeros(model.row_upper.shape[0])
     res, ub = _lp(model)
     if res.status != 0:
         return _lp_bound(res), None
@@ -1278,7 +1282,7 @@ def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[
     slack = cap - used
     use = np.where(problem.eligible_mask[:, :, None] & (problem.use > 0), problem.use, np.inf)
     one_unit = use.min(axis=0, initial=np.inf)  # (m, R): the smallest step into each capacity
-    tight = slack <= _BINDING * np.maximum(cap, 1.0)
+    tight = slack <= _BINDING * cap  # relative: a capacity of 1e-8 is not always used up
     # a capacity of zero binds nothing: the pool simply lacks that resource
     binding = np.isfinite(cap) & (cap > 0) & (tight | (slack < one_unit * (1 - 1e-9)))
     binding &= np.isfinite(one_unit) | tight
@@ -1293,7 +1297,7 @@ def _usage(problem: AllocationProblem, assignment: NDArray[np.float64]) -> dict[
         step = np.where(problem.eligible_mask & (grid_use > 0), grid_use, np.inf)
         site_step = np.full(problem.n_sites, np.inf)
         np.minimum.at(site_step, site, step.min(axis=0, initial=np.inf))
-        used_up = room <= _BINDING * np.maximum(problem.grid, 1.0)
+        used_up = room <= _BINDING * problem.grid
         # where no demand that may go there draws power, only a used-up grid binds
         power_binding = np.isfinite(problem.grid) & (
             used_up | ((room < site_step * (1 - 1e-9)) & np.isfinite(site_step)))
