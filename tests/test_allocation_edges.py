@@ -3,11 +3,14 @@ problems, one-demand searches, sites that draw no power."""
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
 from capacity.allocation import AllocationProblem, Status, allocate
 from capacity.allocation import heuristic as heuristic_module
+from capacity.allocation.model import build_model
 from capacity.errors import FieldError
 
 METHODS = ["auto", "milp", "heuristic"]
@@ -44,15 +47,43 @@ def test_the_same_problem_in_other_units_has_the_same_answer(method: str) -> Non
         assert a.objective == 2000.0
 
 
-def test_a_share_below_the_solvers_precision_that_could_fill_a_pool_is_refused() -> None:
-    # 1e13 units of 1e-12 of the pool each fill it ten times over: dropped, they would not
+@pytest.mark.parametrize("k", [1.0, 1e-3, 1e-6, 1e-7])
+def test_a_small_capacity_is_not_overfilled_within_the_solvers_tolerance(k: float) -> None:
+    # two whole demands of 1.04 k into 2 k: one fits. HiGHS's feasibility tolerance is
+    # absolute (1e-7, 5 % of 2e-6), so unscaled at k = 1e-6 it placed both as optimal
+    p = AllocationProblem(use=np.full((2, 1, 1), 1.04 * k), capacity=[[2.0 * k]],
+                          cost=[[-1.0], [-1.0]], size=[1, 1], penalty=[0.0, 0.0])
+    a = allocate(p, time_limit=5, method="milp")
+    assert a.status == Status.OPTIMAL
+    assert a.objective == -1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_tiny_share_of_a_capacity_is_still_held_to(method: str) -> None:
+    # 1e13 units of 1e-12 each would fill the pool 10 times: at most 1e12 of them fit (the
+    # other demand, needing half the pool, is worth more per unit of room)
     p = AllocationProblem(use=np.array([[[1e-12]], [[0.5]]]), capacity=[[1.0]],
-                          cost=[[1.0], [1.0]], size=[1e13, 1], splittable=True, penalty=[1, 1])
-    with pytest.raises(FieldError, match=r"use: demand 0 takes 1e-12 of a capacity of pool 0"):
+                          cost=[[-1.0], [-1e12]], size=[1e13, 1], splittable=True,
+                          penalty=[0.0, 0.0])
+    a = allocate(p, time_limit=5, method=method)
+    assert a.utilisation is not None
+    assert a.utilisation.max() <= 1 + 1e-9
+    if method != "heuristic":  # the exact methods also find the best use of the room
+        assert a.assignment is not None
+        assert a.assignment.tolist() == [[5e11], [1.0]]
+
+
+def test_a_share_below_the_solvers_precision_that_could_fill_a_pool_is_refused() -> None:
+    # 5e-22 of the pool per unit, 1e15 units: a share 22 orders of magnitude below the
+    # other demand's, which no rescaling keeps above HiGHS's 1e-9 together with it
+    p = AllocationProblem(use=np.array([[[5e-22]], [[0.5]]]), capacity=[[1.0]],
+                          cost=[[1.0], [1.0]], size=[1e15, 3], splittable=True, penalty=[1, 1])
+    with pytest.raises(FieldError, match=r"use\[0,0,0\]: demand 0 takes 5e-22 per unit at "
+                                         r"pool 0, a share of its capacity \(1\) too small"):
         allocate(p, time_limit=5)
-    # the same share is harmless where all of it fits
-    q = AllocationProblem(use=np.full((1, 1, 1), 1e-12), capacity=[[1.0]], cost=[[1.0]],
-                          size=[1e6], splittable=True)
+    # a share as small, of a pool its demands cannot fill, is harmless
+    q = AllocationProblem(use=np.full((1, 1, 1), 5e-22), capacity=[[1.0]], cost=[[1.0]],
+                          size=[1e15], splittable=True)
     assert allocate(q, time_limit=5).status == Status.OPTIMAL
 
 
@@ -84,14 +115,18 @@ def test_empty_problems_have_answers(method: str, shape: tuple[int, int, int],
 def test_the_search_with_one_demand_to_move_ends_after_its_descent(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # with fewer than two demands there is nothing to kick; the search used to spin on
-    # until its deadline, a node budget notwithstanding
+    # until its deadline, a node budget notwithstanding (no bound to stop it here)
     descents = []
     chain = heuristic_module._chain_descent
     monkeypatch.setattr(heuristic_module, "_chain_descent",
                         lambda *args: descents.append(1) or chain(*args))
-    p = AllocationProblem(use=[[[1.0]]], capacity=[[1.0]], cost=[[1.0]], size=[1])
-    a = allocate(p, method="heuristic", node_limit=10, time_limit=5)
-    assert a.status == Status.OPTIMAL
+    p = AllocationProblem(use=np.ones((1, 2, 1)), capacity=[[1.0], [1.0]],
+                          cost=[[2.0, 1.0]], size=[1])
+    pack = heuristic_module.Packing.of(p, build_model(p))
+    start = np.array([[1.0, 0.0]])
+    out = heuristic_module.eject(pack, start, seed=0, moves=10,
+                                 deadline=time.perf_counter() + 5)
+    assert pack.feasible(out)
     assert len(descents) == 1
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -125,11 +126,25 @@ def test_a_quantity_is_never_stripped_of_its_unit() -> None:
     ({"resource_units": "kW"}, "resource_units", "a list"),
     ({"pool_names": ["a", None, "c"]}, "pool_names[1]", "text"),
     ({"pool_site": [0, 1e12, 1]}, "pool_site[1]", "below the number of pools"),
+    ({"pue": [1e300, 1, 1]}, "pue[0]", "absurdly large"),
+    ({"size": Q_([2, 1], "cabinet")}, "size", "it is a plain number"),
+    ({"capacity": [Q_([4, 4], "kW")] * 3, "resource_units": ["kW", "kW"]}, "capacity",
+     "one quantity of an array"),
+    ({"capacity": Q_(np.ones((3, 1)), "kW"), "resource_units": ["kW"]}, "resource_units",
+     "must have 2 entries"),
 ])
 def test_values_of_the_wrong_kind_are_refused_not_coerced(changes: dict[str, object],
                                                           path: str, reason: str) -> None:
     found = problems_of(**changes)
     assert reason in found[path], found
+
+
+def test_whole_numbers_are_labels_and_any_real_number_a_fixed_cost() -> None:
+    p = small(demand_names=[10, 11], pool_names=np.arange(3), fixed_cost=np.array(3.0))
+    assert p.demand_names == ("10", "11")
+    assert p.pool_names == ("0", "1", "2")
+    assert p.fixed_cost == 3.0
+    assert small(fixed_cost=Fraction(1, 2)).fixed_cost == 0.5
 
 
 def test_flags_may_be_written_as_zero_and_one() -> None:
@@ -198,7 +213,8 @@ def test_reader_reads_both_layouts(tmp_path: Path) -> None:
     ("1\n99999 99999\n1 2 3", "ends inside problem 1"),
     ("-1 2 3", "declares -1 problems"),
     ("2 3\n1 2 3\n4 5 6\n-1 1 1\n2 2 2\n5 6\n",
-     r"problem 1 is not a valid GAP problem \(use\[0,0,0\]: must be ≥ 0\)"),
+     r"problem 1 is not a valid GAP problem \(use\[0,0,0\]: must be ≥ 0; jobs are demands "
+     r"and agents pools"),
 ])
 def test_reader_rejects_malformed_files(tmp_path: Path, text: str, reason: str) -> None:
     path = write(tmp_path, text)

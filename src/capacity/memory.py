@@ -13,7 +13,13 @@ __all__ = ["available_bytes"]
 
 
 def available_bytes() -> int | None:
-    """Memory this process may still take (Linux's MemAvailable), if the system says."""
+    """Memory this process may still take (Linux's MemAvailable), if the system says.
+
+    Returns
+    -------
+    int or None
+        Bytes free; ``None`` when the system does not say.
+    """
     try:
         with open("/proc/meminfo", encoding="ascii") as info:
             for line in info:

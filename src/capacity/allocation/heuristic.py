@@ -57,8 +57,9 @@ class Packing:
         ``(m, K)`` index of the row pool ``j``'s ``k``-th load falls on.
     capacity
         ``(n_rows,)`` capacity of every row (``inf`` for unlimited). Loads and capacities
-        are in the model's row scale (:attr:`~capacity.allocation.model.Model.row_scale`):
-        a finite, positive capacity is 1.
+        are in the model's row scale (:attr:`~capacity.allocation.model.Model.row_scale`),
+        where every finite, positive capacity is at least 1, so the tolerances below
+        (``_FIT × max(1, capacity)``) are relative to the capacity they test.
     cost
         ``(n, m)`` cost of one step at each pool, ``inf`` where not eligible.
     unmet
@@ -100,8 +101,8 @@ class Packing:
             caps.append(problem.grid)
         sign = -1.0 if problem.sense == "max" else 1.0
         cost = np.where(problem.eligible_mask, sign * problem.cost * step[:, None], np.inf)
-        # rows in the model's scale (each capacity 1 where finite and positive), so the
-        # tolerances below are relative to the capacity they test
+        # rows in the model's scale (a finite, positive capacity at least 1), so the
+        # tolerances are relative to the capacity they test
         scale = model.row_scale[model.capacity_rows.start:model.power_rows.stop]
         row = np.concatenate(rows, axis=1)
         return cls(load=np.concatenate(loads, axis=2) / scale[row][None], rows=row,

@@ -40,17 +40,20 @@ class Model:
     steps
         ``(n,)`` steps in each demand.
     c, lower, upper, integrality
-        Column data; ``integrality`` is 1 for integer columns (scipy's convention).
+        Column data; ``integrality`` is 1 for integer columns (scipy's convention). A pair
+        one step of which alone overfills a capacity has ``upper`` 0.
     matrix, row_lower, row_upper
-        The constraint matrix (CSR) and its row bounds.
+        The constraint matrix (CSR) and its row bounds, capacity rows divided by
+        ``row_scale``.
     capacity_rows, power_rows
         Slices of the rows holding capacity ``(m·R)`` and site power constraints.
     row_scale
-        ``(rows,)`` what each row was divided by (:func:`row_scale`; 1 for a row of
-        everyday magnitudes and for rows other than capacity and power), so that no
-        coefficient the solvers see falls under HiGHS's 1e-9, which it would drop, or
-        far above its bound. A row dual in the problem's units is the solver's divided
-        by this.
+        ``(rows,)`` what each row was divided by: 1 for rows other than capacity and
+        power and for capacity rows of everyday magnitudes; a row whose bound is below 1
+        or above 1e9, or whose coefficients leave 1e-6…1e9, is divided by its bound (or
+        less, so its smallest coefficient stays at 1e-6 or more). HiGHS's tolerances are
+        absolute and it drops coefficients at or below 1e-9, so unscaled such rows could
+        be overfilled. A row dual in the problem's units is the solver's divided by this.
     pair_site
         ``(P,)`` site of each pair's pool.
     y_demand, y_site
@@ -124,6 +127,13 @@ def build_model(problem: AllocationProblem) -> Model:
     Model
         Columns: pair steps ``v`` (P), unmet steps ``u`` (n), then, for demands with a
         spread rule, site indicators ``y`` and served flags ``z``.
+
+    Raises
+    ------
+    FieldError
+        Naming ``use[i,j,r]`` (or ``power_use[i,j]``), when a demand's share of a capacity
+        is too small for the solver to hold to even after rescaling, while the demands
+        there could overfill it.
     """
     n, m, r_count = problem.use.shape
     split = problem.splittable_mask
@@ -223,18 +233,9 @@ def build_model(problem: AllocationProblem) -> Model:
     lower = np.concatenate(cols_lo)
     upper = np.concatenate(cols_hi)
     row_hi_all = np.concatenate(row_hi)
-    limited = slice(cap_start, power_rows.stop)
-    scale = np.ones(next_row)
-    scale[limited] = row_scale(row_hi_all[limited], *_row_range(matrix, next_row, limited))
-    matrix = sp.csr_array(sp.diags_array(1.0 / scale) @ matrix)
+    matrix, scale = _scaled(problem, matrix, upper, row_hi_all,
+                            slice(cap_start, power_rows.stop), pi, pj)
     row_hi_all = row_hi_all / scale
-    _check_precision(problem, matrix, upper, row_hi_all, limited, pi, pj)
-    # a pair one step of which overfills a row can never be placed: fixing it to zero
-    # keeps coefficients far above the row's bound (up to 1e30) from the solver, and
-    # tightens the LP relaxation (the heuristic's bound) as presolve would the tree's
-    too_big = _overfilled_by_one_step(matrix, row_hi_all,
-                                      np.arange(limited.start, limited.stop), n_pairs)
-    upper[:n_pairs][too_big] = 0.0
     return Model(
         pair_demand=pi, pair_pool=pj, step=step, steps=steps, c=np.concatenate(cols_c),
         lower=lower, upper=upper, integrality=np.ones(n_cols, dtype=np.int8),
@@ -246,82 +247,100 @@ def build_model(problem: AllocationProblem) -> Model:
 
 #: HiGHS drops matrix coefficients at or below this magnitude (its ``small_matrix_value``).
 _SMALLEST = 1e-9
-#: By how much (relative to the row's bound) a dropped coefficient may be allowed to
-#: overfill a row before the model is refused: HiGHS's primal feasibility tolerance.
+#: By how much (relative to the row's bound) dropped coefficients may overfill a row
+#: before the model is refused.
 _TOLERANCE = 1e-7
+#: Capacity bounds and coefficients the solvers take as they are. HiGHS's tolerances are
+#: absolute (1e-7 would be 5 % of a capacity of 2e-6), so a row with a bound below 1, or
+#: a coefficient outside, is rescaled.
+_PLAIN_BOUND = (1.0, 1e9)
+_PLAIN_COEFFICIENT = (1e-6, 1e9)
 
 
-#: Row bounds and coefficients the solvers take as they are; a row with any outside is
-#: divided by its capacity (or, without one, by its largest coefficient).
-_PLAIN = (1e-6, 1e9)
+def _scaled(problem: AllocationProblem, matrix: sp.csr_array, upper: NDArray[np.float64],
+            bound: NDArray[np.float64], limited: slice, pi: NDArray[np.intp],
+            pj: NDArray[np.intp]) -> tuple[sp.csr_array, NDArray[np.float64]]:
+    """The matrix with its capacity rows of odd magnitudes rescaled, and each row's divisor.
 
+    First a pair one step of which alone overfills a capacity row is fixed to zero in
+    `upper` (in place), as no integer answer can use it, and its coefficient there is
+    clipped to the row's bound: coefficients up to 1e30 no longer reach the solver, and
+    the LP relaxation tightens as presolve would tighten the tree's. Then each capacity
+    row of `limited` whose bound or coefficients leave ``_PLAIN_BOUND`` /
+    ``_PLAIN_COEFFICIENT`` is divided by its bound (by its largest coefficient when the
+    bound is not finite and positive), or by less where that would push its smallest
+    coefficient under 1e-6; rows of everyday magnitudes are left as they are (the
+    Yagiura and Ganzhou rows are).
 
-def row_scale(bound: NDArray[np.float64], smallest: NDArray[np.float64],
-              largest: NDArray[np.float64]) -> NDArray[np.float64]:
-    """What to divide each capacity row by: 1 for a row whose numbers are all plain.
-
-    A row whose bound or coefficients leave :data:`_PLAIN` (a capacity of 1e-9, or a whole
-    demand of 10⁴ × 10¹² bytes) is divided by its bound when that is finite and positive,
-    else by its largest coefficient. Rows of everyday magnitudes, the Yagiura instances'
-    among them, reach HiGHS unchanged, so its trees on them are as measured.
+    Raises
+    ------
+    FieldError
+        When a coefficient is still at or below HiGHS's 1e-9 after that and its pairs
+        could overfill the row unseen (see :func:`_check_precision`).
     """
-    low, high = _PLAIN
-    finite = np.isfinite(bound) & (bound > 0)
-    odd = (finite & ((bound < low) | (bound > high))) | (smallest < low) | (largest > high)
-    by = np.where(finite, bound, np.where(largest > 0, largest, 1.0))
-    return np.where(odd, by, 1.0)
-
-
-def _row_range(matrix: sp.csr_array, n_rows: int,
-               rows: slice) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Smallest and largest absolute non-zero coefficient of each row of `rows`."""
-    smallest, largest = np.full(n_rows, np.inf), np.zeros(n_rows)
     coo = sp.coo_array(matrix)
-    nonzero = coo.data != 0
-    np.minimum.at(smallest, coo.row[nonzero], np.abs(coo.data[nonzero]))
-    np.maximum.at(largest, coo.row[nonzero], np.abs(coo.data[nonzero]))
-    return smallest[rows], largest[rows]
+    n_rows, n_pairs = matrix.shape[0], pi.shape[0]
+    at = (coo.row >= limited.start) & (coo.row < limited.stop)
+    pair = at & (coo.col < n_pairs)
+    data = coo.data.copy()
+    cap = bound[coo.row]
+    over = pair & np.isfinite(cap) & (data > cap * (1 + 1e-9) + 1e-300)
+    upper[coo.col[over]] = 0.0
+    data[over] = np.where(cap[over] > 0, cap[over], 1.0)
+    nonzero = at & (data != 0)
+    smallest, largest = np.full(n_rows, np.inf), np.zeros(n_rows)
+    np.minimum.at(smallest, coo.row[nonzero], np.abs(data[nonzero]))
+    np.maximum.at(largest, coo.row[nonzero], np.abs(data[nonzero]))
+    finite = np.isfinite(bound) & (bound > 0)
+    odd = (finite & ((bound < _PLAIN_BOUND[0]) | (bound > _PLAIN_BOUND[1]))) \
+        | (smallest < _PLAIN_COEFFICIENT[0]) | (largest > _PLAIN_COEFFICIENT[1])
+    by = np.where(finite, bound, np.where(largest > 0, largest, 1.0))
+    # no smaller than 1e-12 of the bound, so the bound stays far below HiGHS's infinity
+    by = np.maximum(np.minimum(by, smallest * 1e6), by * 1e-12)
+    scale = np.ones(n_rows)
+    rows = np.arange(limited.start, limited.stop)
+    scale[rows] = np.where(odd[rows], by[rows], 1.0)
+    data = data / scale[coo.row]
+    _check_precision(problem, data[pair], coo.row[pair], coo.col[pair], upper,
+                     bound / scale, limited, pi, pj)
+    return sp.csr_array((data, (coo.row, coo.col)), shape=matrix.shape), scale
 
 
-def _check_precision(problem: AllocationProblem, matrix: sp.csr_array,
+def _check_precision(problem: AllocationProblem, data: NDArray[np.float64],
+                     rows: NDArray[np.intp], cols: NDArray[np.intp],
                      upper: NDArray[np.float64], bound: NDArray[np.float64], limited: slice,
                      pi: NDArray[np.intp], pj: NDArray[np.intp]) -> None:
     """Refuse a model one of whose capacities the solver could not hold to.
 
-    After scaling, HiGHS drops a coefficient at or below :data:`_SMALLEST` of its row's
-    capacity. That is harmless unless the row can be filled (its pairs' most steps
-    would exceed it) and the dropped pairs' most steps could add more than the
-    feasibility tolerance: then the answer could overfill the row unseen.
+    HiGHS drops a (scaled) coefficient at or below :data:`_SMALLEST`. That is harmless
+    unless the row can be filled (its pairs' most steps would exceed it) and the dropped
+    pairs' most steps could add more than :data:`_TOLERANCE` of it: then the answer could
+    overfill the row unseen. After :func:`_scaled` this takes a capacity whose demands'
+    shares span more than 21 orders of magnitude. `data`, `rows` and `cols` are the pair
+    entries of the capacity rows.
     """
-    coo = sp.coo_array(matrix)
-    rows = np.arange(matrix.shape[0])[limited]
-    pair = np.isin(coo.row, rows) & np.isfinite(bound[coo.row]) & (coo.col < pi.shape[0])
-    mass = np.abs(coo.data) * upper[coo.col] * pair
-    small = pair & (np.abs(coo.data) <= _SMALLEST) & (coo.data != 0)
-    n_rows = matrix.shape[0]
-    full = np.bincount(coo.row, weights=mass, minlength=n_rows)
-    dropped = np.bincount(coo.row, weights=mass * small, minlength=n_rows)
-    risky = (dropped > _TOLERANCE) & (full > bound * (1 + _TOLERANCE))
+    finite = np.isfinite(bound[rows])
+    mass = np.where(finite, np.abs(data) * upper[cols], 0.0)
+    small = finite & (np.abs(data) <= _SMALLEST) & (data != 0)
+    n_rows = bound.shape[0]
+    full = np.bincount(rows, weights=mass, minlength=n_rows)
+    dropped = np.bincount(rows, weights=mass * small, minlength=n_rows)
+    with np.errstate(invalid="ignore"):  # rows without a finite bound are never risky
+        risky = (dropped > _TOLERANCE * bound) & (full > bound * (1 + _TOLERANCE))
     if not risky.any():
         return
-    k = int(np.argmax(np.where(small & risky[coo.row], mass, -1.0)))  # the largest share
-    i, j = int(pi[coo.col[k]]), int(pj[coo.col[k]])
+    k = int(np.argmax(np.where(small & risky[rows], mass, -1.0)))  # the largest share
+    i, j, row = int(pi[cols[k]]), int(pj[cols[k]]), int(rows[k]) - limited.start
+    r_count = problem.n_resources
+    grid_use, grid = problem.grid_power_use, problem.grid
+    if row < problem.n_pools * r_count or grid_use is None or grid is None:
+        field, value = f"use[{i},{j},{row % r_count}]", float(problem.use[i, j, row % r_count])
+        cap = float(problem.capacity.ravel()[row])
+    else:
+        field, value = f"power_use[{i},{j}]", float(grid_use[i, j])
+        cap = float(grid[row - problem.n_pools * r_count])
     raise FieldError(
-        "use" if coo.row[k] < limited.start + problem.n_pools * problem.n_resources
-        else "power_use",
-        f"{problem.label('demand', i)} takes {abs(coo.data[k]):.3g} of a capacity of "
-        f"{problem.label('pool', j)} per step, below the solver's precision "
-        f"({_SMALLEST:g}), while the demands there could fill it: count the demands in "
-        "larger units (fewer, bigger units), or the capacity in smaller ones",
-        float(coo.data[k]))
-
-
-def _overfilled_by_one_step(matrix: sp.csr_array, bound: NDArray[np.float64],
-                            rows: NDArray[np.intp], n_pairs: int) -> NDArray[np.bool_]:
-    """``(P,)`` pairs one step of which alone exceeds one of `rows`."""
-    coo = sp.coo_array(matrix)
-    over = np.isin(coo.row, rows) & (coo.col < n_pairs) \
-        & (coo.data > bound[coo.row] * (1 + 1e-9) + 1e-9)
-    out = np.zeros(n_pairs, dtype=bool)
-    out[coo.col[over]] = True
-    return out
+        field, f"{problem.label('demand', i)} takes {float(value):.3g} per unit at "
+        f"{problem.label('pool', j)}, a share of its capacity ({cap:.3g}) too small for the "
+        "solver to hold to, while the demands there could fill it: count the demands in "
+        "larger units (fewer, bigger units)", float(value))

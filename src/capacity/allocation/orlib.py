@@ -120,5 +120,6 @@ def read_orlib_gap(path: str | os.PathLike[str]) -> list[AllocationProblem]:
         except ValidationError as error:
             reasons = "; ".join(f"{e.path}: {e.reason}" for e in error.problems)
             raise FieldError(str(file), f"problem {k + 1} is not a valid GAP problem "
-                             f"({reasons})") from None
+                             f"({reasons}; jobs are demands and agents pools, so use[j,i,0] "
+                             "is the weight of job j at agent i, from 0)") from None
     return problems

@@ -1,9 +1,10 @@
 """The allocation problem at array level: demands × pools × resources.
 
 An :class:`AllocationProblem` holds plain float64 arrays in one unit per resource (named in
-``resource_units``) and one currency (``cost_unit``). Building it from an estate and demand
-blocks, with quantities, is the job of the layers above; here every array is checked once
-and every problem is reported together.
+``resource_units``) and one currency (``cost_unit``); a quantity given for a field is
+converted to that unit on the way in. Building it from an estate and demand blocks is the
+job of the layers above; here every array is checked once and every problem is reported
+together.
 
 The model (``sense="min"``)::
 
@@ -21,6 +22,7 @@ x counts *units* of demand (cabinets, servers, blocks: whatever ``size`` counts)
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -38,6 +40,13 @@ __all__ = ["AllocationProblem"]
 
 #: How many offending entries of one field an error lists before summarising the rest.
 _SHOWN = 5
+#: Entries from which an array's size is checked against free memory before it is copied.
+_ASK_MEMORY_FROM = 1_000_000
+
+
+@attrs.frozen
+class _Quantities:
+    """What a converter keeps of a list of quantities (one quantity of an array is read)."""
 
 
 @attrs.frozen
@@ -61,11 +70,13 @@ def _array(values: Any, dtype: type) -> Any:
     """
     if isinstance(values, pint.Quantity):
         return values
+    if isinstance(values, (list, tuple)) and any(isinstance(v, pint.Quantity) for v in values):
+        return _Quantities()  # numpy would strip their units
     try:
         raw = np.asarray(values)
     except (TypeError, ValueError):  # ragged
         raw = np.array(list(values) if isinstance(values, Sequence) else [], dtype=object)
-    free = available_bytes()
+    free = available_bytes() if raw.size > _ASK_MEMORY_FROM else None
     if raw.dtype != object and free is not None and raw.size * 8 > free:
         return _TooLarge(raw.shape, free)
     if raw.dtype == object and dtype is not np.bool_ and all(
@@ -100,8 +111,9 @@ def _optional_flags(values: ArrayLike | None) -> NDArray[np.bool_] | None:
 
 def _number(value: Any) -> Any:
     """A real number as float; anything else (a quantity, text, a bool) kept for checking."""
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
-            value, (bool, np.bool_)):
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        return float(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
         return float(value)
     return value
 
@@ -111,8 +123,10 @@ def _labels(values: Sequence[str | pint.Unit] | None) -> tuple[str, ...] | None:
     if values is None or isinstance(values, str) or not isinstance(values, Iterable):
         return values  # type: ignore[return-value]
     out = tuple(values)
-    return tuple(str(v) for v in out) if all(isinstance(v, (str, pint.Unit)) for v in out) \
-        else out  # type: ignore[return-value]
+    # text, units and whole numbers (an integer index, say) are labels; None is not "None"
+    labels = all(isinstance(v, (str, pint.Unit, int, np.integer)) and not isinstance(
+        v, (bool, np.bool_)) for v in out)
+    return tuple(str(v) for v in out) if labels else out  # type: ignore[return-value]
 
 
 def _index(idx: tuple[int, ...] | NDArray[np.intp]) -> str:
@@ -367,6 +381,8 @@ def _permutation(order: ArrayLike | None, count: int, field: str) -> NDArray[np.
     if order is None:
         return np.arange(count)
     arr = np.asarray(order)
+    if arr.size == 0 and count == 0:
+        return np.arange(0)
     if arr.dtype.kind not in "iu" or arr.shape != (count,) or not np.array_equal(
             np.sort(arr), np.arange(count)):
         raise FieldError(field, f"must list each index 0 … {count - 1} once", order)
@@ -393,6 +409,11 @@ def _plain(p: AllocationProblem) -> None:
     problems = Problems("allocation problem")
     for f in attrs.fields(AllocationProblem):
         value = getattr(p, f.name)
+        if isinstance(value, _Quantities):
+            problems.add(f.name, "give one quantity of an array (e.g. Q_([1, 2], 'kW')), not "
+                         "a list of quantities")
+            object.__setattr__(p, f.name, np.array([], dtype=object))
+            continue
         if isinstance(value, _TooLarge):
             count = math.prod(value.shape)
             raise FieldError(f.name, f"holds {count:,} entries, about {count * 8 / 2**30:,.1f} "
@@ -436,10 +457,16 @@ def _magnitude(p: AllocationProblem, field: str, q: Quantity) -> Any:
     if field in _POWER:
         return to("kW", "power")
     if field not in _PER_RESOURCE:
-        return to("", "a count or ratio")
+        if not q.dimensionless:
+            raise FieldError(field, f"is in {q.units:~P}; it is a plain number (a count, "
+                             "site index, flag or ratio)", f"{q:~P}")
+        return to("", field)
     units = p.resource_units
     if not isinstance(units, tuple):
         return to(given(None, "resource_units"), "resource_units")
+    if isinstance(p.use, np.ndarray) and p.use.ndim == 3 and len(units) != p.use.shape[2]:
+        raise FieldError("resource_units", f"must have {p.use.shape[2]} entries (one per "
+                         f"resource of use), got {len(units)}")
     if np.ndim(q.magnitude) == 0 or np.shape(q.magnitude)[-1] != len(units):
         raise FieldError(field, "as a quantity must have one entry per resource on its last "
                          f"axis ({len(units)}), got shape {np.shape(q.magnitude)}", f"{q.units:~P}")
@@ -562,7 +589,7 @@ def _validate(p: AllocationProblem) -> None:
     elif abs(p.fixed_cost) > MAX_MAGNITUDE:
         problems.add("fixed_cost", f"is absurdly large (more than {MAX_MAGNITUDE:g})",
                      p.fixed_cost)
-    for field in ("use", "capacity", "cost", "size", "penalty", "power_use", "grid",
+    for field in ("use", "capacity", "cost", "size", "penalty", "power_use", "pue", "grid",
                   "per_cabinet"):
         # beyond this no figure is real (a unit slip), and the solver's arithmetic fails
         values = getattr(p, field)
@@ -589,7 +616,7 @@ def _validate(p: AllocationProblem) -> None:
         texts = [isinstance(v, str) for v in names]
         if not all(texts):
             k = texts.index(False)
-            problems.add(f"{field}[{k}]", "must be text", names[k])
+            problems.add(f"{field}[{k}]", "must be text (or a whole number)", names[k])
             continue
         if count is not None and len(names) != count:
             problems.add(field, f"must have {count} entries, got {len(names)}")
