@@ -193,3 +193,15 @@ def test_the_heuristic_places_splittable_demands_with_no_resources_to_fill() -> 
     a = allocate(p, method="heuristic", time_limit=5)
     assert a.status == Status.OPTIMAL
     assert a.objective == 1.0
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_capacity_of_zero_takes_no_load_however_small(method: str) -> None:
+    # 3 units of 1e-12 each into a pool with none of the resource: all unmet (3 × 5), where
+    # the heuristic's absolute tolerance (1e-9) let them in
+    p = AllocationProblem(use=np.full((1, 1, 1), 1e-12), capacity=[[0.0]], cost=[[1.0]],
+                          size=[3], splittable=True, penalty=[5.0])
+    a = allocate(p, time_limit=5, method=method)
+    assert a.assignment is not None
+    assert a.assignment.tolist() == [[0.0]]
+    assert a.objective == 15.0
