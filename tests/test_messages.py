@@ -254,7 +254,8 @@ def test_policy_costing_names_bad_arguments(projection):
     _raises(lambda: cost_policy(None), "projection: must be a Projection")  # type: ignore[arg-type]
     _raises(lambda: cost_policy(projection, prices=[1]), "prices: expected a table")
     _raises(lambda: cost_policy(projection, enterprises="x"),
-            "enterprises: must be a count or a sequence of weights")
+            "enterprises: must be a whole number of enterprises or a sequence of weights, "
+            "not str")
     _raises(lambda: cost_policy(projection, load_factor="x"),
             "load_factor: is not a quantity (write a share as 0.3 or '30 %')")
     voucher = Scenario.from_toml(ROOT / "scenarios" / "ganzhou-voucher.toml")

@@ -193,6 +193,10 @@ def _real(accept: Callable[[float], bool]) -> Callable[[str], float | None]:
     return parse
 
 
+#: The month whose demand is allocated by default (the smart-computing centre's target).
+_MONTH = "2027-12"
+
+
 def _month(text: str) -> str | None:
     """The month `text` gives (``"2025-03"``, or a day of it), as ``YYYY-MM``, if any."""
     from capacity.months import month
@@ -234,8 +238,9 @@ def _parser() -> argparse.ArgumentParser:
     axis.add_argument("--seed", type=_option("a whole number, 0 or more", _whole(0)),
                       default=0, help="random seed (default: %(default)s)")
     common = _Parser(add_help=False, parents=[axis])
-    common.add_argument("--month", type=month, default="2027-12",
-                        help="month whose demand is allocated, YYYY-MM (default: %(default)s)")
+    common.add_argument("--month", type=month, default=None,
+                        help=f"month whose demand is allocated, YYYY-MM (default: {_MONTH}, "
+                             "or the nearest month from --start to --end)")
     common.add_argument("--alpha", type=_option("a probability between 0 and 1",
                                                 _real(lambda x: 0 < x < 1)),
                         default=0.05, help="accepted probability of shortfall for the "
@@ -291,6 +296,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.end < args.start:  # both YYYY-MM (as _month writes them): text order is time order
         parser.error(f"argument --end: {args.end} is before --start {args.start}")
+    if hasattr(args, "month"):
+        if args.month is None:  # the default, moved into the horizon when it lies outside
+            args.month = min(max(_MONTH, args.start), args.end)
+        elif not args.start <= args.month <= args.end:
+            # the allocation would be of a month the projection beside it does not cover
+            parser.error(f"argument --month: {args.month} is outside --start {args.start} … "
+                         f"--end {args.end}")
     try:
         status: int = args.func(args)
     except ValidationError as exc:

@@ -190,8 +190,17 @@ class Projection:
         return int(self.cabinets.shape[0])
 
     def paths(self, which: slice) -> Projection:
-        """The projection of some of its paths (views, no copies), e.g. a chunk of them."""
+        """The projection of some of its paths (views, no copies), e.g. a chunk of them.
+
+        Raises
+        ------
+        FieldError
+            Naming `which`, when it selects no path: an empty projection would answer
+            every question (no exhaustion, nothing needed) as if nothing could go wrong.
+        """
         fields.read_instance(which, slice, "which")
+        if not range(self.n_paths)[which]:
+            raise FieldError("which", f"selects no paths of the {self.n_paths:,}", which)
         return Projection(self.months, fields.FrozenMap({k: v[which] for k, v in
                                                          self.delays.items()}),
                           self.scenario, self.pools, self.uses, self.cabinets[which],

@@ -117,6 +117,17 @@ class Scenario:
             if block.eligible and not block.eligible & tags:
                 p.add(f"demands[{i}].eligible", "no site carries any of these tags (sites carry: "
                       f"{', '.join(sorted(tags)) or 'none'})", sorted(block.eligible))
+        # an instrument that nothing qualifies for would cost 0 and read as a finding
+        kinds = frozenset(b.kind for b in self.demands)
+        for i, policy in enumerate(self.policies):
+            wanted: frozenset[str] = getattr(policy, "eligible_kinds", frozenset())
+            if wanted and kinds and not wanted & kinds:  # (no blocks yet: nothing to match)
+                p.add(f"policies[{i}].eligible_kinds", "no demand block is of these kinds "
+                      f"(blocks are: {', '.join(sorted(kinds)) or 'none'})", sorted(wanted))
+            wanted = getattr(policy, "eligible_tags", frozenset())
+            if wanted and tags and not wanted & tags:
+                p.add(f"policies[{i}].eligible_tags", "no site carries any of these tags "
+                      f"(sites carry: {', '.join(sorted(tags)) or 'none'})", sorted(wanted))
         p.raise_if_any()
 
     @classmethod

@@ -120,6 +120,7 @@ from capacity.provenance import Assumption
 from capacity.units import MAX_MAGNITUDE
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "MAX_MAGNITUDE",
     "SCHEMA",
     "from_dict",
@@ -467,6 +468,11 @@ def _not_utf8(raw: bytes, start: int) -> FieldError:
                       f"is not UTF-8 text (byte 0x{raw[start]:02x}); save the file as UTF-8")
 
 
+#: The largest scenario file read: far beyond any estate's text (the embedded Ganzhou
+#: scenario is a few kB), small enough to read on any machine.
+MAX_FILE_BYTES = 64 * 2**20
+
+
 def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
     """Read a scenario from a TOML file.
 
@@ -486,10 +492,16 @@ def read_file(path: str | os.PathLike[str], factory: Callable[..., S]) -> S:
     ------
     ValidationError
         Listing every problem in the file, each path starting with the file's name: a
-        syntax error with its line and column, or every invalid field with its path.
+        syntax error with its line and column, or every invalid field with its path; a
+        file larger than :data:`MAX_FILE_BYTES` is refused before it is read.
     """
     source = os.fspath(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:  # refused before it is read: no MemoryError
+            raise _invalid(source, [FieldError("", f"is {size / 2**20:,.1f} MiB; a scenario "
+                                              f"file is text of at most "
+                                              f"{MAX_FILE_BYTES // 2**20} MiB")])
         raw = Path(path).read_bytes()
         text = raw.decode("utf-8-sig")  # the byte-order mark Windows editors write is no error
         data = tomllib.loads(text)

@@ -365,6 +365,13 @@ def markets(draw: st.DrawFn, site_names: tuple[str, ...] = ()) -> Market:
         provenance=draw(_provenance_map(("prices",))))
 
 
+def _matching(policy: Instrument, carried: frozenset[str], kinds: list[str]) -> Instrument:
+    """`policy` with its eligibility narrowed to what the scenario has (as it must be)."""
+    if isinstance(policy, ComputeVoucher):
+        return attrs.evolve(policy, eligible_kinds=policy.eligible_kinds | set(kinds[:1]))
+    return attrs.evolve(policy, eligible_tags=policy.eligible_tags & carried)
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     """Valid scenarios: an estate, a plan for it, demand blocks, notes and provenance."""
@@ -384,8 +391,9 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         estate=estate,
         plan=plan,
         demands=[attrs.evolve(b, eligible=b.eligible & carried) for b in demands],
-        policies=[draw(instruments(n)) for n in draw(st.lists(site_ids, unique=True,
-                                                              max_size=3))],
+        # and an instrument's names a carried tag and a kind some block is of
+        policies=[_matching(draw(instruments(n)), carried, [b.kind for b in demands])
+                  for n in draw(st.lists(site_ids, unique=True, max_size=3))],
         market=draw(markets(tuple(s.id for s in estate.sites))),
         description=draw(st.text(max_size=40)),
         notes=[Assumption(draw(site_ids), draw(provenances()))

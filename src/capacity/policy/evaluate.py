@@ -262,7 +262,8 @@ class PolicyCost:
             raise FieldError("resource", f"has no list price (priced: {known})",
                              resource.name.lower())
         listed = self.list_prices[resource]
-        factor = self.net_price_factor[resource] if policy else np.ones_like(
+        factor = self.net_price_factor[resource] if fields.read_flag(policy, "policy") \
+            else np.ones_like(
             self.net_price_factor[resource])
         return ureg.Quantity(listed.magnitude * _quantile(factor, q), listed.units)
 
@@ -278,7 +279,8 @@ class PolicyCost:
         The highest ratio of placed need to capacity over the site's resources, averaged
         over the months of the year the site has capacity; ``nan`` if it has none.
         """
-        u = self.utilisation_with if policy else self.utilisation_without
+        u = self.utilisation_with if fields.read_flag(policy, "policy") \
+            else self.utilisation_without
         yearly = u[:, :, self._site(site)]
         with warnings.catch_warnings():
             # A site without capacity all year is nan on every path: so is its quantile.
@@ -292,7 +294,8 @@ class PolicyCost:
 
         With `net`, the electricity subsidies the site receives are deducted.
         """
-        bill = self.energy - self.electricity_subsidy if net else self.energy
+        bill = self.energy - self.electricity_subsidy if fields.read_flag(net, "net") \
+            else self.energy
         yearly = bill.sum(axis=2) if site is None else bill[:, :, self._site(site)]
         return ureg.Quantity(_quantile(yearly, q), "yuan")
 
@@ -320,6 +323,12 @@ def _read_weights(enterprises: int | Sequence[float], p: Problems) -> _Floats:
             p.add("enterprises", "must be at least 1", enterprises)
             return np.ones(1)
         return enterprise_weights(int(enterprises))
+    if isinstance(enterprises, (str, bytes, float, np.floating)) or not isinstance(
+            enterprises, (Sequence, np.ndarray)):
+        # a float or text is neither: read as one weight it would mean one enterprise
+        p.add("enterprises", "must be a whole number of enterprises or a sequence of "
+              f"weights, not {type(enterprises).__name__}", enterprises)
+        return np.ones(1)
     try:
         w = np.asarray(enterprises, dtype=np.float64).ravel()
     except (TypeError, ValueError):
@@ -356,6 +365,9 @@ def _inputs(projection: Projection, demands: Sequence[DemandBlock] | None,
             p.items.extend(e for e in error.problems if not (
                 e.path == "enterprises" and any(x.path == e.path for x in p.items)))
     try:
+        if policies is not None and not isinstance(policies, Sequence):
+            raise FieldError("policies", "must be a list of instruments (write [voucher] "
+                             "for one)", policies)
         scenario = attrs.evolve(scenario, market=market, policies=scenario.policies
                                 if policies is None else tuple(policies))
     except ValidationError as error:
