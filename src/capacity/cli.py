@@ -239,8 +239,9 @@ def _parser() -> argparse.ArgumentParser:
                       default=0, help="random seed (default: %(default)s)")
     common = _Parser(add_help=False, parents=[axis])
     common.add_argument("--month", type=month, default=None,
-                        help=f"month whose demand is allocated, YYYY-MM (default: {_MONTH}, "
-                             "or the nearest month from --start to --end)")
+                        help="month whose demand is allocated, YYYY-MM, one of the projected "
+                             "months (the default moves to the nearest of them when it lies "
+                             f"outside) (default: {_MONTH})")
     common.add_argument("--alpha", type=_option("a probability between 0 and 1",
                                                 _real(lambda x: 0 < x < 1)),
                         default=0.05, help="accepted probability of shortfall for the "
