@@ -129,12 +129,22 @@ def test_compare_writes_one_page_for_two_scenarios(tmp_path, capsys):
     assert render_comparison_html(a, a).count("others are the same") == 1
 
 
-def test_html_to_a_folder_is_refused_naming_the_option(tmp_path, capsys):
-    assert main(["run", str(SCENARIOS / "ganzhou-baseline.toml"), "--paths", "100",
-                 "--html", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert "--html" in err
-    assert "is a folder" in err
+@pytest.mark.parametrize(("option", "where", "reason"), [
+    ("--html", "", "is a folder"),
+    ("--html", "missing/report.html", "does not exist"),
+    ("--plots", "a-file", "is a file, not a folder"),
+])
+def test_an_output_that_cannot_be_written_is_refused_before_the_study_runs(
+        tmp_path, capsys, option, where, reason):
+    (tmp_path / "a-file").write_text("")
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(SCENARIOS / "ganzhou-baseline.toml"), "--paths", "100",
+              option, str(tmp_path / where)])
+    assert info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # refused before any of the report is printed
+    assert f"argument {option}" in err
+    assert reason in err
     assert "Traceback" not in err
 
 

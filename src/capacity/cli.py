@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 from capacity.errors import CapacityError, FieldError, ValidationError
@@ -193,6 +195,28 @@ def _real(accept: Callable[[float], bool]) -> Callable[[str], float | None]:
     return parse
 
 
+def _unwritable(html: str | None, plots: str | None) -> str:
+    """Why the --html file or the --plots folder cannot be written ("" when both can)."""
+    if html:
+        target = Path(html)
+        folder = target.parent if str(target.parent) else Path(".")
+        if target.is_dir():
+            return f"argument --html: {html} is a folder; give a file name such as report.html"
+        if not folder.is_dir():
+            return f"argument --html: {html}: the folder {folder} does not exist"
+        if not os.access(folder, os.W_OK) or (target.exists() and not os.access(target,
+                                                                                os.W_OK)):
+            return f"argument --html: {html} cannot be written (no permission)"
+    if plots:
+        folder = Path(plots)
+        if folder.exists() and not folder.is_dir():
+            return f"argument --plots: {plots} is a file, not a folder to write figures into"
+        existing = next(a for a in (folder, *folder.absolute().parents) if a.exists())
+        if not os.access(existing, os.W_OK):
+            return f"argument --plots: {plots} cannot be written (no permission)"
+    return ""
+
+
 #: The month whose demand is allocated by default (the smart-computing centre's target).
 _MONTH = "2027-12"
 
@@ -297,6 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.end < args.start:  # both YYYY-MM (as _month writes them): text order is time order
         parser.error(f"argument --end: {args.end} is before --start {args.start}")
+    unwritable = _unwritable(getattr(args, "html", None), getattr(args, "plots", None))
+    if unwritable:  # before the study runs, not after it has printed
+        parser.error(unwritable)
     if hasattr(args, "month"):
         if args.month is None:  # the default, moved into the horizon when it lies outside
             args.month = min(max(_MONTH, args.start), args.end)
