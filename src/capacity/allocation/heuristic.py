@@ -59,8 +59,8 @@ class Packing:
         ``(n_rows,)`` capacity of every row (``inf`` for unlimited). Loads and capacities
         are in the model's row scale (:attr:`~capacity.allocation.model.Model.row_scale`),
         where every finite, positive capacity is at least 1, so the tolerances below
-        (``_FIT × max(1, capacity)``) are relative to the capacity they test; a row of
-        capacity 0 is divided by its largest load instead.
+        (``_FIT × max(1, capacity)``) are relative to the capacity they test; the loads
+        on a capacity of 0 are of order 1 where the problem's were tiny.
     cost
         ``(n, m)`` cost of one step at each pool, ``inf`` where not eligible.
     unmet
@@ -102,18 +102,12 @@ class Packing:
             caps.append(problem.grid)
         sign = -1.0 if problem.sense == "max" else 1.0
         cost = np.where(problem.eligible_mask, sign * problem.cost * step[:, None], np.inf)
-        # rows in the model's scale (a finite, positive capacity at least 1), so the
-        # tolerances are relative to the capacity they test; a row of capacity 0 is
-        # divided by its largest load, so no load of it passes for "fits"
-        scale = model.row_scale[model.capacity_rows.start:model.power_rows.stop].copy()
+        # rows in the model's scale (a finite, positive capacity at least 1, tiny loads
+        # on a capacity of 0 of order 1), so the tolerances are relative to what they test
+        scale = model.row_scale[model.capacity_rows.start:model.power_rows.stop]
         row = np.concatenate(rows, axis=1)
-        load = np.concatenate(loads, axis=2)
-        capacity = np.concatenate(caps)
-        largest = np.zeros(capacity.shape[0])
-        eligible = np.broadcast_to(problem.eligible_mask[:, :, None], load.shape)
-        np.maximum.at(largest, np.broadcast_to(row[None], load.shape)[eligible], load[eligible])
-        scale = np.where((capacity == 0) & (largest > 0), largest, scale)
-        return cls(load=load / scale[row][None], rows=row, capacity=capacity / scale, cost=cost,
+        return cls(load=np.concatenate(loads, axis=2) / scale[row][None], rows=row,
+                   capacity=np.concatenate(caps) / scale, cost=cost,
                    unmet=problem.penalty_values * step, steps=model.steps,
                    whole=~problem.splittable_mask, min_sites=problem.min_sites_values,
                    site=site)

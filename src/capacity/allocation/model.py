@@ -262,15 +262,16 @@ def _scaled(problem: AllocationProblem, matrix: sp.csr_array, upper: NDArray[np.
             pj: NDArray[np.intp]) -> tuple[sp.csr_array, NDArray[np.float64]]:
     """The matrix with its capacity rows of odd magnitudes rescaled, and each row's divisor.
 
-    First a pair one step of which alone overfills a capacity row is fixed to zero in
-    `upper` (in place), as no integer answer can use it, and its coefficient there is
-    clipped to the row's bound: coefficients up to 1e30 no longer reach the solver, and
-    the LP relaxation tightens as presolve would tighten the tree's. Then each capacity
+    A pair one step of which alone overfills a capacity row is fixed to zero in `upper`
+    (in place), as no integer answer can use it, and its coefficient there is clipped to
+    the row's bound: coefficients up to 1e30 no longer reach the solver, and the LP
+    relaxation tightens as presolve would tighten the tree's. Each capacity
     row of `limited` whose bound or coefficients leave ``_PLAIN_BOUND`` /
     ``_PLAIN_COEFFICIENT`` is divided by its bound (by its largest coefficient when the
-    bound is not finite and positive), or by less where that would push its smallest
-    coefficient under 1e-6; rows of everyday magnitudes are left as they are (the
-    Yagiura and Ganzhou rows are).
+    bound is not finite and positive: a capacity of 0 with loads of 1e-12 is divided by
+    them, so the heuristic, which works in this scale, sees them), or by less where that
+    would push its smallest coefficient under 1e-6; rows of everyday magnitudes are left
+    as they are (the Yagiura and Ganzhou rows are).
 
     Raises
     ------
@@ -285,12 +286,12 @@ def _scaled(problem: AllocationProblem, matrix: sp.csr_array, upper: NDArray[np.
     data = coo.data.copy()
     cap = bound[coo.row]
     over = pair & np.isfinite(cap) & (data > cap * (1 + 1e-9) + 1e-300)
-    upper[coo.col[over]] = 0.0
-    data[over] = np.where(cap[over] > 0, cap[over], 1.0)
+    # the rows' ranges without the overfilling pairs: a clipped one counts at the bound
     nonzero = at & (data != 0)
+    sized = np.where(over & (cap > 0), cap, np.abs(data))
     smallest, largest = np.full(n_rows, np.inf), np.zeros(n_rows)
-    np.minimum.at(smallest, coo.row[nonzero], np.abs(data[nonzero]))
-    np.maximum.at(largest, coo.row[nonzero], np.abs(data[nonzero]))
+    np.minimum.at(smallest, coo.row[nonzero], sized[nonzero])
+    np.maximum.at(largest, coo.row[nonzero], sized[nonzero])
     finite = np.isfinite(bound) & (bound > 0)
     odd = (finite & ((bound < _PLAIN_BOUND[0]) | (bound > _PLAIN_BOUND[1]))) \
         | (smallest < _PLAIN_COEFFICIENT[0]) | (largest > _PLAIN_COEFFICIENT[1])
@@ -300,6 +301,10 @@ def _scaled(problem: AllocationProblem, matrix: sp.csr_array, upper: NDArray[np.
     scale = np.ones(n_rows)
     rows = np.arange(limited.start, limited.stop)
     scale[rows] = np.where(odd[rows], by[rows], 1.0)
+    # an overfilling pair is fixed to zero, its coefficient clipped to the bound (to the
+    # row's scale where the bound is 0: what the pair is is irrelevant, only that it is)
+    upper[coo.col[over]] = 0.0
+    data[over] = np.where(cap[over] > 0, cap[over], scale[coo.row[over]])
     data = data / scale[coo.row]
     _check_precision(problem, data[pair], coo.row[pair], coo.col[pair], upper,
                      bound / scale, limited, pi, pj)

@@ -85,31 +85,31 @@ def read_orlib_gap(path: str | os.PathLike[str]) -> list[AllocationProblem]:
     if values.size < 2:
         raise FieldError(str(file), "too short to be a GAP file")
     # Yagiura: one block exactly; OR-Library: a count, then that many blocks.
-    starts: list[int]
+    blocks: list[tuple[int, int]]  # (start, length) of each problem
     try:
         yagiura = _block(values, 0, file, 0) == values.size
     except FieldError:
         yagiura = False
     if yagiura:
-        starts = [0]
+        blocks = [(0, values.size)]
     else:
         count = int(values[0])
         if count < 1:
             raise FieldError(str(file), f"declares {count} problems (an OR-Library file starts "
                              "with their number; a Yagiura file with m n)")
-        starts, at = [], 1
+        blocks, at = [], 1
         for k in range(count):
-            starts.append(at)
-            at += _block(values, at, file, k)
+            blocks.append((at, _block(values, at, file, k)))
+            at += blocks[-1][1]
         if at != values.size:
             raise FieldError(str(file), f"declares {count} problems, which take {at} numbers, "
                              f"but it holds {values.size} (neither an OR-Library nor a Yagiura "
                              "GAP file)")
-    multi = len(starts) > 1 or starts[0] == 1
+    multi = len(blocks) > 1 or blocks[0][0] == 1
     problems = []
-    for k, at in enumerate(starts):
+    for k, (at, length) in enumerate(blocks):
         m, n = int(values[at]), int(values[at + 1])
-        body = values[at + 2: at + 2 + 2 * m * n + m].astype(np.float64)
+        body = values[at + 2: at + length].astype(np.float64)
         cost = body[: m * n].reshape(m, n).T
         use = body[m * n: 2 * m * n].reshape(m, n).T[:, :, None]
         capacity = body[2 * m * n:][:, None]
