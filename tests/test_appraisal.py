@@ -213,6 +213,18 @@ def test_a_baseline_of_other_demand_is_refused_by_name(voucher_scenario):
         appraise(voucher_scenario, **SHORT).outlay("ganzhou-vocher")
 
 
+def test_a_scenario_with_no_instruments_and_no_baseline_is_refused(voucher_scenario):
+    # its implied baseline is itself: every figure would be zero by construction
+    bare = attrs.evolve(voucher_scenario, policies=())
+    with pytest.raises(FieldError) as info:
+        appraise(bare, **SHORT)
+    assert info.value.path == "policy.policies"
+    assert "no instruments" in info.value.reason
+    # against a baseline that differs there is something to appraise
+    other = attrs.evolve(voucher_scenario, name="other", policies=())
+    assert appraise(voucher_scenario, other, **SHORT).outlay_paths().sum() > 0
+
+
 def test_the_appraisal_is_labelled(voucher_scenario):
     ds = appraise(voucher_scenario, **SHORT).to_xarray(q=(0.05, 0.5, 0.95))
     assert ds["net_fiscal_cost"].attrs["units"] == "yuan"

@@ -127,3 +127,14 @@ def test_a_baseline_of_other_demand_exits_2_naming_the_option(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("capacity: error: --baseline: has other demand blocks")
     assert np.char.count(err, "\n") == 1
+
+
+def test_a_scenario_with_no_instruments_exits_2_saying_so(tmp_path, capsys):
+    bare = attrs.evolve(Scenario.from_toml(VOUCHER), policies=())
+    path = tmp_path / "bare.toml"
+    bare.to_toml(path)
+    assert main(["appraise", str(path), "--paths", "10", "--sensitivity-paths", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("capacity: error: policy.policies: ")
+    assert "has no instruments" in err
+    assert "nothing to appraise" in err

@@ -780,10 +780,17 @@ def appraise(policy: Scenario, baseline: Scenario | None = None, *,
     Raises
     ------
     FieldError, ValidationError
-        For a bad argument or a baseline that does not match the policy.
+        For a bad argument, a baseline that does not match the policy, or a policy
+        scenario with no instruments and no baseline.
     """
     fields.read_instance(policy, Scenario, "policy")
     if baseline is None:
+        if not policy.policies:
+            # against itself without instruments every figure would be zero by construction
+            raise FieldError("policy.policies", f"scenario {policy.name!r} has no "
+                             "instruments, so against its own baseline (the same scenario "
+                             "without instruments) there is nothing to appraise: add an "
+                             "instrument, or pass a baseline that differs", [])
         baseline = baseline_of(policy)
     fields.read_instance(baseline, Scenario, "baseline")
     kw: dict[str, Any] = {"start": start, "end": end, "n_paths": n_paths, "seed": seed,
