@@ -65,7 +65,7 @@ from capacity.plan import Plan
 from capacity.resources import N_RESOURCES, Resource
 from capacity.response import enterprise_weights, respond, year_index
 from capacity.scenario import Scenario
-from capacity.units import Q_, Quantity, ureg
+from capacity.units import MAX_MAGNITUDE, Q_, Quantity, ureg
 
 __all__ = ["PATH_BLOCK", "CabinetNeed", "Exhaustion", "Projection", "component_rng", "project"]
 
@@ -769,7 +769,7 @@ def _project_paths(scenario: Scenario, months: NDArray[np.datetime64], span: tup
             with np.errstate(over="ignore", invalid="ignore"):
                 return g.sample(months, k, rng, unit)  # type: ignore[no-any-return]
         need[b] = _drawn(seed, "demand", block.name, start, stop, draw)
-        _check_finite(need[b], months, block.name, start)
+        _check_draws(need[b], months, block.name, block.resource.unit, start)
     vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
     years, year_of = year_index(months)
     yearly = np.ones((len(blocks), n, years.size))
@@ -783,16 +783,24 @@ def _project_paths(scenario: Scenario, months: NDArray[np.datetime64], span: tup
     return _Part(delays, cabinets, need, yearly, violated)
 
 
-def _check_finite(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
-                  first: int = 0) -> None:
-    """Refuse draws that left the float range: an infinite demand is no forecast."""
-    bad = ~np.isfinite(drawn)
-    if bad.any():
-        path, t = (int(i) for i in np.argwhere(bad)[0])
-        raise FieldError(f"demands[{name}].growth",
-                         f"its draws leave the range of numbers ({drawn[path, t]} on path "
-                         f"{first + path} in {months[t]}); its growth is too steep for the "
-                         "horizon")
+def _check_draws(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
+                  unit: Any, first: int = 0) -> None:
+    """Refuse draws no forecast can mean: infinite, or beyond every figure's limit.
+
+    A draw above ``MAX_MAGNITUDE`` in the block's unit (1e15 vCPU, TB, ...) is no city's
+    demand, and would otherwise only fail later, in the allocation, under its names.
+    """
+    with np.errstate(invalid="ignore"):
+        huge = ~(np.abs(drawn) <= MAX_MAGNITUDE)  # nan and infinite draws too
+    if not huge.any():
+        return
+    path, t = (int(i) for i in np.argwhere(huge)[0])
+    value, where = drawn[path, t], f"on path {first + path} in {months[t]}"
+    what = (f"leave the range of numbers ({value} {where})" if not np.isfinite(value) else
+            f"reach {value:.3g} {unit:~P} ({where}), more than {MAX_MAGNITUDE:g}, which is "
+            "no city's demand")
+    raise FieldError(f"demands[{name}].growth",
+                     f"its draws {what}; its growth is too steep for the horizon")
 
 
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
@@ -828,7 +836,8 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     Raises
     ------
     FieldError
-        For a bad argument, a growth whose draws overflow, or a request larger than this
+        For a bad argument, a growth whose draws overflow or exceed ``MAX_MAGNITUDE``
+        (1e15) in their unit, or a request larger than this
         machine's free memory (naming ``n_paths`` and what it would need).
     """
     fields.read_instance(scenario, Scenario, "scenario")
