@@ -36,7 +36,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capacity import fields
-from capacity.allocation.problem import AllocationProblem
+from capacity.allocation.problem import UNMET, AllocationProblem
 from capacity.allocation.solve import Allocation
 from capacity.errors import FieldError, Problems
 from capacity.instruments import ComputeVoucher
@@ -283,7 +283,7 @@ class ScenarioProblem:
             row = {str(self.pools[j]): Q_(float(result.assignment[i, j] * amount), r.unit)
                    for j in np.flatnonzero(result.assignment[i] > 0)}
             if result.unmet is not None and result.unmet[i] > 0:
-                row["unmet"] = Q_(float(result.unmet[i] * amount), r.unit)
+                row[UNMET] = Q_(float(result.unmet[i] * amount), r.unit)
             out[name] = row
         return out
 

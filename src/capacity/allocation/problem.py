@@ -42,6 +42,8 @@ __all__ = ["AllocationProblem"]
 _SHOWN = 5
 #: Entries from which an array's size is checked against free memory before it is copied.
 _ASK_MEMORY_FROM = 1_000_000
+#: The site name the answer's tables give unserved demand; no pool may take it.
+UNMET = "unmet"
 
 
 @attrs.frozen
@@ -181,7 +183,9 @@ class AllocationProblem:
         ``(n_sites,)``: grid power each site may draw (IT power × PUE), ``[kW]``; ``inf`` for
         no limit. Given together with ``power_use``.
     demand_names, pool_names, resource_names, site_names
-        Labels used in explanations; generated (``demand 0``, ...) when ``None``.
+        Labels used in explanations; generated (``demand 0``, ...) when ``None``. Each
+        unique; no pool may be called ``"unmet"``, the site unserved demand is given in
+        :meth:`Allocation.to_pandas <capacity.allocation.Allocation.to_pandas>`.
     resource_units
         Unit of each resource (pint unit or unit string of :data:`capacity.ureg`);
         ``None`` means plain numbers.
@@ -622,6 +626,10 @@ def _validate(p: AllocationProblem) -> None:
             problems.add(field, f"must have {count} entries, got {len(names)}")
         if field.endswith("names") and len(set(names)) != len(names):
             problems.add(field, "must be unique")
+        if field == "pool_names" and UNMET in names:
+            problems.add(f"{field}[{names.index(UNMET)}]", f"{UNMET!r} names unserved demand "
+                         "in the answer's tables (Allocation.to_pandas); give the pool "
+                         "another name", UNMET)
     if isinstance(p.site_names, tuple) and len(p.site_names) != p.n_sites and site_ok:
         problems.add("site_names", f"must have {p.n_sites} entries, got {len(p.site_names)}")
     for k, unit in enumerate(p.resource_units if isinstance(p.resource_units, tuple) else ()):

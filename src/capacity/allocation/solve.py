@@ -30,7 +30,7 @@ from capacity import fields
 from capacity.allocation.explain import diagnose
 from capacity.allocation.heuristic import Packing, eject, greedy, improve, repair
 from capacity.allocation.model import Model, build_model
-from capacity.allocation.problem import AllocationProblem
+from capacity.allocation.problem import UNMET, AllocationProblem
 from capacity.errors import FieldError
 from capacity.units import Quantity, ureg
 
@@ -284,7 +284,7 @@ class Allocation:
                 site, _, profile = pools[j].partition("/")
                 rows.append((demands[i], site, profile, float(self.assignment[i, j])))
             if self.unmet is not None:
-                rows += [(demands[i], "unmet", "", float(self.unmet[i]))
+                rows += [(demands[i], UNMET, "", float(self.unmet[i]))
                          for i in np.flatnonzero(self.unmet > 0)]
         frame = pd.DataFrame(rows, columns=["demand", "site", "profile", "amount"])
         frame = frame.set_index(["demand", "site", "profile"])
