@@ -72,13 +72,22 @@ def test_an_instrument_nothing_qualifies_for_is_refused_not_costed_at_zero():
                           eligible_kinds={"enterprize-ai"})
     with pytest.raises(CapacityError) as info:
         attrs.evolve(scenario, policies=[typo])
-    assert "policies[0].eligible_kinds: no demand block is of these kinds" in str(
-        info.value.problems[0])
+    assert "policies[0].eligible_kinds: 'enterprize-ai': no demand block is of this kind" \
+        in str(info.value.problems[0])
+    assert "did you mean 'enterprise-ai'?" in str(info.value.problems[0])
     nowhere = ElectricitySubsidy("e", amount="0.1 yuan/kWh", eligible_tags={"aii"})
     with pytest.raises(CapacityError) as info:
         attrs.evolve(scenario, policies=[nowhere])
-    assert "policies[0].eligible_tags: no site carries any of these tags" in str(
+    assert "policies[0].eligible_tags: 'aii': no site carries it" in str(
         info.value.problems[0])
+    # a typo beside a name that matches qualifies less than was meant: refused too
+    partly = ElectricitySubsidy("e", amount="0.1 yuan/kWh", eligible_tags={"ai", "hcp"})
+    with pytest.raises(CapacityError) as info:
+        attrs.evolve(scenario, policies=[partly])
+    assert [str(p) for p in info.value.problems] == [
+        "policies[0].eligible_tags: 'hcp': no site carries it (sites carry: ai, "
+        "enterprise-cloud, general, government-cloud, hpc); did you mean 'hpc'? (got ['ai', "
+        "'hcp'])"]
 
 
 def test_a_selection_of_no_paths_is_refused(projection):

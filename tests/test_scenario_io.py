@@ -160,4 +160,19 @@ def test_tags_no_site_carries_are_refused_from_python_as_from_files() -> None:
     with pytest.raises(ValidationError) as info:
         attrs.evolve(s, demands=(*s.demands, odd))
     assert [p.path for p in info.value.problems] == ["demands[4].eligible"]
-    assert "no site carries any of these tags" in str(info.value)
+    assert "'quantum': no site carries it" in str(info.value)
+    # one tag that matches does not excuse one that does not: the block would run on
+    # fewer sites than the file says, and nothing would tell
+    typo = attrs.evolve(odd, eligible={"ai", "hcp"})
+    with pytest.raises(ValidationError) as info:
+        attrs.evolve(s, demands=(*s.demands, typo))
+    assert "'hcp': no site carries it" in str(info.value)
+    assert "did you mean 'hpc'?" in str(info.value)
+    # nor are names padded with spaces, which no tag equals, or a scenario without a name
+    for make, problem in ((lambda: attrs.evolve(odd, eligible=["ai "]),
+                           "eligible[0]: has spaces at its ends (write 'ai') (got 'ai ')"),
+                          (lambda: attrs.evolve(s, name=" "),
+                           "name: must not be empty (got ' ')")):
+        with pytest.raises(ValidationError) as info:
+            make()
+        assert [str(p) for p in info.value.problems] == [problem]

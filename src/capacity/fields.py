@@ -606,6 +606,8 @@ def _strings(value: Any, path: str) -> frozenset[str]:
     items = list(value)
     for i, v in enumerate(items):
         read_text(v, f"{path}[{i}]", nonempty=True)
+        if v != v.strip():  # " ai" matches no tag "ai", and nothing would say so
+            raise FieldError(f"{path}[{i}]", f"has spaces at its ends (write {v.strip()!r})", v)
     return frozenset(items)
 
 

@@ -19,7 +19,7 @@ import attrs
 
 from capacity import fields
 from capacity.demand import DemandBlock
-from capacity.errors import Problems, ValidationError
+from capacity.errors import Problems, ValidationError, did_you_mean
 from capacity.instruments import (
     ComputeVoucher,
     ConstructionSubsidy,
@@ -50,13 +50,16 @@ class Scenario:
     Parameters
     ----------
     name
-        Short name, e.g. ``"ganzhou-baseline"``.
+        Short name, e.g. ``"ganzhou-baseline"``; not blank.
     estate
         What exists.
     plan
         What will be built, and when.
     demands
-        What will be needed.
+        What will be needed. Each tag a block's ``eligible`` names must be carried by
+        some site of the estate or the plan (a tag none carries is a typo the placement
+        would silently ignore), as must an instrument's ``eligible_tags``; each of a
+        voucher's ``eligible_kinds`` must be some block's kind.
     policies
         Subsidy instruments in force (vouchers, electricity and construction subsidies).
     market
@@ -67,7 +70,7 @@ class Scenario:
         Scenario-wide assumptions not tied to one figure (e.g. how totals were split).
     """
 
-    name: str = fields.text()
+    name: str = fields.text(nonempty=True)
     estate: Estate = fields.nested(Estate)
     plan: Plan = fields.nested(Plan, factory=Plan)
     demands: tuple[DemandBlock, ...] = fields.instances(DemandBlock)
@@ -112,22 +115,29 @@ class Scenario:
         for key in self.market.green_share:
             if key not in ids:
                 p.add(f"market.green_share.{key}", "unknown site", key)
+        # A tag no site carries (or a kind no block is of) matches nothing: beside one that
+        # matches it is a typo nothing would report, and an instrument that nothing
+        # qualifies for would cost 0 and read as a finding. Each is refused by name.
         tags = frozenset().union(*(s.tags for s in (*self.estate.sites, *self.plan.sites)))
-        for i, block in enumerate(self.demands):
-            if block.eligible and not block.eligible & tags:
-                p.add(f"demands[{i}].eligible", "no site carries any of these tags (sites carry: "
-                      f"{', '.join(sorted(tags)) or 'none'})", sorted(block.eligible))
-        # an instrument that nothing qualifies for would cost 0 and read as a finding
         kinds = frozenset(b.kind for b in self.demands)
+        carry = f"sites carry: {', '.join(sorted(tags)) or 'none'}"
+        checks = [(f"demands[{i}].eligible", block.eligible, tags, "no site carries it", carry)
+                  for i, block in enumerate(self.demands)]
         for i, policy in enumerate(self.policies):
-            wanted: frozenset[str] = getattr(policy, "eligible_kinds", frozenset())
-            if wanted and kinds and not wanted & kinds:  # (no blocks yet: nothing to match)
-                p.add(f"policies[{i}].eligible_kinds", "no demand block is of these kinds "
-                      f"(blocks are: {', '.join(sorted(kinds)) or 'none'})", sorted(wanted))
-            wanted = getattr(policy, "eligible_tags", frozenset())
-            if wanted and tags and not wanted & tags:
-                p.add(f"policies[{i}].eligible_tags", "no site carries any of these tags "
-                      f"(sites carry: {', '.join(sorted(tags)) or 'none'})", sorted(wanted))
+            if kinds:  # (no blocks yet: nothing to match)
+                checks.append((f"policies[{i}].eligible_kinds",
+                               getattr(policy, "eligible_kinds", frozenset()), kinds,
+                               "no demand block is of this kind",
+                               f"blocks are: {', '.join(sorted(kinds))}"))
+            if tags:
+                checks.append((f"policies[{i}].eligible_tags",
+                               getattr(policy, "eligible_tags", frozenset()), tags,
+                               "no site carries it", carry))
+        for path, wanted, known, reason, hint in checks:
+            for label in sorted(wanted - known):
+                guess = did_you_mean(label, known)
+                p.add(path, f"{label!r}: {reason} ({hint}){'; ' + guess if guess else ''}",
+                      sorted(wanted))
         p.raise_if_any()
 
     @classmethod

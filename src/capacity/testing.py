@@ -368,7 +368,10 @@ def markets(draw: st.DrawFn, site_names: tuple[str, ...] = ()) -> Market:
 def _matching(policy: Instrument, carried: frozenset[str], kinds: list[str]) -> Instrument:
     """`policy` with its eligibility narrowed to what the scenario has (as it must be)."""
     if isinstance(policy, ComputeVoucher):
-        return attrs.evolve(policy, eligible_kinds=policy.eligible_kinds | set(kinds[:1]))
+        if not kinds:  # no blocks: there is nothing to match
+            return policy
+        return attrs.evolve(policy, eligible_kinds=(policy.eligible_kinds & set(kinds))
+                            | set(kinds[:1]))
     return attrs.evolve(policy, eligible_tags=policy.eligible_tags & carried)
 
 
@@ -387,7 +390,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     carried = frozenset().union(*(s.tags for s in (*estate.sites, *plan.sites)))
     demands = [draw(demand_blocks(n)) for n in names]
     return Scenario(
-        name=draw(st.text(max_size=20)),
+        name=draw(st.text(min_size=1, max_size=20).filter(lambda t: bool(t.strip()))),
         estate=estate,
         plan=plan,
         demands=[attrs.evolve(b, eligible=b.eligible & carried) for b in demands],
