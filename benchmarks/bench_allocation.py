@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import os
 import sys
 import time
@@ -76,7 +77,7 @@ def plain_highspy(problem: AllocationProblem, time_limit: float) -> NDArray[np.f
     import scipy.sparse as sp
 
     model = build_model(problem)
-    h = highspy.Highs()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", time_limit)
     csc = sp.csc_array(model.matrix)
@@ -151,8 +152,8 @@ def quality(folder: Path, names: list[str], time_limit: float, equal_cpu: bool,
         def gap(value: float, ref: float = ref) -> float:
             return 100 * (value - ref) / ref
 
-        xm, wm, cm = timed(lambda p=problem: plain_milp(p, time_limit))
-        xh, wh, ch = timed(lambda p=problem: plain_highspy(p, time_limit))
+        xm, wm, cm = timed(functools.partial(plain_milp, problem, time_limit))
+        xh, wh, ch = timed(functools.partial(plain_highspy, problem, time_limit))
         wall, cpu = time.perf_counter(), time.process_time()
         result = allocate(problem, time_limit=time_limit)
         wa, ca = time.perf_counter() - wall, time.process_time() - cpu
