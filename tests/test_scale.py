@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from capacity import project
 from capacity.policy import cost_policy
@@ -168,6 +170,22 @@ def test_a_generated_city_has_the_size_asked_and_runs_through_a_study():
     cost = cost_policy(p)
     assert np.all(cost.energy >= 0)
     assert float(cost.outlay("chengdu-2023").max().m_as("万元")) <= 1000 + 1e-6
+
+
+@settings(max_examples=25, deadline=None)
+@given(n_sites=st.integers(2, 12), n_blocks=st.integers(1, 12), n_projects=st.integers(0, 3),
+       seed=st.integers(0, 2**16))
+def test_every_size_a_generated_city_takes_builds_a_valid_city(n_sites, n_blocks, n_projects,
+                                                                seed):
+    # with few blocks none may be of a kind the voucher covers: it is then left out (a
+    # voucher nothing qualifies for is refused) rather than the city failing to build
+    from capacity.datasets.city import synthetic_city
+
+    city = synthetic_city(n_sites=n_sites, n_blocks=n_blocks, n_projects=n_projects,
+                          seed=seed)
+    assert len(city.demands) == n_blocks
+    kinds = {b.kind for b in city.demands}
+    assert bool(city.policies) == bool(kinds & {"enterprise-ai", "research-hpc"})
 
 
 def test_a_generated_city_refuses_sizes_it_cannot_build():

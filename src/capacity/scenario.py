@@ -56,12 +56,13 @@ class Scenario:
     plan
         What will be built, and when.
     demands
-        What will be needed. Each tag a block's ``eligible`` names must be carried by
-        some site of the estate or the plan (a tag none carries is a typo the placement
-        would silently ignore), as must an instrument's ``eligible_tags``; each of a
-        voucher's ``eligible_kinds`` must be some block's kind.
+        What will be needed. A block's ``eligible`` tags must include one that some site
+        of the estate or the plan carries.
     policies
         Subsidy instruments in force (vouchers, electricity and construction subsidies).
+        When some site carries tags, an instrument's ``eligible_tags`` must include one
+        of them; when there are demand blocks, a voucher's ``eligible_kinds`` must
+        include the kind of one.
     market
         Prices, elasticity and the other inputs policy costing needs.
     description
@@ -115,9 +116,11 @@ class Scenario:
         for key in self.market.green_share:
             if key not in ids:
                 p.add(f"market.green_share.{key}", "unknown site", key)
-        # A tag no site carries (or a kind no block is of) matches nothing: beside one that
-        # matches it is a typo nothing would report, and an instrument that nothing
-        # qualifies for would cost 0 and read as a finding. Each is refused by name.
+        # A block that no site may host could never be placed, and an instrument that
+        # nothing qualifies for would cost 0 and read as a finding: refused, each label
+        # with a guess. A label that matches nothing beside one that matches is accepted:
+        # a scheme's kinds or a block's tags may name what this city lacks (a preset
+        # voucher's research-hpc, a what-if without the HPC centre).
         tags = frozenset().union(*(s.tags for s in (*self.estate.sites, *self.plan.sites)))
         kinds = frozenset(b.kind for b in self.demands)
         carry = f"sites carry: {', '.join(sorted(tags)) or 'none'}"
@@ -134,7 +137,9 @@ class Scenario:
                                getattr(policy, "eligible_tags", frozenset()), tags,
                                "no site carries it", carry))
         for path, wanted, known, reason, hint in checks:
-            for label in sorted(wanted - known):
+            if wanted & known or not wanted:
+                continue
+            for label in sorted(wanted):
                 guess = did_you_mean(label, known)
                 p.add(path, f"{label!r}: {reason} ({hint}){'; ' + guess if guess else ''}",
                       sorted(wanted))

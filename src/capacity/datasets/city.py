@@ -46,12 +46,14 @@ def synthetic_city(n_sites: int = 40, n_blocks: int = 400, n_projects: int = 10,
     """A city of `n_sites` sites in `n_regions` regions, `n_blocks` demand blocks and a plan.
 
     Every site is in one region; a third host the government cloud (tagged
-    ``government-<region>``) and one in five is AI-capable. Demand blocks are government
+    ``government-<region>``) and one in five is AI-capable (the last, in a city of fewer
+    than five). Demand blocks are government
     systems (vCPU and storage, on government sites of their region), enterprise clouds
     (vCPU and storage, anywhere general), AI (FP16 and storage, AI sites) and HPC (FP64,
     AI sites), growing by compound, logistic and milestone models with uncertainty.
     Projects add cabinets to existing sites over 2025-2028 and slip by gamma-distributed
-    delays. The market is the embedded one and Chengdu's 2023 compute voucher is in force.
+    delays. The market is the embedded one and Chengdu's 2023 compute voucher is in force
+    (when some block is of a kind it covers).
 
     Parameters
     ----------
@@ -77,7 +79,9 @@ def synthetic_city(n_sites: int = 40, n_blocks: int = 400, n_projects: int = 10,
     sites = []
     for i in range(n_sites):
         region = f"region-{i % n_regions}"
-        ai = i % 5 == 4
+        # one in five, and in a city of fewer than five the last, so AI and HPC demand
+        # always has a host
+        ai = i % 5 == 4 or (n_sites < 5 and i == n_sites - 1)
         tags = {region, "general"} | ({"ai", "hpc"} if ai else set())
         if i % 3 == 0:
             tags |= {"government-cloud", f"government-{region}"}
@@ -144,9 +148,12 @@ def synthetic_city(n_sites: int = 40, n_blocks: int = 400, n_projects: int = 10,
             blocks.append(DemandBlock(f"hpc-{b:04d}", kind, "compute_fp64", growth,
                                       eligible={"hpc"}))
     estate = Estate(sites=tuple(sites), profiles=profiles, name="A synthetic city")
+    voucher = PRESETS["chengdu-2023"]
+    # a few blocks may hold none it covers: a voucher nothing qualifies for is refused
+    covered = any(b.kind in voucher.eligible_kinds for b in blocks)
     return Scenario(f"synthetic-city-{n_sites}x{n_blocks}", estate,
                     plan=Plan(projects=tuple(projects)), demands=tuple(blocks),
-                    policies=(PRESETS["chengdu-2023"],),
+                    policies=(voucher,) if covered else (),
                     market=attrs.evolve(base.market, green_share={}),
                     description=f"A generated city (seed {seed}): {n_sites} sites, "
                     f"{n_blocks} demand blocks, {n_projects} projects; not a real place.")
