@@ -150,7 +150,8 @@ def synthetic_city(n_sites: int = 40, n_blocks: int = 400, n_projects: int = 10,
     estate = Estate(sites=tuple(sites), profiles=profiles, name="A synthetic city")
     voucher = PRESETS["chengdu-2023"]
     # a few blocks may hold none it covers: a voucher nothing qualifies for is refused
-    covered = any(b.kind in voucher.eligible_kinds for b in blocks)
+    kinds: frozenset[str] = getattr(voucher, "eligible_kinds", frozenset())
+    covered = any(b.kind in kinds for b in blocks)
     return Scenario(f"synthetic-city-{n_sites}x{n_blocks}", estate,
                     plan=Plan(projects=tuple(projects)), demands=tuple(blocks),
                     policies=(voucher,) if covered else (),
