@@ -207,3 +207,29 @@ def test_a_costing_too_large_for_the_machine_is_refused_up_front(whole, monkeypa
         cost_policy(whole)
     assert info.value.path == "n_paths"
     assert "GiB" in info.value.reason
+
+
+def test_a_refusal_in_a_worker_process_reaches_the_caller_by_name():
+    # FieldError is rebuilt from its fields: unpickled from its message alone it broke
+    # the pool (BrokenProcessPool) instead of naming the block
+    import pickle
+
+    import attrs
+
+    from capacity.datasets import ganzhou
+    from capacity.errors import DimensionError, FieldError, ValidationError
+    from capacity.growth import Compound
+
+    for error in (FieldError("sites[a].pue", "must be ≥ 1", 0.5),
+                  DimensionError("it_power", "is not a power"),
+                  ValidationError("invalid x", [FieldError("a", "b")])):
+        again = pickle.loads(pickle.dumps(error))
+        assert (type(again), str(again)) == (type(error), str(error))
+    s = ganzhou()
+    wild = attrs.evolve(s.demands[0], growth=Compound("100 vCPU", "2025-01", 0.0,
+                                                       rate_sd=1e3))
+    s = attrs.evolve(s, demands=(wild, *s.demands[1:]))
+    with ProcessPoolExecutor(2) as pool, pytest.raises(FieldError) as info:
+        project(s, start="2025-01", end="2026-12", n_paths=8, chunk_paths=4, executor=pool)
+    assert info.value.path == "demands[government-cloud].growth"
+    assert "leave the range of numbers" in info.value.reason

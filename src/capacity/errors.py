@@ -46,6 +46,11 @@ class FieldError(CapacityError, ValueError):
         shown = "" if value is None else f" (got {value!r})"
         super().__init__(f"{path}: {reason}{shown}")
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # rebuilt from its fields, not from the message: a worker process's error then
+        # reaches the caller as itself, not as a broken pool
+        return type(self), (self.path, self.reason, self.value)
+
 
 class DimensionError(FieldError, TypeError):
     """A quantity has the wrong physical dimension (power given as energy, ...)."""
