@@ -216,13 +216,17 @@ def test_a_baseline_of_other_demand_is_refused_by_name(voucher_scenario):
 def test_a_scenario_with_no_instruments_and_no_baseline_is_refused(voucher_scenario):
     # its implied baseline is itself: every figure would be zero by construction
     bare = attrs.evolve(voucher_scenario, policies=())
-    with pytest.raises(FieldError) as info:
-        appraise(bare, **SHORT)
-    assert info.value.path == "policy.policies"
-    assert "no instruments" in info.value.reason
-    # against a baseline that differs there is something to appraise
-    other = attrs.evolve(voucher_scenario, name="other", policies=())
-    assert appraise(voucher_scenario, other, **SHORT).outlay_paths().sum() > 0
+    # nor against itself given as the baseline, under another name or not
+    for baseline in (None, bare, attrs.evolve(bare, name="copy", description="the same")):
+        with pytest.raises(FieldError) as info:
+            appraise(bare, baseline, **SHORT)
+        assert info.value.path == "policy.policies"
+        assert "no instruments" in info.value.reason
+    # against a baseline that differs there is something to appraise: here the one with
+    # the voucher, whose outlay the bare scenario saves
+    a = appraise(bare, voucher_scenario, **SHORT)
+    assert a.outlay_paths().sum() == 0
+    assert a.net_fiscal_cost_paths().sum() < 0
 
 
 def test_the_appraisal_is_labelled(voucher_scenario):

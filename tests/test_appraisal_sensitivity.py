@@ -133,8 +133,10 @@ def test_a_scenario_with_no_instruments_exits_2_saying_so(tmp_path, capsys):
     bare = attrs.evolve(Scenario.from_toml(VOUCHER), policies=())
     path = tmp_path / "bare.toml"
     bare.to_toml(path)
-    assert main(["appraise", str(path), "--paths", "10", "--sensitivity-paths", "0"]) == 2
-    err = capsys.readouterr().err
-    assert err.startswith("capacity: error: policy.policies: ")
-    assert "has no instruments" in err
-    assert "nothing to appraise" in err
+    for baseline in ([], ["--baseline", str(path)]):
+        assert main(["appraise", str(path), "--paths", "10", "--sensitivity-paths", "0",
+                     *baseline]) == 2
+        err = capsys.readouterr().err
+        assert err == (f"capacity: error: {path}: has no instruments ([[policies]]), so "
+                       "against its baseline there is nothing to appraise: add one, or give "
+                       "a --baseline FILE that differs\n")

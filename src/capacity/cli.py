@@ -91,7 +91,14 @@ def _appraise(args: argparse.Namespace) -> int:
     read = _scenarios(*files)
     policy, baseline = read[0], (read[1] if len(read) > 1 else None)
     kw = {"start": args.start, "end": args.end, "seed": args.seed}
-    appraisal = appraise(policy, baseline, n_paths=args.paths, **kw)
+    try:
+        appraisal = appraise(policy, baseline, n_paths=args.paths, **kw)
+    except FieldError as exc:
+        if exc.path != "policy.policies":
+            raise
+        raise FieldError(args.policy, "has no instruments ([[policies]]), so against its "
+                         "baseline there is nothing to appraise: add one, or give a "
+                         "--baseline FILE that differs") from None
     tornado = (appraisal_tornado(policy, baseline, n_paths=args.sensitivity_paths, **kw)
                if args.sensitivity_paths else None)
     frontier = (voucher_frontier(policy, n_paths=args.sensitivity_paths or args.paths, **kw)

@@ -751,6 +751,11 @@ def baseline_of(policy: Scenario) -> Scenario:
     return attrs.evolve(policy, policies=())
 
 
+def _same_study(a: Scenario, b: Scenario) -> bool:
+    """True when `a` and `b` differ at most in their names, descriptions and notes."""
+    return attrs.evolve(a, name=b.name, description=b.description, notes=b.notes) == b
+
+
 def appraise(policy: Scenario, baseline: Scenario | None = None, *,
              start: MonthLike = "2025-01", end: MonthLike = "2030-12", n_paths: int = 2000,
              seed: int = 0, executor: Executor | None = None,
@@ -781,18 +786,18 @@ def appraise(policy: Scenario, baseline: Scenario | None = None, *,
     ------
     FieldError, ValidationError
         For a bad argument, a baseline that does not match the policy, or a policy
-        scenario with no instruments and no baseline.
+        scenario with no instruments and no baseline (or one that is the same scenario).
     """
     fields.read_instance(policy, Scenario, "policy")
+    if baseline is not None:
+        fields.read_instance(baseline, Scenario, "baseline")
+    if not policy.policies and (baseline is None or _same_study(baseline, policy)):
+        # against itself without instruments every figure would be zero by construction
+        raise FieldError("policy.policies", f"scenario {policy.name!r} has no instruments, "
+                         "so against its baseline (the same scenario) there is nothing to "
+                         "appraise: add an instrument, or pass a baseline that differs")
     if baseline is None:
-        if not policy.policies:
-            # against itself without instruments every figure would be zero by construction
-            raise FieldError("policy.policies", f"scenario {policy.name!r} has no "
-                             "instruments, so against its own baseline (the same scenario "
-                             "without instruments) there is nothing to appraise: add an "
-                             "instrument, or pass a baseline that differs", [])
         baseline = baseline_of(policy)
-    fields.read_instance(baseline, Scenario, "baseline")
     kw: dict[str, Any] = {"start": start, "end": end, "n_paths": n_paths, "seed": seed,
                           "executor": executor}
     return appraise_projections(project(policy, **kw), project(baseline, **kw),
