@@ -769,7 +769,7 @@ def _project_paths(scenario: Scenario, months: NDArray[np.datetime64], span: tup
             with np.errstate(over="ignore", invalid="ignore"):
                 return g.sample(months, k, rng, unit)  # type: ignore[no-any-return]
         need[b] = _drawn(seed, "demand", block.name, start, stop, draw)
-        _check_draws(need[b], months, block.name, block.resource.unit, start)
+        _check_finite(need[b], months, block.name, start)
     vouchers = [x for x in scenario.policies if isinstance(x, ComputeVoucher)]
     years, year_of = year_index(months)
     yearly = np.ones((len(blocks), n, years.size))
@@ -783,24 +783,38 @@ def _project_paths(scenario: Scenario, months: NDArray[np.datetime64], span: tup
     return _Part(delays, cabinets, need, yearly, violated)
 
 
-def _check_draws(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
-                  unit: Any, first: int = 0) -> None:
-    """Refuse draws no forecast can mean: infinite, or beyond every figure's limit.
+def _check_finite(drawn: NDArray[np.float64], months: NDArray[np.datetime64], name: str,
+                  first: int = 0) -> None:
+    """Refuse draws that left the float range: an infinite demand is no forecast."""
+    bad = ~np.isfinite(drawn)
+    if bad.any():
+        path, t = (int(i) for i in np.argwhere(bad)[0])
+        raise FieldError(f"demands[{name}].growth",
+                         f"its draws leave the range of numbers ({drawn[path, t]} on path "
+                         f"{first + path} in {months[t]}); its growth is too steep for the "
+                         "horizon")
 
-    A draw above ``MAX_MAGNITUDE`` in the block's unit (1e15 vCPU, TB, ...) is no city's
-    demand, and would otherwise only fail later, in the allocation, under its names.
+
+def _check_central(blocks: Sequence[Any], months: NDArray[np.datetime64]) -> None:
+    """Refuse a block whose central path passes ``MAX_MAGNITUDE`` in its unit.
+
+    1e15 vCPU, TB or TFLOPS is no city's demand: a growth rate or start off by orders of
+    magnitude, which would otherwise fail only in the allocation, under its internal
+    names. The central path is the forecast itself, the same for any number of paths or
+    seed; a draw in the tail past the limit is the model's spread, and is kept.
     """
-    with np.errstate(invalid="ignore"):
-        huge = ~(np.abs(drawn) <= MAX_MAGNITUDE)  # nan and infinite draws too
-    if not huge.any():
-        return
-    path, t = (int(i) for i in np.argwhere(huge)[0])
-    value, where = drawn[path, t], f"on path {first + path} in {months[t]}"
-    what = (f"leave the range of numbers ({value} {where})" if not np.isfinite(value) else
-            f"reach {value:.3g} {unit:~P} ({where}), more than {MAX_MAGNITUDE:g}, which is "
-            "no city's demand")
-    raise FieldError(f"demands[{name}].growth",
-                     f"its draws {what}; its growth is too steep for the horizon")
+    for block in blocks:
+        unit = block.resource.unit
+        with np.errstate(over="ignore", invalid="ignore"):
+            central = np.asarray(block.growth.magnitudes(months, unit), dtype=float)
+        huge = ~(np.abs(central) <= MAX_MAGNITUDE)  # an overflow to inf or nan too
+        if huge.any():
+            t = int(np.argmax(huge))
+            raise FieldError(f"demands[{block.name}].growth",
+                             f"its central path reaches {central[t]:.3e} {unit:~P} in "
+                             f"{months[t]}, past the limit of every figure "
+                             f"({MAX_MAGNITUDE:g}): no city's demand (check its start, rate "
+                             "and unit)")
 
 
 def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: int = 10_000,
@@ -836,8 +850,8 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     Raises
     ------
     FieldError
-        For a bad argument, a growth whose draws overflow or exceed ``MAX_MAGNITUDE``
-        (1e15) in their unit, or a request larger than this
+        For a bad argument, a growth whose draws overflow or whose central path passes
+        ``MAX_MAGNITUDE`` (1e15) in its unit, or a request larger than this
         machine's free memory (naming ``n_paths`` and what it would need).
     """
     fields.read_instance(scenario, Scenario, "scenario")
@@ -851,6 +865,7 @@ def project(scenario: Scenario, *, start: MonthLike, end: MonthLike, n_paths: in
     months = month_range(month(start, "start"), month(end, "end"))
     pools = Pools.of(scenario.estate, scenario.plan)
     blocks = scenario.demands
+    _check_central(blocks, months)
     u = uses(blocks, pools)
     conds = conditions(u)
     _check_memory(n_paths, months.size, pools.n, len(blocks), len(conds), chunk_paths)
