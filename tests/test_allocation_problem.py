@@ -127,6 +127,7 @@ def test_a_quantity_is_never_stripped_of_its_unit() -> None:
     ({"pool_names": ["a", None, "c"]}, "pool_names[1]", "text"),
     # the answer's tables give unserved demand that site: a pool of that name would clash
     ({"pool_names": ["a", "unmet", "c"]}, "pool_names[1]", "names unserved demand"),
+    ({"pool_names": ["a", "b/x", "unmet/"]}, "pool_names[2]", "its site, 'unmet',"),
     ({"pool_site": [0, 1e12, 1]}, "pool_site[1]", "below the number of pools"),
     ({"pue": [1e300, 1, 1]}, "pue[0]", "absurdly large"),
     ({"size": Q_([2, 1], "cabinet")}, "size", "it is a plain number"),

@@ -173,7 +173,11 @@ def test_tags_no_site_carries_are_refused_from_python_as_from_files() -> None:
     for make, problem in ((lambda: attrs.evolve(odd, eligible=["ai "]),
                            "eligible[0]: has spaces at its ends (write 'ai') (got 'ai ')"),
                           (lambda: attrs.evolve(s, name=" "),
-                           "name: must not be empty (got ' ')")):
+                           "name: must not be empty (got ' ')"),
+                          # its pools' rows would share the allocation tables' unmet site
+                          (lambda: attrs.evolve(s.estate.sites[0], id="unmet"),
+                           "id: 'unmet' is the site the allocation's tables give unserved "
+                           "demand; give the site another id (got 'unmet')")):
         with pytest.raises(ValidationError) as info:
             make()
         assert [str(p) for p in info.value.problems] == [problem]

@@ -184,7 +184,8 @@ class Site:
     Parameters
     ----------
     id
-        Short unique key, e.g. ``"gannan-data-lake"``.
+        Short unique key, e.g. ``"gannan-data-lake"``; not ``"unmet"``, the site the
+        allocation's tables give unserved demand.
     name
         Local name as written in the source, e.g. ``"赣南数据湖"``.
     cabinets
@@ -230,7 +231,12 @@ class Site:
     provenance: Mapping[str, Provenance] = fields.provenance()
 
     def __attrs_post_init__(self) -> None:
-        fields.settle(self, fields.named("site", self.id))
+        fields.settle(self, fields.named("site", self.id), self._rules)
+
+    def _rules(self, p: Problems) -> None:
+        if fields.valid(self, "id") and self.id == "unmet":
+            p.add("id", "'unmet' is the site the allocation's tables give unserved demand; "
+                  "give the site another id", self.id)
 
     @property
     def n_cabinets(self) -> int:

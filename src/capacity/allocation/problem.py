@@ -184,8 +184,9 @@ class AllocationProblem:
         no limit. Given together with ``power_use``.
     demand_names, pool_names, resource_names, site_names
         Labels used in explanations; generated (``demand 0``, ...) when ``None``. Each
-        unique; no pool may be called ``"unmet"``, the site unserved demand is given in
-        :meth:`Allocation.to_pandas <capacity.allocation.Allocation.to_pandas>`.
+        unique; no pool's site (its name up to a ``/``) may be ``"unmet"``, the site
+        unserved demand is given in :meth:`Allocation.to_pandas
+        <capacity.allocation.Allocation.to_pandas>`.
     resource_units
         Unit of each resource (pint unit or unit string of :data:`capacity.ureg`);
         ``None`` means plain numbers.
@@ -626,10 +627,11 @@ def _validate(p: AllocationProblem) -> None:
             problems.add(field, f"must have {count} entries, got {len(names)}")
         if field.endswith("names") and len(set(names)) != len(names):
             problems.add(field, "must be unique")
-        if field == "pool_names" and UNMET in names:
-            problems.add(f"{field}[{names.index(UNMET)}]", f"{UNMET!r} names unserved demand "
-                         "in the answer's tables (Allocation.to_pandas); give the pool "
-                         "another name", UNMET)
+        clash = [k for k, v in enumerate(names) if v.partition("/")[0] == UNMET]
+        if field == "pool_names" and clash:
+            problems.add(f"{field}[{clash[0]}]", f"its site, {UNMET!r}, names unserved "
+                         "demand in the answer's tables (Allocation.to_pandas); give the "
+                         "pool another name", names[clash[0]])
     if isinstance(p.site_names, tuple) and len(p.site_names) != p.n_sites and site_ok:
         problems.add("site_names", f"must have {p.n_sites} entries, got {len(p.site_names)}")
     for k, unit in enumerate(p.resource_units if isinstance(p.resource_units, tuple) else ()):
