@@ -102,6 +102,32 @@ def test_a_plans_own_capacity_is_named_apart_from_the_projections_median():
     assert np.array_equal(old.values, planned.values)
 
 
+def test_a_plans_own_capacity_counts_a_new_sites_cabinets_from_its_commissioning():
+    # with no slippage every path keeps the plan's dates: the plan's figure is the
+    # projection's at every month, before the new site's own cabinets serve and after
+    import attrs
+
+    from capacity.datasets import ganzhou
+    from capacity.inventory import Site, Status
+    from capacity.plan import Slippage
+    from capacity.resources import Resource
+
+    s = ganzhou()
+    new = Site("new-dc", "New DC", cabinets={"cloud-general": 1000}, status=Status.PLANNED,
+               commissioned="2030-01")
+    plan = attrs.evolve(s.plan, sites=(*s.plan.sites, new), projects=tuple(
+        attrs.evolve(p, slippage=Slippage(0.0, 0.0)) for p in s.plan.projects))
+    s = attrs.evolve(s, plan=plan)
+    p = project(s, start="2025-01", end="2030-06", n_paths=8, seed=0)
+    for when in ("2026-01", "2029-12", "2030-01"):
+        planned = s.plan.capacity_as_planned(s.estate, when)[Resource.CABINETS]
+        assert planned.m_as("cabinet") == pytest.approx(
+            p.capacity_at(when, Resource.CABINETS).m_as("cabinet"))
+    before = s.plan.capacity_as_planned(s.estate, "2029-12")[Resource.CABINETS]
+    after = s.plan.capacity_as_planned(s.estate, "2030-01")[Resource.CABINETS]
+    assert (after - before).m_as("cabinet") == pytest.approx(1000)
+
+
 @pytest.mark.parametrize("bad", [1.5, -0.1, "x", [], (0.5, 2.0), True, [0.5, "a"]])
 def test_a_bad_quantile_level_is_refused_naming_q_on_every_result(bad):
     from capacity.errors import CapacityError

@@ -239,6 +239,19 @@ class Site:
                   "give the site another id", self.id)
 
     @property
+    def serves_from(self) -> np.datetime64 | None:
+        """First month the site's own cabinets serve, or ``None`` for never.
+
+        Its `commissioned` month, else always when it is operating; ``None`` when they
+        never do (only what projects build there serves).
+        """
+        if self.commissioned is not None:
+            return self.commissioned
+        if self.status is Status.OPERATING:
+            return np.datetime64("0001-01", "M")
+        return None
+
+    @property
     def n_cabinets(self) -> int:
         """Cabinets at the site, all profiles."""
         return int(sum(self.cabinets.values()))

@@ -47,7 +47,7 @@ from capacity.instruments import (
     Instrument,
     Market,
 )
-from capacity.inventory import CabinetProfile, Estate, Site, Status
+from capacity.inventory import CabinetProfile, Estate, Site
 from capacity.plan import Plan
 from capacity.resources import N_RESOURCES, Resource
 
@@ -118,15 +118,6 @@ def _rows(profile: CabinetProfile) -> _Floats:
     return out
 
 
-def _own_from(site: Site) -> np.datetime64 | None:
-    """First month a site's own cabinets serve; ``None``: never (only what projects build)."""
-    if site.commissioned is not None:
-        return site.commissioned
-    if site.status is Status.OPERATING:
-        return np.datetime64("0001-01", "M")
-    return None
-
-
 @attrs.frozen(eq=False)
 class Pools:
     """The pools of a scenario's built estate and how their cabinets come into service.
@@ -191,7 +182,7 @@ class Pools:
             len(keys), len(LIMITS))
         own = np.array([float(built.sites[site_of[j]].cabinets.get(k.profile, 0))
                         for j, k in enumerate(keys)])
-        own_from = tuple(_own_from(built.sites[site_of[j]]) for j in range(len(keys)))
+        own_from = tuple(built.sites[site_of[j]].serves_from for j in range(len(keys)))
         add = np.zeros((len(plan.projects), len(keys)))
         for k, proj in enumerate(plan.projects):
             for prof, n in proj.cabinets.items():

@@ -284,10 +284,15 @@ class Plan:
 
         One deterministic figure, where :meth:`Projection.capacity_at
         <capacity.projection.Projection.capacity_at>` is the median over paths whose
-        projects slip.
+        projects slip. A site's own cabinets count from :attr:`Site.serves_from
+        <capacity.inventory.Site.serves_from>`, as in a projection.
         """
         m = np.array([month(when)], dtype="datetime64[M]")
-        base = self.built_estate(estate).capacity_matrix().sum(axis=0)
+        built = self.built_estate(estate)
+        # a site's own cabinets count from when they serve, as in a projection
+        serving = np.array([s.serves_from is not None and s.serves_from <= m[0]
+                            for s in built.sites], dtype=bool)
+        base = built.capacity_matrix()[serving].sum(axis=0)
         add = self.additions(estate).sum(axis=1)  # (n_projects, R)
         share = np.array([proj.online(m)[0] for proj in self.projects])
         return ResourceVector(base + (share[:, None] * add).sum(axis=0) if len(share)
