@@ -3,6 +3,7 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from capacity import ValidationError
+from capacity.errors import FieldError
 from capacity.datasets import ganzhou
 from capacity.sweep import sweep, vary
 
@@ -130,3 +131,42 @@ def test_yearly_sweep_figures_become_one_variable_over_years_and_survive_netcdf(
         assert float(back["outlay.total"].sel({"year": 2030, rate: 0.3})) == float(
             outlay.sel({"year": 2030, rate: 0.3}))
         assert list(back[rate].values) == [0.3, 0.1]
+
+
+def test_two_grid_paths_to_one_field_are_refused_not_run_with_one_value():
+    # each pair reaches one field (by index and by key; a field and a part of it; a
+    # block's scale, which rescales its growth): the later would override the earlier,
+    # and the rows would be labelled with values they were not run with
+    s = ganzhou()
+    slip = s.plan.projects[1].slippage
+    for grid in ({"sites[0].pue": [1.2, 1.3], "sites[tianyi-huawei].pue": [1.8]},
+                 {"plan.projects[smart-computing-centre].slippage.mean": [1.0, 9.0],
+                  "plan.projects[smart-computing-centre].slippage": [slip]},
+                 {"demands[enterprise-ai].scale": [1.0, 3.0],
+                  "demands[enterprise-ai].growth": [s.demands[2].growth]}):
+        with pytest.raises(ValidationError) as info:
+            sweep(s, grid, evaluate=lambda sc, seed: {"x": 1})
+        (problem,) = info.value.problems
+        assert problem.path == list(grid)[1]
+        assert f"sets the same field as {list(grid)[0]!r}" in problem.reason
+    with pytest.raises(ValidationError, match="sweep grid") as info:
+        sweep(s, {"sites[0].pue": [1.2, 1.2]}, evaluate=lambda sc, seed: {"x": 1})
+    assert "repeats a value" in info.value.problems[0].reason
+    # different fields of one site are two axes
+    assert len(sweep(s, {"sites[0].pue": [1.2], "sites[0].grid": [None]},
+                     evaluate=lambda sc, seed: {"x": 1}).rows) == 1
+
+
+def test_an_evaluate_that_overwrites_the_grid_or_returns_no_mapping_is_refused():
+    s = ganzhou()
+    for evaluate, reason in ((lambda sc, seed: {"sites[0].pue": 99}, "a path of the grid"),
+                             (lambda sc, seed: 5, "must return a mapping")):
+        with pytest.raises(FieldError) as info:
+            sweep(s, {"sites[0].pue": [1.2]}, evaluate=evaluate)
+        assert info.value.path == "evaluate"
+        assert reason in info.value.reason
+    # a figure a later row has and the first lacks is a column too
+    r = sweep(s, {"sites[0].pue": [1.2, 1.3]},
+              evaluate=lambda sc, seed: {"a": 1} | ({"b": 2} if sc.estate.sites[0].pue > 1.25
+                                                    else {}))
+    assert r.columns == ("sites[0].pue", "a", "b")

@@ -144,31 +144,60 @@ def value_at(scenario: Scenario, path: str) -> Any:
     FieldError
         If the path names nothing.
     """
+    return _walk(scenario, path)[0]
+
+
+def _walk(scenario: Scenario, path: str) -> tuple[Any, tuple[str | int, ...]]:
+    """The value at `path`, and the steps that reach it (an element by its position).
+
+    Two paths reach the same field when their steps are equal, and one holds the
+    other's field when its steps begin with the other's.
+    """
     parts = list(parse(path))
     if parts[0] in ("sites", "profiles", "reported"):
         parts = ["estate", *parts]
     obj: Any = scenario
+    steps: list[str | int] = []
     for head in parts:
         if isinstance(obj, tuple) and isinstance(head, Item):
             keys = [_key(o) for o in obj]
             if str(head.key) in keys:
-                obj = obj[keys.index(str(head.key))]
+                at = keys.index(str(head.key))
             elif isinstance(head.key, int) and 0 <= head.key < len(obj):
-                obj = obj[head.key]
+                at = head.key
             else:
                 raise FieldError(path, f"no element [{head.key}] (known: {', '.join(keys)})")
+            steps.append(at)
+            obj = obj[at]
         elif isinstance(obj, Mapping) and not isinstance(head, Item):
             written = {str(getattr(k, "name", k)).lower() if not isinstance(k, str) else k: k
                        for k in obj}
             if head not in written:
                 raise FieldError(path, f"no entry {head!r} (known: {', '.join(written)})")
+            steps.append(head)
             obj = obj[written[head]]
         elif not isinstance(head, Item) and attrs.has(type(obj)) and head in {
                 f.name for f in attrs.fields(type(obj))}:
+            steps.append(head)
             obj = getattr(obj, head)
         else:
             raise FieldError(path, f"{type(obj).__name__} has no field {head!s}")
-    return obj
+    return obj, tuple(steps)
+
+
+def _steps(scenario: Scenario, path: str) -> tuple[str | int, ...]:
+    """The steps of :func:`_walk`, a block's ``scale`` counted as its ``growth``."""
+    if path.endswith(".scale"):
+        path = path.removesuffix("scale") + "growth"
+    return _walk(scenario, path)[1]
+
+
+def _same(a: Any, b: Any) -> bool:
+    """True when two grid values are equal (False when they cannot be compared)."""
+    try:
+        return bool(np.all(a == b))
+    except Exception:  # values of unlike kinds are simply not equal
+        return False
 
 
 def summarise(scenario: Scenario, seed: int, *, start: MonthLike = "2025-01",
@@ -326,6 +355,13 @@ def _run_batch(scenario: Scenario, variants: list[dict[str, Any]], seed: int,
         for path, value in assignment.items():
             s = vary(s, path, value)
         figures = evaluate(s, seed) if evaluate is not None else summarise(s, seed, **options)
+        if not isinstance(figures, Mapping):
+            raise FieldError("evaluate", "must return a mapping of figure names to values",
+                             type(figures).__name__)
+        clash = [k for k in figures if k in assignment]
+        if clash:
+            raise FieldError("evaluate", f"returned {clash[0]!r}, a path of the grid: a "
+                             "figure would overwrite the value the row was run with")
         rows.append({**assignment, **figures})
     return rows
 
@@ -382,9 +418,13 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
     Raises
     ------
     ValidationError
-        If a grid path names nothing; checked on the base scenario before any work.
+        If a grid path names nothing, two paths reach one field (``sites[0].pue`` and
+        ``sites[tianyi-huawei].pue``, a field and a part of it, a block's ``scale`` and
+        its ``growth``), or an axis repeats a value; checked on the base scenario before
+        any work.
     FieldError
-        Naming the argument, for another bad one (an unknown option, a batch size of 0).
+        Naming the argument, for another bad one (an unknown option, a batch size of 0),
+        or ``evaluate`` when it returns no mapping or a figure named as a grid path.
     """
     _check_arguments(scenario, executor, evaluate, batch_size, options)
     if not isinstance(grid, Mapping):
@@ -413,6 +453,21 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
                 if isinstance(exc, FieldError) and exc.path == k:
                     break  # the path itself names nothing: one problem is enough
     p.raise_if_any()
+    # two paths to one field (by index and by key, or a field and a part of it): the
+    # later would override the earlier, and rows would be labelled with values not used
+    steps = [_steps(scenario, k) for k in keys]
+    for later, k in enumerate(keys):
+        for earlier in range(later):
+            shorter = min(len(steps[earlier]), len(steps[later]))
+            if steps[earlier][:shorter] == steps[later][:shorter]:
+                p.add(k, f"sets the same field as {keys[earlier]!r}, or a part of it: one "
+                      "would override the other")
+        vals = values[later]
+        for j in range(1, len(vals)):
+            if any(_same(vals[i], vals[j]) for i in range(j)):
+                p.add(k, "repeats a value: two rows would be one variant", vals[j])
+                break
+    p.raise_if_any()
     variants = [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*values)]
     if batch_size is None:
         workers = getattr(executor, "_max_workers", 2) if executor is not None else 1
@@ -431,5 +486,5 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
             report(len(done.result()))
         results = [f.result() for f in futures]
     rows = tuple(row for batch in results for row in batch)
-    extra = [c for c in (rows[0] if rows else {}) if c not in keys]
+    extra = list(dict.fromkeys(c for row in rows for c in row if c not in keys))
     return SweepResult(tuple(keys + extra), rows, tuple(keys))
