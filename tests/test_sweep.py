@@ -3,8 +3,8 @@ from concurrent.futures import ProcessPoolExecutor
 import pytest
 
 from capacity import ValidationError
-from capacity.errors import FieldError
 from capacity.datasets import ganzhou
+from capacity.errors import FieldError
 from capacity.sweep import sweep, vary
 
 GRID = {
@@ -146,9 +146,10 @@ def test_two_grid_paths_to_one_field_are_refused_not_run_with_one_value():
                   "demands[enterprise-ai].growth": [s.demands[2].growth]}):
         with pytest.raises(ValidationError) as info:
             sweep(s, grid, evaluate=lambda sc, seed: {"x": 1})
+        first, second = grid
         (problem,) = info.value.problems
-        assert problem.path == list(grid)[1]
-        assert f"sets the same field as {list(grid)[0]!r}" in problem.reason
+        assert problem.path == second
+        assert f"sets the same field as {first!r}" in problem.reason
     with pytest.raises(ValidationError, match="sweep grid") as info:
         sweep(s, {"sites[0].pue": [1.2, 1.2]}, evaluate=lambda sc, seed: {"x": 1})
     assert "repeats a value" in info.value.problems[0].reason
