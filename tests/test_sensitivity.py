@@ -77,3 +77,16 @@ def test_value_at_reads_what_vary_sets():
 def test_bad_steps_are_refused_naming_them(kw):
     with pytest.raises(CapacityError, match=next(iter(kw))):
         rank_assumptions(ganzhou(), n_paths=50, **kw)
+
+
+def test_a_refused_side_is_reported_as_refused_not_as_no_change():
+    # halved, a PUE of 1.5 is 0.75, below 1: refused, so that side has no figures (it
+    # used to be measured as the base case and read as "no change")
+    effects = rank_assumptions(ganzhou(), change=0.5, n_paths=20, end="2027-12")
+    e = _effect(effects, "sites[tianyi-huawei].pue")
+    assert e.refused == (True, False)
+    assert "0.75 is refused" in e.reason
+    assert e.cost is not None
+    assert e.cost[0] is None
+    assert e.cost[1] is not None
+    assert all(low is None and high is not None for low, high in e.exhaustion.values())

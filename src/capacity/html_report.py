@@ -310,19 +310,28 @@ def _policy(report: dict[str, Any], figures: dict[str, tuple[str, Any]]) -> str:
     return "".join(out)
 
 
-def _sides(pair: tuple[float | None, float | None] | None, missing: str) -> str:
+def _sides(pair: tuple[float | None, float | None] | None, missing: str,
+           refused: tuple[bool, bool] = (False, False)) -> str:
     """A lower/higher pair of relative changes, e.g. ``-11.0 % / +11.0 %``."""
+    if all(refused):
+        return "refused"
     if pair is None:
         return missing
-    return " / ".join("none feasible" if v is None else "0 %" if round(v, 3) == 0
-                      else f"{v:+.1%}".replace("%", " %") for v in pair)
+    return " / ".join("refused" if no else "none feasible" if v is None else "0 %"
+                      if round(v, 3) == 0 else f"{v:+.1%}".replace("%", " %")
+                      for v, no in zip(pair, refused, strict=True))
+
+
+def _months(m: int | None) -> str:
+    return "refused" if m is None else f"{m:+d}"
 
 
 def _moves(e: Effect) -> tuple[str, str, str]:
-    months = "; ".join(f"{r} {lo:+d} / {hi:+d}" for r, (lo, hi) in e.exhaustion.items()
+    months = "; ".join(f"{r} {_months(lo)} / {_months(hi)}"
+                       for r, (lo, hi) in e.exhaustion.items()
                        if (lo, hi) != (0, 0)) or "no change"
-    return (months, _sides(e.cost, "no allocation"),
-            _sides(e.outlay, "no policy outlay"))
+    return (months, _sides(e.cost, "no allocation", e.refused),
+            _sides(e.outlay, "no policy outlay", e.refused))
 
 
 def _assumptions(report: dict[str, Any], effects: Sequence[Effect] | None) -> str:

@@ -93,14 +93,18 @@ class Effect:
         Per resource (its name), the months the first month with P(shortfall) ≥ 0.5 moves
         when the assumption is set lower and higher (positive: later). A resource that
         never runs short within the horizon counts as running short the month after it.
+        A side is ``None`` when its value is refused (see `refused`).
     cost
         Relative change of the allocation's yearly cost, lower and higher; a side is
-        ``None`` when that variant (or the base) has no feasible allocation.
+        ``None`` when that variant (or the base) has no feasible allocation, or its
+        value is refused.
     outlay
         Relative change of the policy outlay summed over the horizon, lower and higher
-        (``None``: no policy, or no outlay to compare with).
+        (``None``: no policy, no outlay to compare with, or a refused value).
     reason
         Why the assumption is not varied, or why one side could not be.
+    refused
+        Lower and higher: True when that side's value is refused (nothing was measured).
     """
 
     field: str
@@ -108,14 +112,16 @@ class Effect:
     group: str
     varied: str | None = None
     step: str = ""
-    exhaustion: Mapping[str, tuple[int, int]] = attrs.field(factory=dict)
+    exhaustion: Mapping[str, tuple[int | None, int | None]] = attrs.field(factory=dict)
     cost: tuple[float | None, float | None] | None = None
     outlay: tuple[float | None, float | None] | None = None
     reason: str = ""
+    refused: tuple[bool, bool] = (False, False)
 
     def months_moved(self) -> int:
         """The largest move, in months, of any resource's first month short."""
-        return max((abs(m) for pair in self.exhaustion.values() for m in pair), default=0)
+        return max((abs(m) for pair in self.exhaustion.values() for m in pair
+                    if m is not None), default=0)
 
     def score(self) -> tuple[int, float, float]:
         """How much it moves the answer: months first, then cost, then outlay."""
@@ -267,13 +273,16 @@ def rank_assumptions(scenario: Scenario, *, change: float = 0.2, months: int = 6
             continue
         got = [next(measured) if isinstance(s, Scenario) else None for s in sides]
         refused = "; ".join(s for s in sides if isinstance(s, str))
-        done = [m if m is not None else base for m in got]
-        shifts = {r: (done[0].short.get(r, i) - i, done[1].short.get(r, i) - i)
+        # a refused side was not measured: None, not the base case's "no change"
+        shifts = {r: (None if got[0] is None else got[0].short.get(r, i) - i,
+                      None if got[1] is None else got[1].short.get(r, i) - i)
                   for r, i in base.short.items()}
         out.append(attrs.evolve(
             effect, exhaustion=shifts, reason=refused,
-            cost=_pair(_relative(d.cost, base.cost) for d in done),
-            outlay=_pair(_relative(d.outlay, base.outlay) for d in done)))
+            refused=(got[0] is None, got[1] is None),
+            cost=_pair(None if d is None else _relative(d.cost, base.cost) for d in got),
+            outlay=_pair(None if d is None else _relative(d.outlay, base.outlay)
+                         for d in got)))
     varied = sorted((e for e in out if e.varied), key=lambda e: e.score(), reverse=True)
     return varied + [e for e in out if not e.varied]
 
