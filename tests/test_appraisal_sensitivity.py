@@ -92,6 +92,42 @@ def test_designs_buy_more_with_a_higher_rate_and_spend_more_with_a_larger_budget
         voucher_frontier(voucher, "chengdu", **KW)
 
 
+def test_a_refused_end_has_no_figures_and_a_path_that_names_nothing_is_refused(voucher):
+    # a load factor of -1 and of 5 are both refused: that bar holds nothing measured
+    # (it used to show the base appraisal at both ends, and only the last refusal)
+    why = Provenance.assumption("test")
+    t = appraisal_tornado(voucher, ranges=[Range("market.load_factor", "bad", -1.0, 5.0, why),
+                                           Range("market.load_factor", "ok", 0.5, 0.6, why)],
+                          **KW)
+    bad = next(b for b in t.bars if b.range.label == "bad")
+    assert all(np.isnan(v) for v in (*bad.net_fiscal_cost, *bad.additional,
+                                     *bad.deadweight_share))
+    assert bad.pays_off == (None, None)
+    assert "-1.0 is refused" in bad.reason
+    assert "5.0 is refused" in bad.reason
+    assert bad not in t.flips()
+    ok = next(b for b in t.bars if b.range.label == "ok")
+    assert all(np.isfinite(ok.net_fiscal_cost))
+    # the report writes it as refused, and its JSON follows the schema
+    from capacity.appraisal_report import appraisal_report, render_appraisal
+    from capacity.report import to_data
+
+    report = appraisal_report(appraise(voucher, **KW), voucher, tornado=t, seed=KW["seed"])
+    row = next(line for line in render_appraisal(report).splitlines()
+               if line.startswith("bad "))
+    assert row.split()[4:6] == ["refused", "refused"]
+    data = json.loads(json.dumps(to_data(report)))
+    assert [b["pays_off"] for b in data["sensitivity"]["bars"] if b["label"] == "bad"] == [
+        [None, None]]
+    jsonschema = pytest.importorskip("jsonschema", reason="jsonschema is a dev dependency")
+    jsonschema.Draft202012Validator(schema("appraise")).validate(data)
+    for ranges, path in (([Range("nosuch.field", "x", 1, 2, why)], "ranges[0].field"),
+                         (["market.load_factor"], "ranges[0]")):
+        with pytest.raises(FieldError) as info:
+            appraisal_tornado(voucher, ranges=ranges, **KW)
+        assert info.value.path == path
+
+
 def test_the_command_prints_the_appraisal_and_what_moves_it(capsys):
     assert main(["appraise", str(VOUCHER), "--paths", "40", "--sensitivity-paths", "20",
                  "--end", "2029-12"]) == 0

@@ -335,7 +335,8 @@ def _render_tornado(s: dict[str, Any]) -> list[str]:
     rows = []
     for b in s["bars"]:
         lo, hi = b["net_fiscal_cost"]
-        rows.append([b["label"], f"{_q(b['low'])} to {_q(b['high'])}", _wan(lo), _wan(hi),
+        lo, hi = ("refused" if math.isnan(q.magnitude) else _wan(q) for q in (lo, hi))
+        rows.append([b["label"], f"{_q(b['low'])} to {_q(b['high'])}", lo, hi,
                      "yes" if b["flips"] else "", b["reason"]])
     base = s["base"]
     out = [f"What moves the net fiscal cost most ({s['paths']:,} paths each; base "

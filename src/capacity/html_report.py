@@ -619,7 +619,7 @@ def _appraisal_tornado(t: Tornado, n_paths: int) -> str:
         rng = b.range
         pv = rng.provenance
         ends = [("refused" if not math.isfinite(v) else _wan(v)) for v in b.net_fiscal_cost]
-        flipped = any(p != base_pays for p in b.pays_off)
+        flipped = any(p is not None and p != base_pays for p in b.pays_off)
         rows.append([rng.label, _range_text(rng.low, rng.high),
                      (f"{pv.kind.value}: {pv.note}"
                       + (f" [{pv.reference}]" if pv.reference else ""), pv.kind.value),
@@ -629,7 +629,8 @@ def _appraisal_tornado(t: Tornado, n_paths: int) -> str:
         names = [b.range.label for b in flips]
         at = "; ".join(f"{b.range.label} at " + " or ".join(
             _range_value(v) for v, p in zip((b.range.low, b.range.high), b.pays_off,
-                                            strict=True) if p != base_pays) for b in flips)
+                                            strict=True) if p is not None and p != base_pays)
+            for b in flips)
         sentence = (f"Inside its range, the {_words(names)} "
                     f"{'flips' if len(names) == 1 else 'each flip'} the conclusion: the "
                     f"policy {verdict} at the base, but it "

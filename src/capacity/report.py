@@ -11,6 +11,7 @@ parsed again on the way: the figures come from the model's own methods.
 from __future__ import annotations
 
 import json
+import math
 import unicodedata
 from collections.abc import Sequence
 from importlib import resources
@@ -56,7 +57,7 @@ def format_quantity(q: Quantity, digits: int | None = None) -> str:
     without, it is written in full, so that parsing it gives the same float back.
     """
     mag = float(q.magnitude)
-    if mag == int(mag) and abs(mag) < 1e15:
+    if math.isfinite(mag) and mag == int(mag) and abs(mag) < 1e15:  # (inf, nan: as such)
         value = f"{int(mag)}"
     else:
         value = repr(mag) if digits is None else f"{mag:.{digits}g}"

@@ -37,13 +37,14 @@ import pint
 
 from capacity import fields
 from capacity.allocation import allocate, build_problem
-from capacity.errors import CapacityError, FieldError
+from capacity.errors import CapacityError, FieldError, ValidationError
 from capacity.months import MonthLike
 from capacity.policy import cost_policy
 from capacity.projection import project
 from capacity.provenance import Provenance
 from capacity.resources import Resource
 from capacity.scenario import Scenario
+from capacity.sweep import _steps as _field_steps
 from capacity.sweep import value_at, vary
 
 __all__ = ["CPB_ANALOGUE", "GROUPS", "Bar", "Effect", "Range", "Tornado", "appraisal_ranges",
@@ -353,14 +354,15 @@ class Bar:
     pays_off
         Whether the policy pays for itself (net fiscal cost ≤ 0) at each end.
     reason
-        Why an end could not be evaluated (its value is refused), else empty.
+        Why an end could not be evaluated (its value is refused), else empty. A refused
+        end has ``nan`` figures and ``None`` for `pays_off`: nothing was measured there.
     """
 
     range: Range
     net_fiscal_cost: tuple[float, float]
     additional: tuple[float, float]
     deadweight_share: tuple[float, float]
-    pays_off: tuple[bool, bool]
+    pays_off: tuple[bool | None, bool | None]
     reason: str = ""
 
     def swing(self) -> float:
@@ -395,7 +397,7 @@ class Tornado:
     def flips(self) -> list[Bar]:
         """The inputs whose range holds a different conclusion (pays off or not)."""
         base = bool(self.base["pays_off"])
-        return [b for b in self.bars if any(p != base for p in b.pays_off)]
+        return [b for b in self.bars if any(p is not None and p != base for p in b.pays_off)]
 
 
 def appraisal_ranges(scenario: Scenario) -> list[Range]:
@@ -511,13 +513,16 @@ def appraisal_tornado(policy: Scenario, baseline: Scenario | None = None, *,
 
     fields.read_instance(policy, Scenario, "policy")
     chosen = appraisal_ranges(policy) if ranges is None else list(ranges)
+    for i, r in enumerate(chosen):
+        fields.read_instance(r, Range, f"ranges[{i}]")
+        try:
+            _field_steps(policy, r.field)  # a path that names nothing has no range to try
+        except FieldError as exc:
+            raise FieldError(f"ranges[{i}].field", exc.reason, r.field) from None
     kw = {"n_paths": n_paths, "seed": seed, "start": start, "end": end}
 
-    def pair(p: Scenario) -> tuple[Scenario, Scenario | None, dict[str, Any]]:
-        return p, baseline, kw
-
-    jobs: list[tuple[Scenario, Scenario | None, dict[str, Any]]] = [pair(policy)]
-    refused: dict[int, str] = {}
+    jobs: list[tuple[Scenario, Scenario | None, dict[str, Any]]] = [(policy, baseline, kw)]
+    refused: dict[int, list[str]] = {}
     for i, r in enumerate(chosen):
         for v in (r.low, r.high):
             try:
@@ -526,10 +531,16 @@ def appraisal_tornado(policy: Scenario, baseline: Scenario | None = None, *,
                      vary(baseline, r.field, v) if _in_plan(baseline, r.field) else baseline)
                 jobs.append((p, b, kw))
             except CapacityError as exc:
-                refused[i] = f"{v!s} is refused: {exc}"
-                jobs.append(pair(policy))
-    done = list(executor.map(_appraise_job, jobs)) if executor is not None else [
-        _appraise_job(j) for j in jobs]
+                why = ("; ".join(str(e) for e in exc.problems)
+                       if isinstance(exc, ValidationError) else str(exc))  # one line
+                refused.setdefault(i, []).append(f"{v!s} is refused: {why}")
+                jobs.append((policy, None, {}))  # a placeholder: nothing is measured
+    todo = [j for j in jobs if j[2]]
+    measured = iter(list(executor.map(_appraise_job, todo)) if executor is not None else
+                    [_appraise_job(j) for j in todo])
+    nothing: dict[str, Any] = {"net_fiscal_cost": math.nan, "additional": {},
+                               "deadweight_share": math.nan, "pays_off": None}
+    done = [next(measured) if j[2] else nothing for j in jobs]
     base, rest = done[0], done[1:]
     vouchers = [x for x in policy.policies if isinstance(x, ComputeVoucher)]
     covered = [b.resource for b in policy.demands
@@ -537,13 +548,18 @@ def appraisal_tornado(policy: Scenario, baseline: Scenario | None = None, *,
     resource = covered[0] if covered else None
 
     def extra(m: Mapping[str, Any]) -> float:
+        if m["pays_off"] is None:  # a refused end
+            return math.nan
         return float(m["additional"].get(resource, 0.0)) if resource is not None else 0.0
+
+    def pays(m: Mapping[str, Any]) -> bool | None:
+        return None if m["pays_off"] is None else bool(m["pays_off"])
 
     bars = []
     for i, r in enumerate(chosen):
         lo, hi = rest[2 * i], rest[2 * i + 1]
         bars.append(Bar(r, (lo["net_fiscal_cost"], hi["net_fiscal_cost"]), (extra(lo), extra(hi)),
-                        (lo["deadweight_share"], hi["deadweight_share"]),
-                        (bool(lo["pays_off"]), bool(hi["pays_off"])), refused.get(i, "")))
+                        (lo["deadweight_share"], hi["deadweight_share"]), (pays(lo), pays(hi)),
+                        "; ".join(refused.get(i, []))))
     bars.sort(key=lambda b: b.swing(), reverse=True)
     return Tornado(resource, {**base, "additional": extra(base)}, tuple(bars), n_paths, seed)
