@@ -106,6 +106,25 @@ def test_compare_of_a_scenario_with_itself_finds_nothing(capsys):
     assert json.loads(capsys.readouterr().out)["changed"] == 0
 
 
+def test_compare_refuses_studies_on_other_draws_and_arguments_by_name():
+    # on another seed every drawn figure differs a little, and each counted as a change
+    from capacity.compare import compare
+    from capacity.datasets import ganzhou
+    from capacity.errors import FieldError
+    from capacity.report import run_study
+
+    kw = {"n_paths": 20, "end": "2026-12", "month": "2026-12"}
+    a, b = run_study(ganzhou(), seed=0, **kw), run_study(ganzhou(), seed=1, **kw)
+    assert compare(a, run_study(ganzhou(), seed=0, **kw))["changed"] == 0
+    for call, path in ((lambda: compare(a, b), "b"), (lambda: compare(a, a, alpha=0), "alpha"),
+                       (lambda: compare(a, a.scenario), "b")):
+        with pytest.raises(FieldError) as info:
+            call()
+        assert info.value.path == path
+    with pytest.raises(FieldError, match="seed 1, A on 20 with seed 0"):
+        compare(a, b)
+
+
 def test_plots_are_written(tmp_path, capsys):
     assert main(["run", str(SCENARIOS / "ganzhou-green-power.toml"), "--plots",
                  str(tmp_path), *FAST]) == 0

@@ -2,8 +2,8 @@
 
 Capacity and demand at each year end, exhaustion dates, cabinets still needed, the
 allocation's cost, policy outlays and the energy bill, side by side with their change.
-Both studies should use the same seed, so differences come from the scenarios, not from
-the draws.
+Both studies must be projected on the same paths and seed, so differences come from the
+scenarios, not from the draws.
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pint
 
+from capacity import fields
+from capacity.errors import FieldError
 from capacity.report import Study, format_quantity
 from capacity.units import Q_, Quantity, ureg
 
@@ -129,7 +131,23 @@ def compare(a: Study, b: Study, alpha: float = 0.05) -> dict[str, Any]:
         ``None`` when unchanged). Figures are typed (quantities, months, fractions, words;
         :func:`capacity.report.to_data` writes them for JSON); a figure one study lacks is
         ``None`` there.
+
+    Raises
+    ------
+    FieldError
+        Naming the argument: `a` or `b` not a :class:`~capacity.report.Study`, `alpha`
+        outside (0, 1], or studies projected on other paths or another seed.
     """
+    fields.read_instance(a, Study, "a")
+    fields.read_instance(b, Study, "b")
+    fields.read_real(alpha, "alpha", low=0, high=1, low_open=True)
+    pa, pb = a.projection, b.projection
+    if (pa.seed, pa.n_paths) != (pb.seed, pb.n_paths):
+        # on other draws every figure differs a little, and each would count as a change
+        raise FieldError("b", f"was projected on {pb.n_paths:,} paths with seed {pb.seed}, "
+                         f"A on {pa.n_paths:,} with seed {pa.seed}: compare studies on the "
+                         "same paths and seed, so differences come from the scenarios, not "
+                         "from the draws")
     fa, fb = _figures(a, alpha), _figures(b, alpha)
     keys = list(fa) + [k for k in fb if k not in fa]
     rows = [{"metric": k[0], **dict(zip(WHERE, k[1:], strict=True)), "a": fa.get(k),
