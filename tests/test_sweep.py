@@ -166,8 +166,28 @@ def test_an_evaluate_that_overwrites_the_grid_or_returns_no_mapping_is_refused()
             sweep(s, {"sites[0].pue": [1.2]}, evaluate=evaluate)
         assert info.value.path == "evaluate"
         assert reason in info.value.reason
+    # options go to the default figures: beside an evaluate they would be ignored
+    with pytest.raises(FieldError) as info:
+        sweep(s, {"sites[0].pue": [1.2]}, evaluate=lambda sc, seed: {"x": 1}, n_path=8)
+    assert info.value.path == "n_path"
+    assert "would be ignored" in info.value.reason
     # a figure a later row has and the first lacks is a column too
     r = sweep(s, {"sites[0].pue": [1.2, 1.3]},
               evaluate=lambda sc, seed: {"a": 1} | ({"b": 2} if sc.estate.sites[0].pue > 1.25
                                                     else {}))
     assert r.columns == ("sites[0].pue", "a", "b")
+
+
+def test_a_grid_of_quantities_becomes_a_coordinate_with_its_unit():
+    # pandas and xarray hold no pint quantities: the coordinate is the magnitudes in the
+    # first value's unit (10,000 W is 10 kW), and says which unit
+    from capacity import Q_
+
+    r = sweep(ganzhou(), {"profiles.smart-ai.it_power": [Q_("8 kW"), Q_("10000 W")]},
+              evaluate=lambda sc, seed: {"kw": sc.estate.profiles["smart-ai"].it_power
+                                         .m_as("kW")})
+    ds = r.to_xarray()
+    coord = ds["profiles.smart-ai.it_power"]
+    assert coord.values.tolist() == [8.0, 10.0]
+    assert coord.attrs["units"] == "kW"
+    assert ds["kw"].values.tolist() == [8.0, 10.0]

@@ -32,6 +32,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+import pint
 
 from capacity import fields
 from capacity.errors import FieldError, Problems, ValidationError
@@ -296,9 +297,23 @@ class SweepResult:
         cell of the grid that was not run is ``nan``.
         """
         xarray = importlib.import_module("xarray")
-        data = self.to_pandas().to_xarray()
+        pd = importlib.import_module("pandas")
+        # a grid of quantities is a coordinate of magnitudes in the first one's unit, with
+        # that unit in its attributes (pandas and xarray hold no pint quantities)
+        units: dict[str, Any] = {}
+        for k in self.grid:
+            first = self.column(k)[0] if self.rows else None
+            if isinstance(first, pint.Quantity):
+                units[k] = first.units
+        records = [{k: (v.m_as(units[k]) if k in units else v) for k, v in r.items()}
+                   for r in self.rows]
+        frame = pd.DataFrame.from_records(records, columns=list(self.columns))
+        data = (frame.set_index(list(self.grid)) if self.grid else frame).to_xarray()
         # pandas sorts the levels ("1000", "10000", "3000"); the grid's order is the one given
-        data = data.reindex({k: list(dict.fromkeys(self.column(k))) for k in self.grid})
+        data = data.reindex({k: list(dict.fromkeys(r[k] for r in records))
+                             for k in self.grid})
+        for k, unit in units.items():
+            data[k].attrs["units"] = f"{unit:~C}"
         yearly: dict[str, dict[int, str]] = {}
         for name in data.data_vars:
             found = re.fullmatch(r"(.+)\.(\d{4})", str(name))
@@ -341,7 +356,11 @@ def _check_arguments(scenario: Any, executor: Any, evaluate: Any, batch_size: An
         fields.read_whole(batch_size, "batch_size", least=1)
     known = [n for n, a in inspect.signature(summarise).parameters.items()
              if a.kind is inspect.Parameter.KEYWORD_ONLY]
-    for name in options if evaluate is None else ():
+    if evaluate is not None and options:
+        name = next(iter(options))
+        raise FieldError(name, "would be ignored: options go to the default figures, and "
+                         "an evaluate function is given (pass them to it instead)")
+    for name in options:
         if name not in known:
             raise FieldError(name, f"is not an option of the default figures (options: "
                              f"{', '.join(known)}){fields._hint(name, known)}")
@@ -408,7 +427,8 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
         Print a progress line to standard error as batches finish (it updates in place on
         a terminal and in Jupyter); by default only when standard error is a terminal.
     **options
-        Passed to :func:`summarise` (``start``, ``end``, ``n_paths``, ``alpha``).
+        Passed to :func:`summarise` (``start``, ``end``, ``n_paths``, ``alpha``); refused
+        with `evaluate`, which would ignore them.
 
     Returns
     -------
