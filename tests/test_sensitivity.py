@@ -90,3 +90,9 @@ def test_a_refused_side_is_reported_as_refused_not_as_no_change():
     assert e.cost[0] is None
     assert e.cost[1] is not None
     assert all(low is None and high is not None for low, high in e.exhaustion.values())
+
+
+def test_a_bad_month_is_named_as_the_argument():
+    with pytest.raises(CapacityError) as info:
+        rank_assumptions(ganzhou(), month="x", n_paths=8)
+    assert info.value.path == "month"

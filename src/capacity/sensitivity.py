@@ -39,6 +39,7 @@ from capacity import fields
 from capacity.allocation import allocate, build_problem
 from capacity.errors import CapacityError, FieldError, ValidationError
 from capacity.months import MonthLike
+from capacity.months import month as _month
 from capacity.policy import cost_policy
 from capacity.projection import project
 from capacity.provenance import Provenance
@@ -241,6 +242,7 @@ def rank_assumptions(scenario: Scenario, *, change: float = 0.2, months: int = 6
         raise FieldError("change", "must be a fraction between 0 and 1, such as 0.2", change)
     if isinstance(months, bool) or not isinstance(months, int) or months < 1:
         raise FieldError("months", "must be a positive whole number of months", months)
+    month = _month(month, "month")  # named as the argument, before any work
     base = _measure(scenario, seed, start, end, n_paths, month)
     plans: list[tuple[Effect, list[Scenario | str]]] = []
     for a in scenario.assumptions():
