@@ -174,6 +174,11 @@ def test_tags_no_site_carries_are_refused_from_python_as_from_files() -> None:
                            "eligible[0]: has spaces at its ends (write 'ai') (got 'ai ')"),
                           (lambda: attrs.evolve(s, name=" "),
                            "name: must not be empty (got ' ')"),
+                          # a due date of no target would be dropped unseen
+                          (lambda: attrs.evolve(s.plan.projects[0], target=None,
+                                                target_by="2027-12"),
+                           "target_by: is the month a target is due, and the project has no "
+                           "target (got '2027-12')"),
                           # its pools' rows would share the allocation tables' unmet site
                           (lambda: attrs.evolve(s.estate.sites[0], id="unmet"),
                            "id: 'unmet' is the site the allocation's tables give unserved "

@@ -138,7 +138,7 @@ class Project:
         A stated capacity goal of the project (e.g. ``"130 PFLOPS_fp16"``), of any
         resource's dimension; checked against the projection, not used to size it.
     target_by
-        Month the target is due.
+        Month the target is due; only with a `target`.
     provenance
         Origin of each figure, keyed by field name.
     """
@@ -164,6 +164,10 @@ class Project:
         if fields.valid(self, "start", "completion") and self.completion < self.start:
             p.add("completion", f"is before the construction start ({self.start})",
                   str(self.completion))
+        if fields.valid(self, "target", "target_by") and self.target is None \
+                and self.target_by is not None:
+            p.add("target_by", "is the month a target is due, and the project has no target",
+                  str(self.target_by))
         if fields.valid(self, "target") and self.target is not None:
             try:
                 Resource.for_quantity(self.target)

@@ -301,8 +301,8 @@ def projects(draw: st.DrawFn, name: str, site_ids: tuple[str, ...],
         slippage=draw(slippages()),
         capex=draw(st.none() | quantities("万元", max_value=1e7).flatmap(in_other_units)),
         status=draw(st.sampled_from(list(Status))),
-        target=draw(st.none() | quantities("PFLOPS_fp16", max_value=1e4)),
-        target_by=draw(st.none() | months),
+        target=(target := draw(st.none() | quantities("PFLOPS_fp16", max_value=1e4))),
+        target_by=None if target is None else draw(st.none() | months),
         provenance=draw(_provenance_map(("cabinets", "start", "completion", "capex"))),
     )
 
