@@ -127,6 +127,8 @@ TEXT_FIELDS = sorted(
 # Fields that exclude another field of the base instance.
 ALONE: dict[tuple[type, str], dict[str, Any]] = {
     (ConstructionSubsidy, "share_of_capex"): {"name": "c"},
+    # a due date is read only with a target
+    (Project, "target_by"): {**BASE[Project], "target": "130 PFLOPS_fp16"},
 }
 
 
