@@ -378,3 +378,25 @@ def test_a_tail_of_draws_past_the_limit_is_kept_when_the_forecast_is_within_it()
     last = p.demand_paths(Resource.VCPU).m_as("vCPU")[:, -1]
     assert last.max() > 1e15
     assert np.median(last) < 1e7
+
+
+def test_a_projects_ramp_reads_a_list_of_months_and_slippage_draws_refuse_bad_arguments():
+    import numpy as np
+
+    from capacity.plan import Slippage
+
+    p = ganzhou().plan.projects[1]
+    np.testing.assert_array_equal(p.online(["2026-06", "2027-12"]),
+                                  p.online(np.array(["2026-06", "2027-12"], "datetime64[M]")))
+    with pytest.raises(CapacityError) as info:
+        p.online(["garbage"])
+    assert info.value.path == "months"
+    rng = np.random.default_rng(0)
+    for call, path in ((lambda: Slippage(2, 1).draw(-1, rng), "n"),
+                       (lambda: Slippage(2, 1).draw(2.5, rng), "n"),
+                       (lambda: Slippage(2, 1).draw(2, 5), "rng")):
+        with pytest.raises(CapacityError) as info:
+            call()
+        assert info.value.path == path
+    # a fixed delay is held to a century, as drawn ones are
+    assert Slippage(1e14, 0).draw(2, rng).tolist() == [1200, 1200]

@@ -128,7 +128,8 @@ def test_a_plans_own_capacity_counts_a_new_sites_cabinets_from_its_commissioning
     assert (after - before).m_as("cabinet") == pytest.approx(1000)
 
 
-@pytest.mark.parametrize("bad", [1.5, -0.1, "x", [], (0.5, 2.0), True, [0.5, "a"]])
+@pytest.mark.parametrize("bad", [1.5, -0.1, "x", [], (0.5, 2.0), True, [0.5, "a"],
+                                 [0.5, 0.5]])
 def test_a_bad_quantile_level_is_refused_naming_q_on_every_result(bad):
     from capacity.errors import CapacityError
     from capacity.resources import Resource

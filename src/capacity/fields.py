@@ -823,7 +823,8 @@ def levels(q: Any) -> float | tuple[float, ...]:
     Raises
     ------
     FieldError
-        Naming ``q``, for a level that is not a number in [0, 1], or no levels at all.
+        Naming ``q``, for a level that is not a number in [0, 1], a level given twice,
+        or no levels at all.
     """
     many = not isinstance(q, (int, float, np.number)) or isinstance(q, bool)
     items = list(q) if many and isinstance(q, (list, tuple, np.ndarray)) else [q]
@@ -837,4 +838,6 @@ def levels(q: Any) -> float | tuple[float, ...]:
                 not 0 <= float(v) <= 1:
             raise FieldError("q", "must be quantile levels in [0, 1] (0.5 is the median)", q)
         out.append(float(v))
+    if len(set(out)) < len(out):  # a level twice would be two rows of one label
+        raise FieldError("q", "repeats a quantile level", q)
     return tuple(out) if many else out[0]

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capacity import fields
-from capacity.errors import Problems
+from capacity.errors import FieldError, Problems
 from capacity.inventory import Estate, Site, Status
 from capacity.months import MonthLike, month, months_between
 from capacity.provenance import Provenance
@@ -91,10 +91,12 @@ class Slippage:
                   "0 months is always 0", self.sd)
 
     def draw(self, n: int, rng: np.random.Generator) -> NDArray[np.int64]:
-        """`n` delays in whole months."""
+        """`n` delays in whole months, at most a century each."""
+        fields.read_whole(n, "n")
+        fields.read_instance(rng, np.random.Generator, "rng")
         # A spread this small is no spread: the gamma's shape would overflow.
         if self.sd <= 1e-6 * max(self.mean, 1.0):
-            return np.full(n, round(self.mean), dtype=np.int64)
+            return np.full(n, min(round(self.mean), int(_MAX_DELAY)), dtype=np.int64)
         shape = (self.mean / self.sd) ** 2
         with np.errstate(over="ignore", invalid="ignore"):
             # A spread far above the mean puts nearly all mass at 0 and a rare delay beyond
@@ -205,6 +207,11 @@ class Project:
         numpy.ndarray
             Shape ``(n_months,)``, or ``(n_paths, n_months)`` with delays.
         """
+        try:  # a list of months, or of 'YYYY-MM' texts, is an axis too
+            months = np.asarray(months, dtype="datetime64[M]")
+        except (TypeError, ValueError):
+            raise FieldError("months", "must be months ('YYYY-MM' or datetime64)",
+                             months) from None
         elapsed = (months - self.start).astype(np.float64)
         if delays is None:
             return self.ramp.fraction(elapsed, np.asarray(float(self.duration)))
