@@ -400,3 +400,21 @@ def test_a_projects_ramp_reads_a_list_of_months_and_slippage_draws_refuse_bad_ar
         assert info.value.path == path
     # a fixed delay is held to a century, as drawn ones are
     assert Slippage(1e14, 0).draw(2, rng).tolist() == [1200, 1200]
+
+
+def test_month_helpers_refuse_nat_and_read_a_day_axis_in_months():
+    import numpy as np
+    import pandas as pd
+
+    from capacity.months import hours_in_month, month, month_index
+
+    for call, path in ((lambda: month(pd.NaT), "month"),
+                       (lambda: hours_in_month(np.array(["NaT"], "datetime64[M]")), "months"),
+                       (lambda: month_index(np.array([], "datetime64[M]"), "2025-01"), "date")):
+        with pytest.raises(CapacityError) as info:
+            call()
+        assert info.value.path == path
+    # (it said 2025-03 was outside the axis 2025-01-01 to 2025-03-01)
+    days = np.array(["2025-01-01", "2025-02-01", "2025-03-01"], "datetime64[D]")
+    assert month_index(days, "2025-03") == 2
+    assert hours_in_month(np.array(["2024-02"], "datetime64[M]")).tolist() == [696.0]

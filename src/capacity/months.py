@@ -50,6 +50,8 @@ def month(value: MonthLike, path: str = "month") -> np.datetime64:
             raise FieldError(path, "is not a date (NaT)", value)
         return cast(np.datetime64, value.astype("datetime64[M]"))
     if isinstance(value, dt.date):
+        if not isinstance(value.year, int):  # pandas' NaT is a datetime with no year
+            raise FieldError(path, "is not a date (NaT)", str(value))
         return np.datetime64(f"{value.year:04d}-{value.month:02d}", "M")
     if isinstance(value, str):
         # The whole text is a month or a date; "2025-03 garbage" is not 2025-03.
@@ -91,6 +93,9 @@ def month_index(axis: NDArray[np.datetime64], when: MonthLike, path: str = "date
         If the month is not on the axis.
     """
     m = month(when, path)
+    axis = np.asarray(axis).astype("datetime64[M]")  # a day axis counts in months too
+    if axis.ndim != 1 or not axis.size:
+        raise FieldError(path, "has no month axis to be found on (the axis is empty)", str(m))
     i = int((m - axis[0]).astype(int))
     if not 0 <= i < axis.size:
         raise FieldError(path, f"is outside the axis {axis[0]} to {axis[-1]}", str(m))
@@ -104,8 +109,15 @@ def hours_in_month(months: NDArray[np.datetime64]) -> NDArray[np.float64]:
     ----------
     months
         Months, ``datetime64[M]``.
+
+    Raises
+    ------
+    FieldError
+        Naming ``months``, when one is not a date (NaT).
     """
     m = np.asarray(months, dtype="datetime64[M]")
+    if np.any(np.isnat(m)):
+        raise FieldError("months", "holds a month that is not a date (NaT)", str(m))
     days = ((m + np.timedelta64(1, "M")).astype("datetime64[D]")
             - m.astype("datetime64[D]")).astype(np.float64)
     return np.asarray(days * 24.0, dtype=np.float64)
