@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -293,6 +295,21 @@ def test_fit_says_when_there_are_too_few_points(kind: str, needed: int) -> None:
     with pytest.raises(ValidationError) as info:
         fit(history, kind=kind)  # type: ignore[arg-type]
     assert f"at least {needed} points" in str(info.value)
+
+
+@pytest.mark.parametrize("values", [[0] * 5, [100] * 5, [500, 400, 300, 200, 100]])
+def test_a_logistic_fit_to_history_with_no_s_curve_is_refused(values: list[int]) -> None:
+    # least squares still return numbers here (a ceiling below 0, a rate of 1e-16 and a
+    # midpoint 5e15 years away, a falling rate a Logistic forbids): none is a forecast
+    history = [(f"{2020 + i}-01", Q_(v, "vCPU")) for i, v in enumerate(values)]
+    with pytest.raises(ValidationError) as info:
+        fit(history, kind="logistic")
+    assert "shows no S-curve to fit" in str(info.value)
+    # one that rises on an S still fits
+    rising = [(f"{2020 + i}-01", Q_(100 / (1 + math.exp(-1.2 * (i - 2.5))), "vCPU"))
+              for i in range(6)]
+    assert fit(rising, kind="logistic").parameters["ceiling"].m_as("vCPU") == \
+        pytest.approx(100)
 
 
 # ------------------------------------------------------------------ validation

@@ -966,6 +966,10 @@ class Fitted(GrowthModel):
                             covariance=self.covariance * np.outer(multiplier, multiplier))
 
 
+#: The furthest a fitted logistic's midpoint may lie from the first point, ``[year]``.
+_MIDPOINT_YEARS = 100
+
+
 def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
         kind: Kind = "compound") -> Fitted:
     """Fit a growth curve to historical points by least squares.
@@ -988,7 +992,9 @@ def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
     Raises
     ------
     ValidationError
-        If the history is invalid, too short for `kind`, or the fit does not converge.
+        If the history is invalid, too short for `kind`, or the fit does not converge;
+        for ``"logistic"``, also when it gives no S-curve (a ceiling or rate not above
+        0, or a midpoint more than 100 years from the first point).
 
     Examples
     --------
@@ -1028,5 +1034,16 @@ def fit(history: Sequence[tuple[MonthLike, Quantity]], *,
                                              maxfev=10_000)
     except (RuntimeError, OptimizeWarning, ValueError) as exc:
         _fail("history", "history", f"a {kind} curve could not be fitted: {exc}")
+    if kind == "logistic":
+        # zero, flat or falling history has no S-curve: the least squares still return
+        # numbers (a ceiling below 0, a rate of 1e-16, a midpoint 1e15 years away)
+        ceiling, rate, midpoint = (float(v) for v in estimate)
+        if not (ceiling > 0 and rate > 0 and abs(midpoint) <= _MIDPOINT_YEARS):
+            _fail("history", "history", "shows no S-curve to fit: the logistic fit gives a "
+                  f"ceiling of {ceiling * (peak or 1.0):.3g} {unit:~P}, a rate of "
+                  f"{rate:.3g} a year and a midpoint {midpoint:.3g} years from the first "
+                  "point (it needs a "
+                  f"ceiling and a rate above 0, and a midpoint within {_MIDPOINT_YEARS} "
+                  "years); fit kind='linear' or 'compound'")
     fitted = Fitted(kind, months[0], unit, estimate, covariance)
     return fitted.scaled(peak) if peak > 0 else fitted
