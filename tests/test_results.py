@@ -123,6 +123,12 @@ def test_a_plans_own_capacity_counts_a_new_sites_cabinets_from_its_commissioning
         planned = s.plan.capacity_as_planned(s.estate, when)[Resource.CABINETS]
         assert planned.m_as("cabinet") == pytest.approx(
             p.capacity_at(when, Resource.CABINETS).m_as("cabinet"))
+    # the estate, not the scenario that holds it (an AttributeError before)
+    from capacity.errors import FieldError
+
+    for wrong in (None, s):
+        with pytest.raises(FieldError, match="estate: must be an Estate"):
+            s.plan.capacity_as_planned(wrong, "2026-01")
     before = s.plan.capacity_as_planned(s.estate, "2029-12")[Resource.CABINETS]
     after = s.plan.capacity_as_planned(s.estate, "2030-01")[Resource.CABINETS]
     assert (after - before).m_as("cabinet") == pytest.approx(1000)

@@ -96,3 +96,9 @@ def test_a_bad_month_is_named_as_the_argument():
     with pytest.raises(CapacityError) as info:
         rank_assumptions(ganzhou(), month="x", n_paths=8)
     assert info.value.path == "month"
+
+
+def test_a_field_that_is_no_text_is_named():
+    with pytest.raises(CapacityError) as info:
+        group_of(5)
+    assert info.value.path == "field"

@@ -248,6 +248,7 @@ class Plan:
         ValidationError
             If a project names an unknown site or profile, or a project name repeats.
         """
+        fields.read_instance(estate, Estate, "estate")  # (a scenario's is scenario.estate)
         p = Problems("plan")
         known = set(estate.site_ids)
         for i, site in enumerate(self.sites):

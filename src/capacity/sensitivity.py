@@ -65,6 +65,7 @@ _NODES = 2000
 
 def group_of(field: str) -> str:
     """The part of a scenario (a key of :data:`GROUPS`) an assumption's field belongs to."""
+    fields.read_text(field, "field", nonempty=True)
     if field.startswith("plan."):
         return "plan"
     if field.startswith("demands"):
