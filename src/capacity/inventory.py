@@ -177,6 +177,10 @@ class CabinetProfile:
         return float(self.it_power.m_as("standard_rack"))
 
 
+#: The site the allocation's tables give unserved demand; no site or pool may be called so.
+UNMET = "unmet"
+
+
 @attrs.frozen
 class Site:
     """A data-centre site: cabinets by profile, power, price, status and provenance.
@@ -234,9 +238,9 @@ class Site:
         fields.settle(self, fields.named("site", self.id), self._rules)
 
     def _rules(self, p: Problems) -> None:
-        if fields.valid(self, "id") and self.id == "unmet":
-            p.add("id", "'unmet' is the site the allocation's tables give unserved demand; "
-                  "give the site another id", self.id)
+        if fields.valid(self, "id") and self.id == UNMET:
+            p.add("id", f"{UNMET!r} is the site the allocation's tables give unserved "
+                  "demand; give the site another id", self.id)
 
     @property
     def serves_from(self) -> np.datetime64 | None:

@@ -806,7 +806,7 @@ def _check_central(blocks: Sequence[Any], months: NDArray[np.datetime64]) -> Non
     for block in blocks:
         unit = block.resource.unit
         with np.errstate(over="ignore", invalid="ignore"):
-            central = np.asarray(block.growth.magnitudes(months, unit), dtype=float)
+            central = block.central(months)[:, block.resource.index]  # its primary
         huge = ~(np.abs(central) <= MAX_MAGNITUDE)  # an overflow to inf or nan too
         if huge.any():
             t = int(np.argmax(huge))

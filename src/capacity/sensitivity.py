@@ -45,8 +45,7 @@ from capacity.projection import project
 from capacity.provenance import Provenance
 from capacity.resources import Resource
 from capacity.scenario import Scenario
-from capacity.sweep import _steps as _field_steps
-from capacity.sweep import value_at, vary
+from capacity.sweep import _reach, value_at, vary
 
 __all__ = ["CPB_ANALOGUE", "GROUPS", "Bar", "Effect", "Range", "Tornado", "appraisal_ranges",
            "appraisal_tornado", "group_of", "grouped", "rank_assumptions"]
@@ -519,12 +518,14 @@ def appraisal_tornado(policy: Scenario, baseline: Scenario | None = None, *,
     for i, r in enumerate(chosen):
         fields.read_instance(r, Range, f"ranges[{i}]")
         try:
-            _field_steps(policy, r.field)  # a path that names nothing has no range to try
+            _reach(policy, r.field)  # a path that names nothing has no range to try
         except FieldError as exc:
             raise FieldError(f"ranges[{i}].field", exc.reason, r.field) from None
     kw = {"n_paths": n_paths, "seed": seed, "start": start, "end": end}
 
-    jobs: list[tuple[Scenario, Scenario | None, dict[str, Any]]] = [(policy, baseline, kw)]
+    # one job per end, None where the end's value is refused: nothing is measured there
+    jobs: list[tuple[Scenario, Scenario | None, dict[str, Any]] | None] = [
+        (policy, baseline, kw)]
     refused: dict[int, list[str]] = {}
     for i, r in enumerate(chosen):
         for v in (r.low, r.high):
@@ -537,13 +538,13 @@ def appraisal_tornado(policy: Scenario, baseline: Scenario | None = None, *,
                 why = ("; ".join(str(e) for e in exc.problems)
                        if isinstance(exc, ValidationError) else str(exc))  # one line
                 refused.setdefault(i, []).append(f"{v!s} is refused: {why}")
-                jobs.append((policy, None, {}))  # a placeholder: nothing is measured
-    todo = [j for j in jobs if j[2]]
+                jobs.append(None)
+    todo = [j for j in jobs if j is not None]
     measured = iter(list(executor.map(_appraise_job, todo)) if executor is not None else
                     [_appraise_job(j) for j in todo])
     nothing: dict[str, Any] = {"net_fiscal_cost": math.nan, "additional": {},
                                "deadweight_share": math.nan, "pays_off": None}
-    done = [next(measured) if j[2] else nothing for j in jobs]
+    done = [nothing if j is None else next(measured) for j in jobs]
     base, rest = done[0], done[1:]
     vouchers = [x for x in policy.policies if isinstance(x, ComputeVoucher)]
     covered = [b.resource for b in policy.demands

@@ -186,7 +186,7 @@ def _walk(scenario: Scenario, path: str) -> tuple[Any, tuple[str | int, ...]]:
     return obj, tuple(steps)
 
 
-def _steps(scenario: Scenario, path: str) -> tuple[str | int, ...]:
+def _reach(scenario: Scenario, path: str) -> tuple[str | int, ...]:
     """The steps of :func:`_walk`, a block's ``scale`` counted as its ``growth``."""
     if path.endswith(".scale"):
         path = path.removesuffix("scale") + "growth"
@@ -475,7 +475,7 @@ def sweep(scenario: Scenario, grid: Mapping[str, Iterable[Any]], *,
     p.raise_if_any()
     # two paths to one field (by index and by key, or a field and a part of it): the
     # later would override the earlier, and rows would be labelled with values not used
-    steps = [_steps(scenario, k) for k in keys]
+    steps = [_reach(scenario, k) for k in keys]
     for later, k in enumerate(keys):
         for earlier in range(later):
             shorter = min(len(steps[earlier]), len(steps[later]))

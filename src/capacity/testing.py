@@ -28,7 +28,7 @@ from capacity.instruments import (
     Instrument,
     Market,
 )
-from capacity.inventory import CabinetProfile, Estate, Site, Status
+from capacity.inventory import UNMET, CabinetProfile, Estate, Site, Status
 from capacity.plan import Plan, Project, Ramp, Slippage
 from capacity.provenance import Assumption, Kind, Provenance
 from capacity.resources import Resource
@@ -88,7 +88,7 @@ def in_other_units(q: Quantity) -> st.SearchStrategy[Quantity]:
 
 
 site_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1,
-                   max_size=12).filter(lambda t: t != "unmet")  # (the allocation's own)
+                   max_size=12).filter(lambda t: t != UNMET)  # (the allocation's own)
 
 
 @st.composite

@@ -36,10 +36,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from capacity import fields
-from capacity.allocation.problem import UNMET, AllocationProblem
+from capacity.allocation.problem import AllocationProblem
 from capacity.allocation.solve import Allocation
 from capacity.errors import FieldError, Problems
 from capacity.instruments import ComputeVoucher
+from capacity.inventory import UNMET
 from capacity.months import MonthLike, month, month_index, month_range
 from capacity.placement import LIMIT_UNITS, LIMITS, CostModel, PoolKey, Pools, uses
 from capacity.resources import N_RESOURCES, Resource

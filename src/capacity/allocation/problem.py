@@ -33,6 +33,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from capacity import fields
 from capacity.errors import FieldError, Problems
+from capacity.inventory import UNMET
 from capacity.memory import available_bytes
 from capacity.units import MAX_MAGNITUDE, Quantity, read_unit, ureg
 
@@ -42,8 +43,6 @@ __all__ = ["AllocationProblem"]
 _SHOWN = 5
 #: Entries from which an array's size is checked against free memory before it is copied.
 _ASK_MEMORY_FROM = 1_000_000
-#: The site name the answer's tables give unserved demand; no pool may take it.
-UNMET = "unmet"
 
 
 @attrs.frozen

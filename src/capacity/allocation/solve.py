@@ -30,8 +30,9 @@ from capacity import fields
 from capacity.allocation.explain import diagnose
 from capacity.allocation.heuristic import Packing, eject, greedy, improve, repair
 from capacity.allocation.model import Model, build_model
-from capacity.allocation.problem import UNMET, AllocationProblem
+from capacity.allocation.problem import AllocationProblem
 from capacity.errors import FieldError
+from capacity.inventory import UNMET
 from capacity.units import Quantity, ureg
 
 __all__ = ["Allocation", "Status", "allocate"]
